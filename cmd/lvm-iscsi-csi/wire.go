@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/driver"
+)
+
+// wire builds the servers of the selected mode from their real
+// dependencies. It is the only place that knows which concrete tools stand
+// behind the driver's interfaces.
+func wire(ctx context.Context, opts driver.Options) (driver.Config, error) {
+	cfg := driver.Config{Options: opts}
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return cfg, fmt.Errorf("creating --state-dir: %w", err)
+	}
+	if err := os.Chmod(opts.StateDir, 0o700); err != nil {
+		return cfg, fmt.Errorf("securing --state-dir: %w", err)
+	}
+	if opts.Mode == driver.ModeController || opts.Mode == driver.ModeAll {
+		if err := wireController(ctx, opts, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	if opts.Mode == driver.ModeNode || opts.Mode == driver.ModeAll {
+		if err := wireNode(ctx, opts, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}

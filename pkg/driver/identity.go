@@ -1,0 +1,48 @@
+package driver
+
+import (
+	"context"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+	"k8s.io/klog/v2"
+)
+
+// DriverName is the CSI driver name Kubernetes objects refer to.
+const DriverName = "lvm-iscsi.csi.io"
+
+// IdentityServer answers who the plugin is and whether it can serve.
+type IdentityServer struct {
+	csi.UnimplementedIdentityServer
+	version       string
+	mode          Mode
+	prerequisites []Prerequisite
+}
+
+func (s *IdentityServer) GetPluginInfo(context.Context, *csi.GetPluginInfoRequest) (*csi.GetPluginInfoResponse, error) {
+	return &csi.GetPluginInfoResponse{Name: DriverName, VendorVersion: s.version}, nil
+}
+
+func (s *IdentityServer) GetPluginCapabilities(context.Context, *csi.GetPluginCapabilitiesRequest) (*csi.GetPluginCapabilitiesResponse, error) {
+	var caps []*csi.PluginCapability
+	if s.mode.hasController() {
+		caps = append(caps, &csi.PluginCapability{Type: &csi.PluginCapability_Service_{
+			Service: &csi.PluginCapability_Service{Type: csi.PluginCapability_Service_CONTROLLER_SERVICE},
+		}})
+	}
+	return &csi.GetPluginCapabilitiesResponse{Capabilities: caps}, nil
+}
+
+// Probe reports ready only when every prerequisite of this mode holds. A
+// missing prerequisite is "not ready" (the sidecars wait and Kubernetes
+// shows why in the log), not an RPC error: the plugin itself is healthy.
+func (s *IdentityServer) Probe(ctx context.Context, _ *csi.ProbeRequest) (*csi.ProbeResponse, error) {
+	ready := true
+	for _, p := range s.prerequisites {
+		if err := p.Check(ctx); err != nil {
+			klog.InfoS("Prerequisite missing, reporting not ready", "prerequisite", p.Name, "err", err)
+			ready = false
+		}
+	}
+	return &csi.ProbeResponse{Ready: wrapperspb.Bool(ready)}, nil
+}

@@ -1,0 +1,248 @@
+package driver
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Mode selects which CSI services the process serves.
+type Mode string
+
+const (
+	ModeController Mode = "controller"
+	ModeNode       Mode = "node"
+	ModeAll        Mode = "all"
+)
+
+func (m Mode) hasController() bool { return m == ModeController || m == ModeAll }
+func (m Mode) hasNode() bool       { return m == ModeNode || m == ModeAll }
+
+// Defaults of the command-line contract (../shared/DESIGN.md).
+const (
+	DefaultEndpoint          = "unix:///csi/csi.sock"
+	DefaultIQNPrefix         = "iqn.2026-11.io.csi.lvm-iscsi"
+	DefaultStateDir          = "/var/lib/lvm-iscsi-csi"
+	DefaultInitiatorNameFile = "/etc/iscsi/initiatorname.iscsi"
+	DefaultISCSILockFile     = "/run/lock/iscsi/lvm-iscsi-csi.lock"
+)
+
+// Options is everything the binary is told on its command line. The first
+// block is the fixed contract; the rest are tunables with safe defaults.
+type Options struct {
+	// Endpoint is the CSI socket, unix:///path/csi.sock.
+	Endpoint string
+	// Mode is controller, node or all.
+	Mode Mode
+	// NodeID is this node's name; the node id reported to Kubernetes is
+	// NodeID plus the initiator IQN. Defaults to the hostname.
+	NodeID string
+	// VolumeGroup is the LVM volume group volumes are carved from (controller).
+	VolumeGroup string
+	// ThinPool is a thin pool LV in VolumeGroup. Empty means thick volumes
+	// unless a StorageClass asks for thin (controller).
+	ThinPool string
+	// Portal is the host:port nodes log in to (controller).
+	Portal string
+	// IQNPrefix prefixes every target IQN; the volume id follows it.
+	IQNPrefix string
+	// StateDir holds durable private state (CHAP secrets on the controller,
+	// staging records on nodes), mode 0700.
+	StateDir string
+
+	// TgtControlPort selects the tgtd instance (tgtadm -C) on the storage host.
+	TgtControlPort int
+	// InitiatorNameFile is the open-iscsi file holding this node's IQN.
+	InitiatorNameFile string
+	// ISCSILockFile serialises iscsiadm calls host-wide (its node database
+	// is not safe under concurrent writers).
+	ISCSILockFile string
+	// MaxVolumesPerNode is reported by NodeGetInfo; 0 means no limit.
+	MaxVolumesPerNode int64
+	// ReconcileInterval is how often tgtd is checked against the LV tags.
+	ReconcileInterval time.Duration
+	// OverprovisionRatio caps thin allocations at ratio × thin pool size.
+	OverprovisionRatio float64
+	// MaxConcurrentLVM bounds concurrent lvm commands.
+	MaxConcurrentLVM int
+	// CHAP turns per-volume CHAP on; on by default.
+	CHAP bool
+	// ShowVersion prints the version and exits.
+	ShowVersion bool
+}
+
+// DefaultOptions returns the options a flag-less start would have.
+func DefaultOptions() Options {
+	host, _ := os.Hostname()
+	return Options{
+		Endpoint:           DefaultEndpoint,
+		NodeID:             host,
+		IQNPrefix:          DefaultIQNPrefix,
+		StateDir:           DefaultStateDir,
+		InitiatorNameFile:  DefaultInitiatorNameFile,
+		ISCSILockFile:      DefaultISCSILockFile,
+		ReconcileInterval:  30 * time.Second,
+		OverprovisionRatio: 1.0,
+		MaxConcurrentLVM:   4,
+		CHAP:               true,
+	}
+}
+
+// AddFlags registers every option on fs; the current values are the defaults.
+func (o *Options) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Endpoint, "endpoint", o.Endpoint, "CSI endpoint, unix:///path/csi.sock")
+	fs.Var((*modeFlag)(&o.Mode), "mode", "which services to run: controller, node or all (required)")
+	fs.StringVar(&o.NodeID, "node-id", o.NodeID, "this node's id (node mode; default: hostname)")
+	fs.StringVar(&o.VolumeGroup, "volume-group", o.VolumeGroup, "LVM volume group volumes are carved from (controller mode; required)")
+	fs.StringVar(&o.ThinPool, "thin-pool", o.ThinPool, "thin pool LV in the volume group; empty means thick volumes unless a StorageClass asks for thin")
+	fs.StringVar(&o.Portal, "portal", o.Portal, "iSCSI portal host:port nodes log in to (controller mode; required)")
+	fs.StringVar(&o.IQNPrefix, "iqn-prefix", o.IQNPrefix, "target IQN prefix; the volume id is appended")
+	fs.StringVar(&o.StateDir, "state-dir", o.StateDir, "directory for durable private state (mode 0700)")
+	fs.IntVar(&o.TgtControlPort, "tgt-control-port", o.TgtControlPort, "tgtd control port (tgtadm -C) on the storage host")
+	fs.StringVar(&o.InitiatorNameFile, "initiator-name-file", o.InitiatorNameFile, "open-iscsi initiator name file (node mode)")
+	fs.StringVar(&o.ISCSILockFile, "iscsi-lock-file", o.ISCSILockFile, "lock file serialising iscsiadm calls on this host (node mode)")
+	fs.Int64Var(&o.MaxVolumesPerNode, "max-volumes-per-node", o.MaxVolumesPerNode, "volumes one node may attach, reported to Kubernetes; 0 means no limit")
+	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", o.ReconcileInterval, "how often the controller makes tgtd match the LV tags")
+	fs.Float64Var(&o.OverprovisionRatio, "overprovision-ratio", o.OverprovisionRatio, "thin volumes may add up to this many times the thin pool size (>= 1)")
+	fs.IntVar(&o.MaxConcurrentLVM, "max-concurrent-lvm", o.MaxConcurrentLVM, "lvm commands run at once at most")
+	fs.BoolVar(&o.CHAP, "chap", o.CHAP, "protect every target with per-volume CHAP credentials")
+	fs.BoolVar(&o.ShowVersion, "version", o.ShowVersion, "print the version and exit")
+}
+
+type modeFlag Mode
+
+func (m *modeFlag) String() string { return string(*m) }
+func (m *modeFlag) Set(s string) error {
+	switch Mode(s) {
+	case ModeController, ModeNode, ModeAll:
+		*m = modeFlag(s)
+		return nil
+	}
+	return fmt.Errorf("must be controller, node or all")
+}
+
+var (
+	// vgNamePattern is LVM's name charset; LVM also forbids a leading '-'.
+	vgNamePattern = regexp.MustCompile(`^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$`)
+	// iqnPrefixPattern is a conservative iqn.yyyy-mm.reversed.domain[:x].
+	iqnPrefixPattern = regexp.MustCompile(`^iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[a-z0-9.:-]+)?$`)
+	// nodeNamePattern is a DNS subdomain (what Kubernetes node names are).
+	nodeNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$`)
+)
+
+// Validate reports every missing or contradictory option at once.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Mode == "" {
+		errs = append(errs, errors.New("--mode is required (controller, node or all)"))
+	}
+	if _, err := SocketPath(o.Endpoint); err != nil {
+		errs = append(errs, fmt.Errorf("--endpoint: %w", err))
+	}
+	if !filepath.IsAbs(o.StateDir) {
+		errs = append(errs, fmt.Errorf("--state-dir must be an absolute path, got %q", o.StateDir))
+	}
+	if !iqnPrefixPattern.MatchString(o.IQNPrefix) || len(o.IQNPrefix) > 180 {
+		errs = append(errs, fmt.Errorf("--iqn-prefix %q is not an iqn.yyyy-mm.domain[:name] prefix in lower case", o.IQNPrefix))
+	}
+	if o.Mode.hasController() {
+		errs = append(errs, o.validateController()...)
+	}
+	if o.Mode.hasNode() {
+		errs = append(errs, o.validateNode()...)
+	}
+	return errors.Join(errs...)
+}
+
+func (o *Options) validateController() []error {
+	var errs []error
+	if o.VolumeGroup == "" {
+		errs = append(errs, errors.New("--volume-group is required in controller mode"))
+	} else if !validLVMName(o.VolumeGroup) {
+		errs = append(errs, fmt.Errorf("--volume-group %q is not a valid LVM name", o.VolumeGroup))
+	}
+	if o.ThinPool != "" && !validLVMName(o.ThinPool) {
+		errs = append(errs, fmt.Errorf("--thin-pool %q is not a valid LVM name", o.ThinPool))
+	}
+	if o.Portal == "" {
+		errs = append(errs, errors.New("--portal is required in controller mode (host:port nodes log in to)"))
+	} else if err := validatePortal(o.Portal); err != nil {
+		errs = append(errs, fmt.Errorf("--portal: %w", err))
+	}
+	if o.TgtControlPort < 0 || o.TgtControlPort > 65535 {
+		errs = append(errs, fmt.Errorf("--tgt-control-port %d is out of range", o.TgtControlPort))
+	}
+	if o.ReconcileInterval < time.Second {
+		errs = append(errs, fmt.Errorf("--reconcile-interval %v is shorter than 1s", o.ReconcileInterval))
+	}
+	if o.OverprovisionRatio < 1 {
+		errs = append(errs, fmt.Errorf("--overprovision-ratio %v must be at least 1", o.OverprovisionRatio))
+	}
+	if o.MaxConcurrentLVM < 1 {
+		errs = append(errs, fmt.Errorf("--max-concurrent-lvm %d must be at least 1", o.MaxConcurrentLVM))
+	}
+	return errs
+}
+
+func (o *Options) validateNode() []error {
+	var errs []error
+	if o.NodeID == "" {
+		errs = append(errs, errors.New("--node-id is required in node mode (the hostname could not be read)"))
+	} else if !nodeNamePattern.MatchString(o.NodeID) {
+		errs = append(errs, fmt.Errorf("--node-id %q is not a lower-case DNS name", o.NodeID))
+	}
+	if !filepath.IsAbs(o.InitiatorNameFile) {
+		errs = append(errs, fmt.Errorf("--initiator-name-file must be an absolute path, got %q", o.InitiatorNameFile))
+	}
+	if !filepath.IsAbs(o.ISCSILockFile) {
+		errs = append(errs, fmt.Errorf("--iscsi-lock-file must be an absolute path, got %q", o.ISCSILockFile))
+	}
+	if o.MaxVolumesPerNode < 0 {
+		errs = append(errs, fmt.Errorf("--max-volumes-per-node %d is negative", o.MaxVolumesPerNode))
+	}
+	return errs
+}
+
+// validLVMName follows lvm's rules for VG and LV names.
+func validLVMName(name string) bool {
+	if len(name) > 127 || !vgNamePattern.MatchString(name) || name == "." || name == ".." {
+		return false
+	}
+	return true
+}
+
+func validatePortal(portal string) error {
+	host, port, err := net.SplitHostPort(portal)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %v", portal, err)
+	}
+	if host == "" {
+		return fmt.Errorf("%q has no host", portal)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q has no valid port", portal)
+	}
+	if strings.ContainsAny(host, " /,") {
+		return fmt.Errorf("%q has an invalid host", portal)
+	}
+	return nil
+}
+
+// SocketPath returns the filesystem path of a unix:// endpoint.
+func SocketPath(endpoint string) (string, error) {
+	path, ok := strings.CutPrefix(endpoint, "unix://")
+	if !ok {
+		return "", fmt.Errorf("%q is not a unix:// endpoint", endpoint)
+	}
+	if !filepath.IsAbs(path) || filepath.Clean(path) != path {
+		return "", fmt.Errorf("%q must name an absolute, clean socket path", endpoint)
+	}
+	return path, nil
+}

@@ -1,0 +1,106 @@
+package driver
+
+import (
+	"flag"
+	"strings"
+	"testing"
+)
+
+func TestOptionsValidate(t *testing.T) {
+	controller := func(mut func(*Options)) Options {
+		o := DefaultOptions()
+		o.Mode = ModeController
+		o.VolumeGroup = "vg0"
+		o.Portal = "192.0.2.10:3260"
+		if mut != nil {
+			mut(&o)
+		}
+		return o
+	}
+	node := func(mut func(*Options)) Options {
+		o := DefaultOptions()
+		o.Mode = ModeNode
+		o.NodeID = "worker-1"
+		if mut != nil {
+			mut(&o)
+		}
+		return o
+	}
+	tests := []struct {
+		name    string
+		opts    Options
+		wantErr string // substring; empty means valid
+	}{
+		{"controller minimal", controller(nil), ""},
+		{"controller with thin pool", controller(func(o *Options) { o.ThinPool = "pool0" }), ""},
+		{"node minimal", node(nil), ""},
+		{"all needs both", func() Options { o := controller(nil); o.Mode = ModeAll; o.NodeID = "n1"; return o }(), ""},
+		{"mode missing", func() Options { o := controller(nil); o.Mode = ""; return o }(), "--mode is required"},
+		{"controller without vg", controller(func(o *Options) { o.VolumeGroup = "" }), "--volume-group is required"},
+		{"controller with bad vg", controller(func(o *Options) { o.VolumeGroup = "-vg" }), "not a valid LVM name"},
+		{"controller with bad thin pool", controller(func(o *Options) { o.ThinPool = "a/b" }), "--thin-pool"},
+		{"controller without portal", controller(func(o *Options) { o.Portal = "" }), "--portal is required"},
+		{"portal without port", controller(func(o *Options) { o.Portal = "10.0.0.1" }), "not host:port"},
+		{"portal with bad port", controller(func(o *Options) { o.Portal = "10.0.0.1:0" }), "no valid port"},
+		{"ipv6 portal", controller(func(o *Options) { o.Portal = "[2001:db8::1]:3260" }), ""},
+		{"tcp endpoint", controller(func(o *Options) { o.Endpoint = "tcp://127.0.0.1:10000" }), "not a unix:// endpoint"},
+		{"relative socket", controller(func(o *Options) { o.Endpoint = "unix://csi.sock" }), "absolute"},
+		{"unclean socket", controller(func(o *Options) { o.Endpoint = "unix:///csi/../csi.sock" }), "clean"},
+		{"relative state dir", controller(func(o *Options) { o.StateDir = "state" }), "--state-dir"},
+		{"bad iqn prefix", controller(func(o *Options) { o.IQNPrefix = "iqn.bad" }), "--iqn-prefix"},
+		{"upper-case iqn prefix", controller(func(o *Options) { o.IQNPrefix = "iqn.2026-11.IO.example" }), "--iqn-prefix"},
+		{"ratio below one", controller(func(o *Options) { o.OverprovisionRatio = 0.5 }), "--overprovision-ratio"},
+		{"no lvm concurrency", controller(func(o *Options) { o.MaxConcurrentLVM = 0 }), "--max-concurrent-lvm"},
+		{"reconcile too often", controller(func(o *Options) { o.ReconcileInterval = 0 }), "--reconcile-interval"},
+		{"node without id", node(func(o *Options) { o.NodeID = "" }), "--node-id is required"},
+		{"node with bad id", node(func(o *Options) { o.NodeID = "Worker_1" }), "--node-id"},
+		{"node with relative initiator file", node(func(o *Options) { o.InitiatorNameFile = "x" }), "--initiator-name-file"},
+		{"node with negative max volumes", node(func(o *Options) { o.MaxVolumesPerNode = -1 }), "--max-volumes-per-node"},
+		{"node does not need vg", node(func(o *Options) { o.VolumeGroup = "" }), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.opts.Validate()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("Validate() = %v, want nil", err)
+			case tc.wantErr != "" && err == nil:
+				t.Fatalf("Validate() = nil, want error containing %q", tc.wantErr)
+			case tc.wantErr != "" && !strings.Contains(err.Error(), tc.wantErr):
+				t.Fatalf("Validate() = %v, want error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestValidateReportsAllProblemsAtOnce(t *testing.T) {
+	o := DefaultOptions()
+	o.Mode = ModeController
+	err := o.Validate()
+	if err == nil || !strings.Contains(err.Error(), "--volume-group") || !strings.Contains(err.Error(), "--portal") {
+		t.Fatalf("Validate() = %v, want both --volume-group and --portal named", err)
+	}
+}
+
+func TestAddFlagsParsesTheContract(t *testing.T) {
+	o := DefaultOptions()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	o.AddFlags(fs)
+	err := fs.Parse([]string{
+		"--endpoint=unix:///run/x.sock", "--mode=controller", "--node-id=n1", "--volume-group=vg",
+		"--thin-pool=tp", "--portal=10.0.0.1:3260", "--iqn-prefix=iqn.2020-01.org.example", "--state-dir=/tmp/s",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Options{Endpoint: "unix:///run/x.sock", Mode: ModeController, NodeID: "n1", VolumeGroup: "vg",
+		ThinPool: "tp", Portal: "10.0.0.1:3260", IQNPrefix: "iqn.2020-01.org.example", StateDir: "/tmp/s"}
+	got := Options{Endpoint: o.Endpoint, Mode: o.Mode, NodeID: o.NodeID, VolumeGroup: o.VolumeGroup,
+		ThinPool: o.ThinPool, Portal: o.Portal, IQNPrefix: o.IQNPrefix, StateDir: o.StateDir}
+	if got != want {
+		t.Fatalf("parsed %+v, want %+v", got, want)
+	}
+	if err := fs.Parse([]string{"--mode=storage"}); err == nil {
+		t.Fatal("--mode=storage was accepted")
+	}
+}
