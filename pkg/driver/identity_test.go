@@ -1,0 +1,75 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+)
+
+func TestProbeReadyOnlyWhenAllPrerequisitesHold(t *testing.T) {
+	ok := Prerequisite{Name: "vg", Check: func(context.Context) error { return nil }}
+	missing := Prerequisite{Name: "tgtd", Check: func(context.Context) error { return errors.New("no socket") }}
+	for _, tc := range []struct {
+		name  string
+		pre   []Prerequisite
+		ready bool
+	}{
+		{"none", nil, true},
+		{"all hold", []Prerequisite{ok, ok}, true},
+		{"one missing", []Prerequisite{ok, missing}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &IdentityServer{prerequisites: tc.pre}
+			resp, err := s.Probe(context.Background(), &csi.ProbeRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.GetReady().GetValue() != tc.ready {
+				t.Fatalf("ready = %v, want %v", resp.GetReady().GetValue(), tc.ready)
+			}
+		})
+	}
+}
+
+func TestPluginInfoAndCapabilitiesFollowMode(t *testing.T) {
+	s := &IdentityServer{version: "v1.2.3", mode: ModeNode}
+	info, _ := s.GetPluginInfo(context.Background(), &csi.GetPluginInfoRequest{})
+	if info.Name != DriverName || info.VendorVersion != "v1.2.3" {
+		t.Fatalf("plugin info = %v", info)
+	}
+	caps, _ := s.GetPluginCapabilities(context.Background(), &csi.GetPluginCapabilitiesRequest{})
+	if len(caps.Capabilities) != 0 {
+		t.Fatalf("node mode advertises %v", caps.Capabilities)
+	}
+	s.mode = ModeController
+	caps, _ = s.GetPluginCapabilities(context.Background(), &csi.GetPluginCapabilitiesRequest{})
+	if len(caps.Capabilities) != 1 || caps.Capabilities[0].GetService().GetType() != csi.PluginCapability_Service_CONTROLLER_SERVICE {
+		t.Fatalf("controller mode advertises %v", caps.Capabilities)
+	}
+}
+
+func TestSocketPrerequisite(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "tgtd.sock")
+	if err := SocketPrerequisite("tgtd", sock).Check(context.Background()); err == nil {
+		t.Fatal("absent socket reported as present")
+	}
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o600)
+	if err := SocketPrerequisite("tgtd", file).Check(context.Background()); err == nil {
+		t.Fatal("regular file reported as a socket")
+	}
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := SocketPrerequisite("tgtd", sock).Check(context.Background()); err != nil {
+		t.Fatalf("listening socket reported missing: %v", err)
+	}
+}
