@@ -4,12 +4,15 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 BIN := bin
 
-.PHONY: all build test e2e demo lint clean
+.PHONY: all build check test e2e demo lint clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lvm-iscsi-csi ./cmd/lvm-iscsi-csi
+
+# The one command that runs every test (what .ci/run runs).
+check: lint test e2e
 
 # Unit tests: fakes only, no root, no daemons.
 test:
