@@ -4,13 +4,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
 )
 
 // Mode selects which CSI services the process serves.
@@ -32,6 +32,7 @@ const (
 	DefaultStateDir          = "/var/lib/lvm-iscsi-csi"
 	DefaultInitiatorNameFile = "/etc/iscsi/initiatorname.iscsi"
 	DefaultISCSILockFile     = "/run/lock/iscsi/lvm-iscsi-csi.lock"
+	DefaultKubeletDir        = "/var/lib/kubelet"
 )
 
 // Options is everything the binary is told on its command line. The first
@@ -64,6 +65,9 @@ type Options struct {
 	// ISCSILockFile serialises iscsiadm calls host-wide (its node database
 	// is not safe under concurrent writers).
 	ISCSILockFile string
+	// KubeletDir is the kubelet's root: staging and target paths outside it
+	// are refused (node).
+	KubeletDir string
 	// MaxVolumesPerNode is reported by NodeGetInfo; 0 means no limit.
 	MaxVolumesPerNode int64
 	// ReconcileInterval is how often tgtd is checked against the LV tags.
@@ -88,6 +92,7 @@ func DefaultOptions() Options {
 		StateDir:           DefaultStateDir,
 		InitiatorNameFile:  DefaultInitiatorNameFile,
 		ISCSILockFile:      DefaultISCSILockFile,
+		KubeletDir:         DefaultKubeletDir,
 		ReconcileInterval:  30 * time.Second,
 		OverprovisionRatio: 1.0,
 		MaxConcurrentLVM:   4,
@@ -108,6 +113,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.TgtControlPort, "tgt-control-port", o.TgtControlPort, "tgtd control port (tgtadm -C) on the storage host")
 	fs.StringVar(&o.InitiatorNameFile, "initiator-name-file", o.InitiatorNameFile, "open-iscsi initiator name file (node mode)")
 	fs.StringVar(&o.ISCSILockFile, "iscsi-lock-file", o.ISCSILockFile, "lock file serialising iscsiadm calls on this host (node mode)")
+	fs.StringVar(&o.KubeletDir, "kubelet-dir", o.KubeletDir, "kubelet root directory; staging and target paths must lie below it (node mode)")
 	fs.Int64Var(&o.MaxVolumesPerNode, "max-volumes-per-node", o.MaxVolumesPerNode, "volumes one node may attach, reported to Kubernetes; 0 means no limit")
 	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", o.ReconcileInterval, "how often the controller makes tgtd match the LV tags")
 	fs.Float64Var(&o.OverprovisionRatio, "overprovision-ratio", o.OverprovisionRatio, "thin volumes may add up to this many times the thin pool size (>= 1)")
@@ -204,6 +210,9 @@ func (o *Options) validateNode() []error {
 	if !filepath.IsAbs(o.ISCSILockFile) {
 		errs = append(errs, fmt.Errorf("--iscsi-lock-file must be an absolute path, got %q", o.ISCSILockFile))
 	}
+	if !filepath.IsAbs(o.KubeletDir) || filepath.Clean(o.KubeletDir) != o.KubeletDir || o.KubeletDir == "/" {
+		errs = append(errs, fmt.Errorf("--kubelet-dir must be an absolute, clean path other than /, got %q", o.KubeletDir))
+	}
 	if o.MaxVolumesPerNode < 0 {
 		errs = append(errs, fmt.Errorf("--max-volumes-per-node %d is negative", o.MaxVolumesPerNode))
 	}
@@ -218,19 +227,11 @@ func validLVMName(name string) bool {
 	return true
 }
 
+// validatePortal insists on an IP literal: the kernel and udev name a
+// node's sessions and disks by address, so a host name would never match.
 func validatePortal(portal string) error {
-	host, port, err := net.SplitHostPort(portal)
-	if err != nil {
-		return fmt.Errorf("%q is not host:port: %v", portal, err)
-	}
-	if host == "" {
-		return fmt.Errorf("%q has no host", portal)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("%q has no valid port", portal)
-	}
-	if strings.ContainsAny(host, " /,") {
-		return fmt.Errorf("%q has an invalid host", portal)
+	if !iscsi.ValidPortal(portal) {
+		return fmt.Errorf("%q is not <IP address>:<port> (a host name cannot be matched to the node's disks)", portal)
 	}
 	return nil
 }

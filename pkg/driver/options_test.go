@@ -40,8 +40,9 @@ func TestOptionsValidate(t *testing.T) {
 		{"controller with bad vg", controller(func(o *Options) { o.VolumeGroup = "-vg" }), "not a valid LVM name"},
 		{"controller with bad thin pool", controller(func(o *Options) { o.ThinPool = "a/b" }), "--thin-pool"},
 		{"controller without portal", controller(func(o *Options) { o.Portal = "" }), "--portal is required"},
-		{"portal without port", controller(func(o *Options) { o.Portal = "10.0.0.1" }), "not host:port"},
-		{"portal with bad port", controller(func(o *Options) { o.Portal = "10.0.0.1:0" }), "no valid port"},
+		{"portal without port", controller(func(o *Options) { o.Portal = "10.0.0.1" }), "not <IP address>:<port>"},
+		{"portal with bad port", controller(func(o *Options) { o.Portal = "10.0.0.1:0" }), "not <IP address>:<port>"},
+		{"portal with host name", controller(func(o *Options) { o.Portal = "storage.example:3260" }), "host name"},
 		{"ipv6 portal", controller(func(o *Options) { o.Portal = "[2001:db8::1]:3260" }), ""},
 		{"tcp endpoint", controller(func(o *Options) { o.Endpoint = "tcp://127.0.0.1:10000" }), "not a unix:// endpoint"},
 		{"relative socket", controller(func(o *Options) { o.Endpoint = "unix://csi.sock" }), "absolute"},
@@ -56,6 +57,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"node with bad id", node(func(o *Options) { o.NodeID = "Worker_1" }), "--node-id"},
 		{"node with relative initiator file", node(func(o *Options) { o.InitiatorNameFile = "x" }), "--initiator-name-file"},
 		{"node with negative max volumes", node(func(o *Options) { o.MaxVolumesPerNode = -1 }), "--max-volumes-per-node"},
+		{"node with relative kubelet dir", node(func(o *Options) { o.KubeletDir = "kubelet" }), "--kubelet-dir"},
+		{"node with root kubelet dir", node(func(o *Options) { o.KubeletDir = "/" }), "--kubelet-dir"},
 		{"node does not need vg", node(func(o *Options) { o.VolumeGroup = "" }), ""},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,299 @@
+package driver
+
+import (
+	"context"
+	"sort"
+	"strconv"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
+)
+
+// Keys of publish_context: what a node needs to log in, nothing more.
+const (
+	ctxPortal       = "portal"
+	ctxIQN          = "iqn"
+	ctxLUN          = "lun"
+	ctxCHAPUser     = "chapUser"
+	ctxCHAPPassword = "chapPassword" // masked in logs by the interceptor
+)
+
+// Storage is what the controller needs of the storage host (pkg/pool).
+type Storage interface {
+	Create(ctx context.Context, req pool.CreateRequest) (pool.Volume, error)
+	Delete(ctx context.Context, id string) error
+	Get(ctx context.Context, id string) (pool.Volume, error)
+	List(ctx context.Context) ([]pool.Volume, error)
+	Publish(ctx context.Context, id string, node pool.Node, shared bool) (pool.Export, error)
+	Unpublish(ctx context.Context, id, nodeID string) error
+	Capacity(ctx context.Context, prov pool.Provisioning) (uint64, error)
+	DefaultProvisioning() pool.Provisioning
+}
+
+// ControllerServer is the CSI controller service.
+type ControllerServer struct {
+	csi.UnimplementedControllerServer
+	storage Storage
+	names   inflight // CreateVolume, by name
+	volumes inflight // everything else, by volume id
+}
+
+// NewControllerServer serves CSI over storage.
+func NewControllerServer(storage Storage) *ControllerServer {
+	return &ControllerServer{storage: storage}
+}
+
+var controllerCapabilities = []csi.ControllerServiceCapability_RPC_Type{
+	csi.ControllerServiceCapability_RPC_CREATE_DELETE_VOLUME,
+	csi.ControllerServiceCapability_RPC_PUBLISH_UNPUBLISH_VOLUME,
+	csi.ControllerServiceCapability_RPC_LIST_VOLUMES,
+	csi.ControllerServiceCapability_RPC_LIST_VOLUMES_PUBLISHED_NODES,
+	csi.ControllerServiceCapability_RPC_GET_CAPACITY,
+	csi.ControllerServiceCapability_RPC_GET_VOLUME,
+	csi.ControllerServiceCapability_RPC_SINGLE_NODE_MULTI_WRITER,
+}
+
+func (s *ControllerServer) ControllerGetCapabilities(context.Context, *csi.ControllerGetCapabilitiesRequest) (*csi.ControllerGetCapabilitiesResponse, error) {
+	resp := &csi.ControllerGetCapabilitiesResponse{}
+	for _, c := range controllerCapabilities {
+		resp.Capabilities = append(resp.Capabilities, &csi.ControllerServiceCapability{
+			Type: &csi.ControllerServiceCapability_Rpc{Rpc: &csi.ControllerServiceCapability_RPC{Type: c}},
+		})
+	}
+	return resp, nil
+}
+
+func (s *ControllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest) (*csi.CreateVolumeResponse, error) {
+	if err := validateName(req.GetName()); err != nil {
+		return nil, err
+	}
+	if err := validateCapabilities(req.GetVolumeCapabilities()); err != nil {
+		return nil, err
+	}
+	prov, err := provisioningFrom(req.GetParameters(), s.storage.DefaultProvisioning())
+	if err != nil {
+		return nil, err
+	}
+	r := req.GetCapacityRange()
+	if r.GetRequiredBytes() < 0 || r.GetLimitBytes() < 0 {
+		return nil, invalid("capacity_range must not be negative")
+	}
+	if req.GetVolumeContentSource() != nil {
+		return nil, invalid("volume_content_source is not supported yet")
+	}
+	release, ok := s.names.tryLock(req.GetName())
+	if !ok {
+		return nil, aborted("volume name " + strconv.Quote(req.GetName()))
+	}
+	defer release()
+	v, err := s.storage.Create(ctx, pool.CreateRequest{
+		Name:         req.GetName(),
+		RequiredSize: uint64(r.GetRequiredBytes()),
+		LimitSize:    uint64(r.GetLimitBytes()),
+		Provisioning: prov,
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &csi.CreateVolumeResponse{Volume: &csi.Volume{
+		VolumeId:      v.ID,
+		CapacityBytes: int64(v.Size),
+	}}, nil
+}
+
+func (s *ControllerServer) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
+	id := req.GetVolumeId()
+	if id == "" {
+		return nil, invalid("volume_id is required")
+	}
+	if !pool.ValidVolumeID(id) {
+		return &csi.DeleteVolumeResponse{}, nil // cannot exist: already deleted
+	}
+	release, ok := s.volumes.tryLock(id)
+	if !ok {
+		return nil, aborted("volume " + id)
+	}
+	defer release()
+	if err := s.storage.Delete(ctx, id); err != nil {
+		return nil, toStatus(err)
+	}
+	return &csi.DeleteVolumeResponse{}, nil
+}
+
+func (s *ControllerServer) ControllerPublishVolume(ctx context.Context, req *csi.ControllerPublishVolumeRequest) (*csi.ControllerPublishVolumeResponse, error) {
+	id := req.GetVolumeId()
+	if err := checkVolumeID(id); err != nil {
+		return nil, err
+	}
+	if req.GetNodeId() == "" {
+		return nil, invalid("node_id is required")
+	}
+	if req.GetVolumeCapability() == nil {
+		return nil, invalid("volume_capability is required")
+	}
+	if why := checkCapability(req.GetVolumeCapability()); why != "" {
+		return nil, invalid("%s", why)
+	}
+	node, err := parseNodeID(req.GetNodeId())
+	if err != nil {
+		return nil, err
+	}
+	release, ok := s.volumes.tryLock(id)
+	if !ok {
+		return nil, aborted("volume " + id)
+	}
+	defer release()
+	exp, err := s.storage.Publish(ctx, id, node, isMultiNode(req.GetVolumeCapability()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	pc := map[string]string{ctxPortal: exp.Portal, ctxIQN: exp.IQN, ctxLUN: strconv.Itoa(exp.LUN)}
+	if exp.CHAP != nil {
+		pc[ctxCHAPUser] = exp.CHAP.User
+		pc[ctxCHAPPassword] = exp.CHAP.Password
+	}
+	return &csi.ControllerPublishVolumeResponse{PublishContext: pc}, nil
+}
+
+func (s *ControllerServer) ControllerUnpublishVolume(ctx context.Context, req *csi.ControllerUnpublishVolumeRequest) (*csi.ControllerUnpublishVolumeResponse, error) {
+	id := req.GetVolumeId()
+	if id == "" {
+		return nil, invalid("volume_id is required")
+	}
+	if !pool.ValidVolumeID(id) {
+		return &csi.ControllerUnpublishVolumeResponse{}, nil
+	}
+	release, ok := s.volumes.tryLock(id)
+	if !ok {
+		return nil, aborted("volume " + id)
+	}
+	defer release()
+	nodeIDs := []string{req.GetNodeId()}
+	if req.GetNodeId() == "" {
+		// The spec's "unpublish from every node".
+		v, err := s.storage.Get(ctx, id)
+		if err != nil {
+			return unpublishDone(err)
+		}
+		nodeIDs = nodeIDs[:0]
+		for _, n := range v.Nodes {
+			nodeIDs = append(nodeIDs, n.ID)
+		}
+	}
+	for _, n := range nodeIDs {
+		if err := s.storage.Unpublish(ctx, id, n); err != nil {
+			return unpublishDone(err)
+		}
+	}
+	return &csi.ControllerUnpublishVolumeResponse{}, nil
+}
+
+// unpublishDone: a volume that no longer exists is unpublished everywhere.
+func unpublishDone(err error) (*csi.ControllerUnpublishVolumeResponse, error) {
+	st := toStatus(err)
+	if status.Code(st) == codes.NotFound {
+		return &csi.ControllerUnpublishVolumeResponse{}, nil
+	}
+	return nil, st
+}
+
+func (s *ControllerServer) ValidateVolumeCapabilities(ctx context.Context, req *csi.ValidateVolumeCapabilitiesRequest) (*csi.ValidateVolumeCapabilitiesResponse, error) {
+	id := req.GetVolumeId()
+	if err := checkVolumeID(id); err != nil {
+		return nil, err
+	}
+	if len(req.GetVolumeCapabilities()) == 0 {
+		return nil, invalid("volume_capabilities are required")
+	}
+	if _, err := s.storage.Get(ctx, id); err != nil {
+		return nil, toStatus(err)
+	}
+	if _, err := provisioningFrom(req.GetParameters(), s.storage.DefaultProvisioning()); err != nil {
+		return &csi.ValidateVolumeCapabilitiesResponse{Message: status.Convert(err).Message()}, nil
+	}
+	for _, c := range req.GetVolumeCapabilities() {
+		if why := checkCapability(c); why != "" {
+			return &csi.ValidateVolumeCapabilitiesResponse{Message: why}, nil
+		}
+	}
+	return &csi.ValidateVolumeCapabilitiesResponse{Confirmed: &csi.ValidateVolumeCapabilitiesResponse_Confirmed{
+		VolumeContext:      req.GetVolumeContext(),
+		VolumeCapabilities: req.GetVolumeCapabilities(),
+		Parameters:         req.GetParameters(),
+	}}, nil
+}
+
+func (s *ControllerServer) ListVolumes(ctx context.Context, req *csi.ListVolumesRequest) (*csi.ListVolumesResponse, error) {
+	if req.GetMaxEntries() < 0 {
+		return nil, invalid("max_entries must not be negative")
+	}
+	token := req.GetStartingToken()
+	if token != "" && !pool.ValidVolumeID(token) {
+		return nil, status.Errorf(codes.Aborted, "starting_token %q was not returned by ListVolumes", token)
+	}
+	vols, err := s.storage.List(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	// The token is the id to resume at; ids are sorted, so a volume deleted
+	// between pages does not shift the rest.
+	start := sort.Search(len(vols), func(i int) bool { return vols[i].ID >= token })
+	end := len(vols)
+	if max := int(req.GetMaxEntries()); max > 0 && start+max < end {
+		end = start + max
+	}
+	resp := &csi.ListVolumesResponse{}
+	for _, v := range vols[start:end] {
+		entry := &csi.ListVolumesResponse_Entry{
+			Volume: &csi.Volume{VolumeId: v.ID, CapacityBytes: int64(v.Size)},
+			Status: &csi.ListVolumesResponse_VolumeStatus{},
+		}
+		for _, n := range v.Nodes {
+			entry.Status.PublishedNodeIds = append(entry.Status.PublishedNodeIds, n.ID)
+		}
+		resp.Entries = append(resp.Entries, entry)
+	}
+	if end < len(vols) {
+		resp.NextToken = vols[end].ID
+	}
+	return resp, nil
+}
+
+func (s *ControllerServer) ControllerGetVolume(ctx context.Context, req *csi.ControllerGetVolumeRequest) (*csi.ControllerGetVolumeResponse, error) {
+	id := req.GetVolumeId()
+	if err := checkVolumeID(id); err != nil {
+		return nil, err
+	}
+	v, err := s.storage.Get(ctx, id)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	st := &csi.ControllerGetVolumeResponse_VolumeStatus{}
+	for _, n := range v.Nodes {
+		st.PublishedNodeIds = append(st.PublishedNodeIds, n.ID)
+	}
+	return &csi.ControllerGetVolumeResponse{
+		Volume: &csi.Volume{VolumeId: v.ID, CapacityBytes: int64(v.Size)},
+		Status: st,
+	}, nil
+}
+
+func (s *ControllerServer) GetCapacity(ctx context.Context, req *csi.GetCapacityRequest) (*csi.GetCapacityResponse, error) {
+	for _, c := range req.GetVolumeCapabilities() {
+		if why := checkCapability(c); why != "" {
+			return &csi.GetCapacityResponse{}, nil // no room for what cannot be served
+		}
+	}
+	prov, err := provisioningFrom(req.GetParameters(), s.storage.DefaultProvisioning())
+	if err != nil {
+		return nil, err
+	}
+	free, err := s.storage.Capacity(ctx, prov)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &csi.GetCapacityResponse{AvailableCapacity: int64(free)}, nil
+}

@@ -1,0 +1,95 @@
+// Package lvm runs the lvm2 commands the controller needs on one volume
+// group: reports (vgs/lvs as JSON), lvcreate for thick and thin LVs and
+// snapshots, lvremove, lvextend and lvchange. Every command goes through
+// pkg/runner; failures come back classified into this package's sentinel
+// errors. lvmfake provides an in-memory Interface for other packages' tests.
+package lvm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
+)
+
+// defaultRemoveRetryDelays is how long RemoveLV waits before each retry of
+// an lvremove that found the device open: udev's and blkid's probes of a
+// just-closed device last well under a second, a mount or tgtd much longer.
+var defaultRemoveRetryDelays = []time.Duration{
+	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second,
+}
+
+// LVM runs lvm commands through a runner.Runner.
+type LVM struct {
+	runner *runner.Runner
+	// slots bounds the number of lvm commands running at once: each holds
+	// the VG's metadata lock for a while, and many at once only queue
+	// inside lvm where a context cannot reach them.
+	slots             chan struct{}
+	removeRetryDelays []time.Duration
+}
+
+var _ Interface = (*LVM)(nil)
+
+// New returns an LVM that runs at most maxConcurrent lvm commands at once
+// (at least one).
+func New(r *runner.Runner, maxConcurrent int) *LVM {
+	if maxConcurrent < 1 {
+		maxConcurrent = 1
+	}
+	return &LVM{
+		runner:            r,
+		slots:             make(chan struct{}, maxConcurrent),
+		removeRetryDelays: defaultRemoveRetryDelays,
+	}
+}
+
+// run runs one lvm command once a slot is free, and classifies its failure.
+func (l *LVM) run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("lvm: waiting to run %s: %w", name, ctx.Err())
+	}
+	defer func() { <-l.slots }()
+	out, err := l.runner.Run(ctx, name, args...)
+	if err != nil {
+		return out, classify(err)
+	}
+	return out, nil
+}
+
+// lvPath is the vg/lv argument lvm commands take.
+func lvPath(vg, name string) string { return vg + "/" + name }
+
+// checkLV validates a VG and LV name pair before it reaches a command line.
+func checkLV(vg, name string) error {
+	if !validVGName(vg) {
+		return fmt.Errorf("%w: volume group name %q", ErrInvalid, vg)
+	}
+	if !ValidLVName(name) {
+		return fmt.Errorf("%w: logical volume name %q", ErrInvalid, name)
+	}
+	return nil
+}
+
+func checkTags(tags []string) error {
+	for _, t := range tags {
+		if !ValidTag(t) {
+			return fmt.Errorf("%w: tag %q", ErrInvalid, t)
+		}
+	}
+	return nil
+}
+
+// bytesArg is a size argument in bytes, which lvm takes with a "b" unit.
+func bytesArg(size uint64) string { return fmt.Sprintf("%db", size) }
+
+func tagArgs(option string, tags []string) []string {
+	args := make([]string, 0, 2*len(tags))
+	for _, t := range tags {
+		args = append(args, option, t)
+	}
+	return args
+}

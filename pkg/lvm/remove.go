@@ -1,0 +1,83 @@
+package lvm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/klog/v2"
+)
+
+// RemoveLV removes vg/name.
+//
+// lvremove needs -y for an active LV (it asks otherwise, and the empty
+// stdin answers no), but -y also answers yes to "remove origin with its N
+// snapshots" and "remove pool with its N thin volumes". So RemoveLV looks
+// for such dependents first and refuses with ErrHasDependents. A thin
+// origin has none: its thin snapshots outlive it.
+func (l *LVM) RemoveLV(ctx context.Context, vg, name string) error {
+	if err := checkLV(vg, name); err != nil {
+		return err
+	}
+	lvs, err := l.ListLVs(ctx, vg)
+	if err != nil {
+		return err
+	}
+	if err := checkRemovable(lvs, vg, name); err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		_, err = l.run(ctx, "lvremove", "-y", lvPath(vg, name))
+		if err == nil || !retryableInUse(err) || attempt >= len(l.removeRetryDelays) {
+			return err
+		}
+		klog.V(2).InfoS("Logical volume busy, retrying removal", "lv", lvPath(vg, name), "attempt", attempt+1, "err", err)
+		if err := sleep(ctx, l.removeRetryDelays[attempt]); err != nil {
+			return fmt.Errorf("lvm: removing %s: %w", lvPath(vg, name), err)
+		}
+	}
+}
+
+// checkRemovable returns ErrNotFound when name is not among lvs and
+// ErrHasDependents when removing it would take other LVs along.
+func checkRemovable(lvs []LV, vg, name string) error {
+	var target *LV
+	for i := range lvs {
+		if lvs[i].Name == name {
+			target = &lvs[i]
+		}
+	}
+	if target == nil {
+		return fmt.Errorf("%w: logical volume %s", ErrNotFound, lvPath(vg, name))
+	}
+	var dependents []string
+	for i := range lvs {
+		lv := &lvs[i]
+		if lv.IsCOWSnapshot() && lv.Origin == name || target.IsThinPool() && lv.PoolLV == name {
+			dependents = append(dependents, lv.Name)
+		}
+	}
+	if len(dependents) > 0 {
+		return fmt.Errorf("%w: %s is needed by %s", ErrHasDependents, lvPath(vg, name), strings.Join(dependents, ", "))
+	}
+	return nil
+}
+
+// retryableInUse reports whether err is an open device, which may be
+// udev's probe and pass; dependents do not go away by waiting.
+func retryableInUse(err error) bool {
+	return errors.Is(err, ErrInUse) && !errors.Is(err, ErrHasDependents)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
