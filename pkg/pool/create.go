@@ -1,0 +1,116 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
+)
+
+// DefaultSize is used when the request names no size at all.
+const DefaultSize = 1 << 30
+
+// CreateRequest asks for a new volume.
+type CreateRequest struct {
+	Name         string
+	RequiredSize uint64 // 0: no minimum
+	LimitSize    uint64 // 0: no maximum
+	Provisioning Provisioning
+}
+
+// Create makes a volume, or returns the one made for the same name before.
+// The LV and all its tags are written by one lvcreate, so a crash leaves
+// either nothing or a complete volume: there is no "creating" state to get
+// stuck in (the seed's FAQ 3.1/3.3).
+func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
+	if req.Name == "" {
+		return Volume{}, fmt.Errorf("%w: a name is required", ErrInvalid)
+	}
+	if req.LimitSize != 0 && req.RequiredSize > req.LimitSize {
+		return Volume{}, fmt.Errorf("%w: required size %d exceeds the limit %d", ErrInvalid, req.RequiredSize, req.LimitSize)
+	}
+	if req.Provisioning == Thin && p.cfg.ThinPool == "" {
+		return Volume{}, fmt.Errorf("%w: thin provisioning asked for, but the driver has no --thin-pool", ErrInvalid)
+	}
+	vg, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup)
+	if err != nil {
+		return Volume{}, fmt.Errorf("%w: volume group %s: %v", ErrUnavailable, p.cfg.VolumeGroup, err)
+	}
+	size, err := roundSize(req.RequiredSize, req.LimitSize, vg.ExtentSize)
+	if err != nil {
+		return Volume{}, err
+	}
+	id := VolumeID(req.Name)
+
+	if lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id); err == nil {
+		return existing(lv, req, id)
+	} else if !errors.Is(err, lvm.ErrNotFound) {
+		return Volume{}, err
+	}
+
+	opts := lvm.CreateOptions{Name: id, Size: size, Tags: volumeTags(req.Name, req.Provisioning)}
+	if req.Provisioning == Thin {
+		opts.ThinPool = p.cfg.ThinPool
+		if err := p.checkThinRoom(ctx, size); err != nil {
+			return Volume{}, err
+		}
+	} else if vg.Free < size {
+		return Volume{}, fmt.Errorf("%w: volume group %s has %d bytes free, %d asked", ErrNoSpace, vg.Name, vg.Free, size)
+	}
+	lv, err := p.lvm.CreateLV(ctx, p.cfg.VolumeGroup, opts)
+	switch {
+	case errors.Is(err, lvm.ErrExists):
+		// A concurrent or earlier attempt won the race; judge what it made.
+		lv, err = p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
+		if err != nil {
+			return Volume{}, err
+		}
+		return existing(lv, req, id)
+	case errors.Is(err, lvm.ErrNoSpace):
+		return Volume{}, fmt.Errorf("%w: %v", ErrNoSpace, err)
+	case err != nil:
+		return Volume{}, err
+	}
+	v, _, _ := volumeFromLV(lv)
+	return v, nil
+}
+
+// existing decides whether an LV found under the id a request maps to is
+// the answer to that request (idempotent retry) or a conflict.
+func existing(lv *lvm.LV, req CreateRequest, id string) (Volume, error) {
+	v, info, ok := volumeFromLV(lv)
+	switch {
+	case !info.ours:
+		return Volume{}, fmt.Errorf("%w: LV %s exists and is not a volume of this driver", ErrExists, id)
+	case info.deleting || !ok:
+		return Volume{}, fmt.Errorf("%w: volume %s is being deleted; retry later", ErrUnavailable, id)
+	case info.name != req.Name:
+		return Volume{}, fmt.Errorf("%w: volume id %s belongs to another name", ErrExists, id)
+	case req.RequiredSize > v.Size || (req.LimitSize != 0 && v.Size > req.LimitSize):
+		return Volume{}, fmt.Errorf("%w: volume %q exists with size %d, outside the requested range", ErrExists, req.Name, v.Size)
+	case info.prov != req.Provisioning:
+		return Volume{}, fmt.Errorf("%w: volume %q exists with %s provisioning", ErrExists, req.Name, info.prov)
+	}
+	return v, nil
+}
+
+// roundSize picks the size to allocate: the required size (or the default)
+// rounded up to whole extents, within the limit.
+func roundSize(required, limit, extent uint64) (uint64, error) {
+	if extent == 0 {
+		extent = 4 << 20
+	}
+	size := required
+	if size == 0 {
+		size = DefaultSize
+		if limit != 0 && limit < size {
+			size = limit
+		}
+	}
+	size = (size + extent - 1) / extent * extent
+	if limit != 0 && size > limit {
+		return 0, fmt.Errorf("%w: %d bytes rounded up to whole %d-byte extents exceeds the limit %d", ErrOutOfRange, size, extent, limit)
+	}
+	return size, nil
+}

@@ -1,0 +1,68 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"k8s.io/klog/v2"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
+)
+
+// Delete removes a volume: its target first (connections closed, target
+// deleted, because tgtd holds the LV open), then, for thick volumes, the
+// data is zeroed so the extents never leak into a later volume, then the LV
+// goes. The LV is tagged "deleting" before anything else, so a crash at any
+// step leaves a volume no one can publish and that Reconcile finishes
+// deleting. An unknown id is success.
+func (p *Pool) Delete(ctx context.Context, id string) error {
+	if !ValidVolumeID(id) {
+		return nil // cannot name a volume of ours
+	}
+	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
+	if errors.Is(err, lvm.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	info := parseTags(lv.Tags)
+	if !info.ours {
+		klog.InfoS("Not deleting an LV that is not ours", "lv", id)
+		return nil
+	}
+	if !info.deleting {
+		if err := p.lvm.ChangeTags(ctx, p.cfg.VolumeGroup, id, []string{tagState + stateDelete}, nil); err != nil {
+			return fmt.Errorf("marking %s for deletion: %w", id, err)
+		}
+	}
+	return p.finishDelete(ctx, lv, info)
+}
+
+func (p *Pool) finishDelete(ctx context.Context, lv *lvm.LV, info tagInfo) error {
+	id := lv.Name
+	if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nil, info.prov) }); err != nil {
+		return err
+	}
+	if info.prov != Thin && p.wiper != nil {
+		// Thin volumes need no wipe: the thin pool zeroes blocks on first
+		// use (docs/design.md, "data of deleted volumes").
+		if !lv.Active {
+			if err := p.lvm.Activate(ctx, p.cfg.VolumeGroup, id); err != nil {
+				return fmt.Errorf("activating %s to wipe it: %w", id, err)
+			}
+		}
+		if err := p.wiper.Zero(ctx, devicePath(p.cfg.VolumeGroup, lv)); err != nil {
+			return fmt.Errorf("zeroing %s before removal: %w", id, err)
+		}
+	}
+	if err := p.lvm.RemoveLV(ctx, p.cfg.VolumeGroup, id); err != nil && !errors.Is(err, lvm.ErrNotFound) {
+		return fmt.Errorf("removing LV %s: %w", id, err)
+	}
+	if err := p.secrets.Delete(id); err != nil {
+		return fmt.Errorf("forgetting the CHAP credentials of %s: %w", id, err)
+	}
+	klog.InfoS("Deleted volume", "volumeID", id, "name", info.name)
+	return nil
+}

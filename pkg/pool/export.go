@@ -1,0 +1,241 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/klog/v2"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
+)
+
+// lunNumber is the one LUN of every target (LUN 0 is tgt's controller).
+const lunNumber = 1
+
+// tgtState is one reading of tgtd, taken under tgtMu and kept up to date by
+// the changes made while the lock is held.
+type tgtState struct {
+	targets  []tgt.Target
+	accounts map[string]bool
+}
+
+func (p *Pool) readTgt(ctx context.Context) (*tgtState, error) {
+	targets, err := p.tgt.ListTargets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading tgtd's targets: %v", ErrUnavailable, err)
+	}
+	accounts, err := p.tgt.ListAccounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading tgtd's accounts: %v", ErrUnavailable, err)
+	}
+	st := &tgtState{targets: targets, accounts: map[string]bool{}}
+	for _, a := range accounts {
+		st.accounts[a] = true
+	}
+	return st, nil
+}
+
+func (st *tgtState) find(iqn string) *tgt.Target {
+	for i := range st.targets {
+		if st.targets[i].IQN == iqn {
+			return &st.targets[i]
+		}
+	}
+	return nil
+}
+
+// syncTarget makes tgtd export one volume exactly as its tags say: no
+// target when no node is published; otherwise one target with LUN 1 backed
+// by the LV, the LUN serial set to the volume id (so a node can tell the
+// disk is the one it asked for), the volume's CHAP account bound, and an
+// ACL naming exactly the published initiators. Publish, Unpublish, Delete
+// and Reconcile all converge through here, so there is one definition of
+// "correct". Callers hold tgtMu.
+func (p *Pool) syncTarget(ctx context.Context, st *tgtState, lv *lvm.LV, nodes []Node, prov Provisioning) error {
+	id := lv.Name
+	iqn := p.IQN(id)
+	t := st.find(iqn)
+	if len(nodes) == 0 {
+		if t != nil {
+			if err := p.removeTarget(ctx, st, t); err != nil {
+				return err
+			}
+		}
+		return p.removeAccount(ctx, st, id)
+	}
+
+	if !lv.Active {
+		if err := p.lvm.Activate(ctx, p.cfg.VolumeGroup, id); err != nil {
+			return fmt.Errorf("activating %s: %w", id, err)
+		}
+	}
+	if t == nil {
+		var err error
+		if t, err = p.createTarget(ctx, st, iqn); err != nil {
+			return err
+		}
+	}
+	if err := p.syncLUN(ctx, t, lv, prov); err != nil {
+		return err
+	}
+	if p.cfg.CHAP {
+		if err := p.syncAccount(ctx, st, t, id); err != nil {
+			return err
+		}
+	}
+	return p.syncACL(ctx, t, nodes)
+}
+
+func (p *Pool) createTarget(ctx context.Context, st *tgtState, iqn string) (*tgt.Target, error) {
+	tid := tgt.FreeTID(st.targets)
+	if err := p.tgt.CreateTarget(ctx, tid, iqn); err != nil {
+		return nil, fmt.Errorf("creating target %s (tid %d): %w", iqn, tid, err)
+	}
+	klog.InfoS("Created target", "iqn", iqn, "tid", tid)
+	st.targets = append(st.targets, tgt.Target{TID: tid, IQN: iqn})
+	return &st.targets[len(st.targets)-1], nil
+}
+
+func devicePath(vg string, lv *lvm.LV) string {
+	if lv.Path != "" {
+		return lv.Path
+	}
+	return "/dev/" + vg + "/" + lv.Name
+}
+
+func (p *Pool) syncLUN(ctx context.Context, t *tgt.Target, lv *lvm.LV, prov Provisioning) error {
+	want := tgt.LUNParams{SCSIID: lv.Name, SCSISN: lv.Name, ThinProvisioning: prov == Thin}
+	path := devicePath(p.cfg.VolumeGroup, lv)
+	for i, l := range t.LUNs {
+		if l.Number != lunNumber {
+			continue
+		}
+		if l.BackingStore == path && l.SCSISN == want.SCSISN && l.SCSIID == want.SCSIID {
+			return nil
+		}
+		// The LUN exists but is not this volume's disk (a hand edit, or tgt
+		// derived the serial itself): a node must never see it under our
+		// IQN, so it is replaced.
+		klog.InfoS("Replacing a LUN that does not match its volume", "iqn", t.IQN, "backingStore", l.BackingStore, "serial", l.SCSISN)
+		if err := p.tgt.DeleteLUN(ctx, t.TID, lunNumber); err != nil {
+			return fmt.Errorf("removing mismatched LUN of %s: %w", t.IQN, err)
+		}
+		t.LUNs = slices.Delete(t.LUNs, i, i+1)
+		break
+	}
+	if err := p.tgt.AddLUN(ctx, t.TID, lunNumber, path, want); err != nil {
+		return fmt.Errorf("adding LUN %d (%s) to %s: %w", lunNumber, path, t.IQN, err)
+	}
+	t.LUNs = append(t.LUNs, tgt.LUN{Number: lunNumber, BackingStore: path, SCSIID: want.SCSIID, SCSISN: want.SCSISN, Online: true})
+	return nil
+}
+
+func (p *Pool) syncAccount(ctx context.Context, st *tgtState, t *tgt.Target, id string) error {
+	creds, err := p.secrets.Ensure(id)
+	if err != nil {
+		return err
+	}
+	if !st.accounts[creds.User] {
+		if err := p.tgt.CreateAccount(ctx, creds.User, creds.Password); err != nil && !errors.Is(err, tgt.ErrExists) {
+			return fmt.Errorf("creating the CHAP account of %s: %w", id, err)
+		}
+		st.accounts[creds.User] = true
+	}
+	if !slices.Contains(t.Accounts, creds.User) {
+		if err := p.tgt.BindAccount(ctx, t.TID, creds.User); err != nil && !errors.Is(err, tgt.ErrExists) {
+			return fmt.Errorf("binding the CHAP account of %s: %w", id, err)
+		}
+		t.Accounts = append(t.Accounts, creds.User)
+	}
+	return nil
+}
+
+// syncACL binds exactly the published initiators. An initiator that lost
+// its publication is unbound and its connections closed, so a fenced node
+// cannot keep writing through a session it already had.
+func (p *Pool) syncACL(ctx context.Context, t *tgt.Target, nodes []Node) error {
+	want := map[string]bool{}
+	for _, n := range nodes {
+		want[n.Initiator] = true
+	}
+	for _, addr := range t.ACLs {
+		klog.InfoS("Target has an address ACL this driver never sets; leaving it, but it widens access", "iqn", t.IQN, "acl", addr)
+	}
+	for _, name := range slices.Clone(t.InitiatorNames) {
+		if want[name] {
+			continue
+		}
+		if err := p.tgt.UnbindInitiator(ctx, t.TID, name); err != nil && !errors.Is(err, tgt.ErrNotFound) {
+			return fmt.Errorf("unbinding %s from %s: %w", name, t.IQN, err)
+		}
+		t.InitiatorNames = slices.DeleteFunc(t.InitiatorNames, func(s string) bool { return s == name })
+		if err := p.closeSessions(ctx, t, name); err != nil {
+			return err
+		}
+	}
+	for _, n := range nodes {
+		if slices.Contains(t.InitiatorNames, n.Initiator) {
+			continue
+		}
+		if err := p.tgt.BindInitiator(ctx, t.TID, n.Initiator); err != nil && !errors.Is(err, tgt.ErrExists) {
+			return fmt.Errorf("binding %s to %s: %w", n.Initiator, t.IQN, err)
+		}
+		t.InitiatorNames = append(t.InitiatorNames, n.Initiator)
+	}
+	return nil
+}
+
+// closeSessions closes the connections of one initiator ("" means all).
+func (p *Pool) closeSessions(ctx context.Context, t *tgt.Target, initiator string) error {
+	for _, s := range t.Sessions {
+		if initiator != "" && s.Initiator != initiator {
+			continue
+		}
+		for _, c := range s.Connections {
+			if err := p.tgt.CloseConnection(ctx, t.TID, s.SID, c.CID); err != nil && !errors.Is(err, tgt.ErrNotFound) {
+				return fmt.Errorf("closing connection %d of session %d on %s: %w", c.CID, s.SID, t.IQN, err)
+			}
+			klog.InfoS("Closed initiator connection", "iqn", t.IQN, "initiator", s.Initiator, "sid", s.SID, "cid", c.CID)
+		}
+	}
+	return nil
+}
+
+func (p *Pool) removeTarget(ctx context.Context, st *tgtState, t *tgt.Target) error {
+	if err := p.closeSessions(ctx, t, ""); err != nil {
+		return err
+	}
+	if err := p.tgt.DeleteTarget(ctx, t.TID); err != nil && !errors.Is(err, tgt.ErrNotFound) {
+		return fmt.Errorf("deleting target %s: %w", t.IQN, err)
+	}
+	klog.InfoS("Deleted target", "iqn", t.IQN, "tid", t.TID)
+	iqn := t.IQN
+	st.targets = slices.DeleteFunc(st.targets, func(x tgt.Target) bool { return x.IQN == iqn })
+	return nil
+}
+
+// removeAccount deletes a volume's CHAP account from tgtd (the credentials
+// file stays until the volume is deleted, so a republish reuses them).
+func (p *Pool) removeAccount(ctx context.Context, st *tgtState, id string) error {
+	if !st.accounts[id] {
+		return nil
+	}
+	if err := p.tgt.DeleteAccount(ctx, id); err != nil && !errors.Is(err, tgt.ErrNotFound) {
+		return fmt.Errorf("deleting the CHAP account of %s: %w", id, err)
+	}
+	delete(st.accounts, id)
+	return nil
+}
+
+// ourTarget returns the volume id of a target this driver made, or "".
+func (p *Pool) ourTarget(iqn string) string {
+	id, ok := strings.CutPrefix(iqn, p.cfg.IQNPrefix+":")
+	if !ok || !ValidVolumeID(id) {
+		return ""
+	}
+	return id
+}

@@ -1,0 +1,172 @@
+// Package pool is the storage host behind the controller: LVM logical
+// volumes in one volume group, each exported as its own iSCSI target by
+// tgtd, fenced per node initiator. It composes pkg/lvm and pkg/tgt and knows
+// nothing of CSI, so a remote pool can later stand behind the same API.
+//
+// State lives in LV tags (see tags.go); tgtd's targets are derived from them
+// and rebuilt by Reconcile whenever they drift (tgtd restarted, a crash
+// between two steps, a hand edit).
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
+)
+
+// Sentinel errors; pkg/driver maps them to gRPC codes.
+var (
+	ErrNotFound           = errors.New("volume not found")
+	ErrExists             = errors.New("a volume with that name exists with other properties")
+	ErrNoSpace            = errors.New("not enough space")
+	ErrInvalid            = errors.New("invalid request")
+	ErrOutOfRange         = errors.New("size out of range")
+	ErrPublishedElsewhere = errors.New("volume is published to another node")
+	ErrUnavailable        = errors.New("storage host not ready")
+)
+
+// Provisioning is how a volume's space is allocated.
+type Provisioning string
+
+const (
+	Thin  Provisioning = "thin"
+	Thick Provisioning = "thick"
+)
+
+// Node is an initiator a volume can be published to.
+type Node struct {
+	ID        string // the orchestrator's node id
+	Initiator string // its iSCSI initiator IQN
+}
+
+// Volume is one volume as the storage host sees it.
+type Volume struct {
+	ID           string
+	Name         string
+	Size         uint64
+	Provisioning Provisioning
+	Nodes        []Node // published to
+}
+
+// CHAP is one direction of CHAP credentials.
+type CHAP struct {
+	User     string
+	Password string
+}
+
+// Export is what an initiator needs to log in to a volume.
+type Export struct {
+	Portal string
+	IQN    string
+	LUN    int
+	CHAP   *CHAP // nil when CHAP is off
+}
+
+// Config is the storage host's configuration.
+type Config struct {
+	VolumeGroup        string
+	ThinPool           string // "" when there is none
+	Portal             string
+	IQNPrefix          string
+	CHAP               bool
+	OverprovisionRatio float64
+}
+
+// Wiper zeroes a block device, so a thick LV's old data never reaches the
+// next volume carved from the same extents.
+type Wiper interface {
+	Zero(ctx context.Context, device string) error
+}
+
+// Pool is a local storage host.
+type Pool struct {
+	cfg     Config
+	lvm     lvm.Interface
+	tgt     tgt.Interface
+	secrets SecretStore
+	wiper   Wiper
+
+	// tgtMu serialises every change to tgtd: target ids are chosen by the
+	// caller (tgtadm has no "next free"), and Reconcile must see a settled
+	// state.
+	tgtMu sync.Mutex
+}
+
+// New returns a Pool over its dependencies.
+func New(cfg Config, l lvm.Interface, t tgt.Interface, secrets SecretStore, wiper Wiper) (*Pool, error) {
+	if cfg.VolumeGroup == "" || cfg.Portal == "" || cfg.IQNPrefix == "" {
+		return nil, fmt.Errorf("%w: volume group, portal and IQN prefix are required", ErrInvalid)
+	}
+	if cfg.OverprovisionRatio < 1 {
+		cfg.OverprovisionRatio = 1
+	}
+	return &Pool{cfg: cfg, lvm: l, tgt: t, secrets: secrets, wiper: wiper}, nil
+}
+
+// IQN is the target name of a volume: one target per volume, never reused.
+func (p *Pool) IQN(id string) string { return p.cfg.IQNPrefix + ":" + id }
+
+// DefaultProvisioning is thin when a thin pool is configured.
+func (p *Pool) DefaultProvisioning() Provisioning {
+	if p.cfg.ThinPool != "" {
+		return Thin
+	}
+	return Thick
+}
+
+// Ready checks the volume group (and thin pool) exist.
+func (p *Pool) Ready(ctx context.Context) error {
+	if _, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup); err != nil {
+		return fmt.Errorf("volume group %q: %w", p.cfg.VolumeGroup, err)
+	}
+	if p.cfg.ThinPool != "" {
+		lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, p.cfg.ThinPool)
+		if err != nil {
+			return fmt.Errorf("thin pool %s/%s: %w", p.cfg.VolumeGroup, p.cfg.ThinPool, err)
+		}
+		if !lv.IsThinPool() {
+			return fmt.Errorf("%s/%s is not a thin pool", p.cfg.VolumeGroup, p.cfg.ThinPool)
+		}
+	}
+	return nil
+}
+
+// volumeFromLV turns one of our LVs into a Volume; ok is false for LVs
+// that are not ours (never touched) or are being deleted.
+func volumeFromLV(lv *lvm.LV) (Volume, tagInfo, bool) {
+	info := parseTags(lv.Tags)
+	if !info.ours || !ValidVolumeID(lv.Name) {
+		return Volume{}, info, false
+	}
+	v := Volume{ID: lv.Name, Name: info.name, Size: lv.Size, Provisioning: info.prov, Nodes: info.nodes}
+	return v, info, !info.deleting
+}
+
+// getVolume reads one volume of ours.
+func (p *Pool) getVolume(ctx context.Context, id string) (*lvm.LV, Volume, error) {
+	if !ValidVolumeID(id) {
+		return nil, Volume{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
+	if errors.Is(err, lvm.ErrNotFound) {
+		return nil, Volume{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, Volume{}, err
+	}
+	v, _, ok := volumeFromLV(lv)
+	if !ok {
+		return nil, Volume{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return lv, v, nil
+}
+
+// Get returns one volume.
+func (p *Pool) Get(ctx context.Context, id string) (Volume, error) {
+	_, v, err := p.getVolume(ctx, id)
+	return v, err
+}

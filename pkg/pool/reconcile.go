@@ -1,0 +1,128 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"k8s.io/klog/v2"
+
+)
+
+// Reconcile makes tgtd match the LV tags (the seed's FAQ 3.3: targets and
+// LVs left over by half-done operations, cleaned by hand): every published
+// volume's target, LUN, serial, CHAP account and ACL are recreated; targets
+// of ours that no published LV backs are removed; deletions a crash
+// interrupted are finished. Targets and accounts that are not ours are never
+// touched. Errors on one volume do not stop the others.
+func (p *Pool) Reconcile(ctx context.Context) error {
+	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
+	if err != nil {
+		return fmt.Errorf("%w: listing LVs: %v", ErrUnavailable, err)
+	}
+	var errs []error
+	var unfinished []int
+	exported := map[string]bool{}
+	err = p.withTgt(ctx, func(st *tgtState) error {
+		for i := range lvs {
+			lv := &lvs[i]
+			info := parseTags(lv.Tags)
+			if !info.ours || !ValidVolumeID(lv.Name) {
+				continue
+			}
+			if info.deleting {
+				unfinished = append(unfinished, i)
+				continue
+			}
+			if len(info.nodes) > 0 {
+				exported[lv.Name] = true
+			}
+			if err := p.syncTarget(ctx, st, lv, info.nodes, info.prov); err != nil {
+				errs = append(errs, fmt.Errorf("volume %s: %w", lv.Name, err))
+			}
+		}
+		for i := len(st.targets) - 1; i >= 0; i-- {
+			t := &st.targets[i]
+			id := p.ourTarget(t.IQN)
+			if id == "" || exported[id] {
+				continue
+			}
+			klog.InfoS("Removing a target no published volume backs", "iqn", t.IQN, "tid", t.TID)
+			if err := p.removeTarget(ctx, st, t); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		for user := range st.accounts {
+			if ValidVolumeID(user) && !exported[user] {
+				if err := p.removeAccount(ctx, st, user); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, i := range unfinished {
+		klog.InfoS("Finishing an interrupted delete", "volumeID", lvs[i].Name)
+		if err := p.finishDelete(ctx, &lvs[i], parseTags(lvs[i].Tags)); err != nil {
+			errs = append(errs, fmt.Errorf("volume %s: %w", lvs[i].Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RunReconciler reconciles at start, every interval, and as soon as tgtd's
+// control socket is replaced (tgtd restarted and forgot every target), so
+// nodes' sessions find their targets again within their replacement
+// timeout. It returns when ctx is done.
+func (p *Pool) RunReconciler(ctx context.Context, socket string, interval time.Duration) {
+	reconcile := func(why string) {
+		start := time.Now()
+		if err := p.Reconcile(ctx); err != nil {
+			klog.ErrorS(err, "Reconcile incomplete; will retry", "trigger", why)
+			return
+		}
+		klog.V(2).InfoS("Reconciled tgtd with the LV tags", "trigger", why, "duration", time.Since(start))
+	}
+	reconcile("start-up")
+	last := socketIdentity(socket)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	watch := time.NewTicker(time.Second)
+	defer watch.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			reconcile("periodic")
+		case <-watch.C:
+			// A stat a second is cheap; a new inode means a new tgtd.
+			if now := socketIdentity(socket); now != last {
+				last = now
+				if now != 0 {
+					klog.InfoS("tgtd restarted; restoring its targets")
+					reconcile("tgtd restart")
+				}
+			}
+		}
+	}
+}
+
+// socketIdentity is the inode of the socket file, 0 when absent.
+func socketIdentity(path string) uint64 {
+	info, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return st.Ino
+	}
+	return 0
+}
+

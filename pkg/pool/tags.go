@@ -1,0 +1,99 @@
+package pool
+
+import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// LV tags are the database (DESIGN.md: "the storage is the database").
+// Every tag of ours starts with tagPrefix; values that may hold arbitrary
+// bytes (the CSI name, node ids) are base64url-encoded because LVM tags only
+// allow [A-Za-z0-9_+.\-/=!:&#].
+//
+//	lic.v1                      this LV is a volume of ours (format version 1)
+//	lic.name=<b64url>           the CSI name it was created for
+//	lic.prov=thin|thick         how it was provisioned
+//	lic.pub=<b64url id>.<b64url initiator>  published to that node (one tag per node)
+//	lic.state=deleting          a delete started (wipe, then remove); start-up finishes it
+const (
+	tagPrefix   = "lic."
+	tagOwner    = "lic.v1"
+	tagName     = "lic.name="
+	tagProv     = "lic.prov="
+	tagPub      = "lic.pub="
+	tagState    = "lic.state="
+	stateDelete = "deleting"
+)
+
+var b64 = base64.RawURLEncoding
+
+// volumeTags are the tags a new volume is created with.
+func volumeTags(name string, prov Provisioning) []string {
+	return []string{tagOwner, tagName + b64.EncodeToString([]byte(name)), tagProv + string(prov)}
+}
+
+// pubTag records a publication. '.' is outside the base64url alphabet, so
+// it separates the node id from its initiator unambiguously.
+func pubTag(n Node) string {
+	return tagPub + b64.EncodeToString([]byte(n.ID)) + "." + b64.EncodeToString([]byte(n.Initiator))
+}
+
+func parsePub(v string) (Node, bool) {
+	id, initiator, ok := strings.Cut(v, ".")
+	if !ok {
+		return Node{}, false
+	}
+	rawID, err1 := b64.DecodeString(id)
+	rawInit, err2 := b64.DecodeString(initiator)
+	if err1 != nil || err2 != nil || len(rawID) == 0 || len(rawInit) == 0 {
+		return Node{}, false
+	}
+	return Node{ID: string(rawID), Initiator: string(rawInit)}, true
+}
+
+// tagInfo is what the tags of one LV say.
+type tagInfo struct {
+	ours      bool
+	name      string
+	prov      Provisioning
+	nodes     []Node
+	deleting  bool
+	malformed []string
+}
+
+func parseTags(tags []string) tagInfo {
+	var info tagInfo
+	for _, t := range tags {
+		if !strings.HasPrefix(t, tagPrefix) {
+			continue
+		}
+		switch {
+		case t == tagOwner:
+			info.ours = true
+		case strings.HasPrefix(t, tagName):
+			if v, err := b64.DecodeString(t[len(tagName):]); err == nil {
+				info.name = string(v)
+			} else {
+				info.malformed = append(info.malformed, t)
+			}
+		case strings.HasPrefix(t, tagProv):
+			info.prov = Provisioning(t[len(tagProv):])
+		case strings.HasPrefix(t, tagPub):
+			if n, ok := parsePub(t[len(tagPub):]); ok {
+				info.nodes = append(info.nodes, n)
+			} else {
+				info.malformed = append(info.malformed, t)
+			}
+		case t == tagState+stateDelete:
+			info.deleting = true
+		}
+	}
+	slices.SortFunc(info.nodes, func(a, b Node) int { return strings.Compare(a.ID, b.ID) })
+	return info
+}
+
+func (t tagInfo) String() string {
+	return fmt.Sprintf("name=%q prov=%s nodes=%v deleting=%v", t.name, t.prov, t.nodes, t.deleting)
+}
