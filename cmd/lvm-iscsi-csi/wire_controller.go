@@ -2,16 +2,53 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"path/filepath"
+	"time"
 
-	"github.com/container-storage-interface/spec/lib/go/csi"
+	utilexec "k8s.io/utils/exec"
 
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/blockdev"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/driver"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
+)
+
+// Command timeouts on the storage host. Zeroing a thick volume before
+// removal runs at the device's write speed, so it gets hours, not minutes.
+const (
+	lvmTimeout  = 5 * time.Minute
+	tgtTimeout  = time.Minute
+	wipeTimeout = 6 * time.Hour
 )
 
 func wireController(_ context.Context, opts driver.Options, cfg *driver.Config) error {
-	cfg.Controller = &csi.UnimplementedControllerServer{}
+	exec := utilexec.New()
+	l := lvm.New(runner.New(exec, lvmTimeout), opts.MaxConcurrentLVM)
+	t := tgt.New(runner.New(exec, tgtTimeout), opts.TgtControlPort)
+	secrets, err := pool.NewFileSecrets(filepath.Join(opts.StateDir, "chap"))
+	if err != nil {
+		return err
+	}
+	p, err := pool.New(pool.Config{
+		VolumeGroup:        opts.VolumeGroup,
+		ThinPool:           opts.ThinPool,
+		Portal:             opts.Portal,
+		IQNPrefix:          opts.IQNPrefix,
+		CHAP:               opts.CHAP,
+		OverprovisionRatio: opts.OverprovisionRatio,
+	}, l, t, secrets, blockdev.New(runner.New(exec, wipeTimeout)))
+	if err != nil {
+		return err
+	}
+	socket := tgt.SocketPath(opts.TgtControlPort)
+	cfg.Controller = driver.NewControllerServer(p)
 	cfg.Prerequisites = append(cfg.Prerequisites,
-		driver.SocketPrerequisite("tgtd control socket", fmt.Sprintf("/var/run/tgtd/socket.%d", opts.TgtControlPort)))
+		driver.Prerequisite{Name: "volume group", Check: p.Ready},
+		driver.SocketPrerequisite("tgtd control socket", socket))
+	cfg.Background = append(cfg.Background, func(ctx context.Context) {
+		p.RunReconciler(ctx, socket, opts.ReconcileInterval)
+	})
 	return nil
 }

@@ -2,15 +2,49 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"time"
 
-	"github.com/container-storage-interface/spec/lib/go/csi"
+	"k8s.io/mount-utils"
+	utilexec "k8s.io/utils/exec"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/driver"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
 )
 
+// iscsiadmTimeout must outlast iscsiadm's own login timeout and retries
+// (pkg/iscsi sets them), so iscsiadm reports its failure rather than being
+// killed mid-login.
+const iscsiadmTimeout = 3 * time.Minute
+
+// iscsidSocket is open-iscsi's abstract control socket; iscsiadm reaches
+// iscsid through it, so it accepting a connection means iscsid is up.
+const iscsidSocket = "@ISCSIADM_ABSTRACT_NAMESPACE"
+
 func wireNode(_ context.Context, opts driver.Options, cfg *driver.Config) error {
-	cfg.Node = &csi.UnimplementedNodeServer{}
+	iqn, err := iscsi.ReadInitiatorName(opts.InitiatorNameFile)
+	if err != nil {
+		// Without it the node cannot be fenced or logged in; say exactly
+		// what to fix (the seed's FAQ 3.4: "is open-iscsi installed?").
+		return fmt.Errorf("this node's iSCSI initiator name: %w (install open-iscsi, or set --initiator-name-file)", err)
+	}
+	exec := utilexec.New()
+	r := runner.New(exec, iscsiadmTimeout)
+	cfg.Node = driver.NewNodeServer(driver.NodeConfig{
+		NodeID:            driver.NodeID(opts.NodeID, iqn),
+		MaxVolumesPerNode: opts.MaxVolumesPerNode,
+		KubeletDir:        opts.KubeletDir,
+		StateDir:          opts.StateDir,
+		Initiator:         iscsi.New(r, opts.ISCSILockFile),
+		Disks:             iscsi.NewDevices(r, "/sys", "/dev"),
+		Mounter:           mount.NewSafeFormatAndMount(mount.New(""), exec),
+	})
 	cfg.Prerequisites = append(cfg.Prerequisites,
-		driver.SocketPrerequisite("iscsid", "@ISCSIADM_ABSTRACT_NAMESPACE"))
+		driver.Prerequisite{Name: "initiator name", Check: func(context.Context) error {
+			_, err := iscsi.ReadInitiatorName(opts.InitiatorNameFile)
+			return err
+		}},
+		driver.SocketPrerequisite("iscsid", iscsidSocket))
 	return nil
 }

@@ -1,0 +1,271 @@
+package tgtfake
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
+)
+
+var ctx = context.Background()
+
+const (
+	iqnA  = "iqn.2026-11.io.csi.lvm-iscsi:vol-a"
+	iqnB  = "iqn.2026-11.io.csi.lvm-iscsi:vol-b"
+	nodeA = "iqn.1993-08.org.debian:01:node-a"
+	nodeB = "iqn.1993-08.org.debian:01:node-b"
+	store = "/dev/vg0/vol-a"
+)
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s: err = %v, want %v", what, err, want)
+	}
+}
+
+func listOne(t *testing.T, f *Fake) tgt.Target {
+	t.Helper()
+	targets, err := f.ListTargets(ctx)
+	must(t, err)
+	if len(targets) != 1 {
+		t.Fatalf("ListTargets = %+v, want one target", targets)
+	}
+	return targets[0]
+}
+
+func TestTargetsAndLUNs(t *testing.T) {
+	f := New()
+	must(t, f.CreateTarget(ctx, 1, iqnA))
+	wantErr(t, "taken tid", f.CreateTarget(ctx, 1, iqnB), tgt.ErrExists)
+	wantErr(t, "taken name", f.CreateTarget(ctx, 2, iqnA), tgt.ErrExists)
+	wantErr(t, "tid 0", f.CreateTarget(ctx, 0, iqnB), tgt.ErrInvalid)
+
+	f.SetSize(store, 1<<30)
+	must(t, f.AddLUN(ctx, 1, 1, store, tgt.LUNParams{SCSIID: "vol-a", SCSISN: "vol-a", ThinProvisioning: true}))
+	wantErr(t, "LUN again", f.AddLUN(ctx, 1, 1, store, tgt.LUNParams{}), tgt.ErrExists)
+	wantErr(t, "no backing store", f.AddLUN(ctx, 1, 2, "", tgt.LUNParams{}), tgt.ErrInvalid)
+	wantErr(t, "missing target", f.AddLUN(ctx, 9, 1, store, tgt.LUNParams{}), tgt.ErrNotFound)
+	wantErr(t, "serial too long", f.AddLUN(ctx, 1, 2, store, tgt.LUNParams{SCSISN: string(make([]byte, tgt.MaxSCSISNLen+1))}), tgt.ErrInvalid)
+	must(t, f.SetLUNOnline(ctx, 1, 1, false))
+	wantErr(t, "online of a missing LUN", f.SetLUNOnline(ctx, 1, 4, true), tgt.ErrNotFound)
+
+	want := tgt.Target{TID: 1, IQN: iqnA, State: "ready", LUNs: []tgt.LUN{{
+		Number: 1, Size: 1 << 30, BlockSize: 512, Type: "disk", SCSIID: "vol-a", SCSISN: "vol-a",
+		ThinProvisioning: true, BackingStore: store, BackingStoreType: "rdwr",
+	}}}
+	if got := listOne(t, f); !reflect.DeepEqual(got, want) {
+		t.Errorf("ListTargets =\n%+v\nwant\n%+v", got, want)
+	}
+
+	must(t, f.DeleteLUN(ctx, 1, 1))
+	wantErr(t, "DeleteLUN again", f.DeleteLUN(ctx, 1, 1), tgt.ErrNotFound)
+	must(t, f.DeleteTarget(ctx, 1))
+	wantErr(t, "DeleteTarget again", f.DeleteTarget(ctx, 1), tgt.ErrNotFound)
+}
+
+// TestDefaultSerialFollowsTID mirrors tgt: without params the serial is
+// derived from the tid, which is why pkg/pool must always set it.
+func TestDefaultSerialFollowsTID(t *testing.T) {
+	f := New()
+	must(t, f.CreateTarget(ctx, 3, iqnA))
+	must(t, f.AddLUN(ctx, 3, 1, store, tgt.LUNParams{}))
+	l := listOne(t, f).LUNs[0]
+	if l.SCSIID != "IET     00030001" || l.SCSISN != "beaf31" {
+		t.Errorf("default id/serial = %q/%q, want tgt's IET     00030001/beaf31", l.SCSIID, l.SCSISN)
+	}
+}
+
+func TestListTargetsReturnsCopiesInTIDOrder(t *testing.T) {
+	f := New()
+	must(t, f.CreateTarget(ctx, 5, iqnB))
+	must(t, f.CreateTarget(ctx, 2, iqnA))
+	must(t, f.BindInitiator(ctx, 2, nodeA))
+	targets, err := f.ListTargets(ctx)
+	must(t, err)
+	if len(targets) != 2 || targets[0].TID != 2 || targets[1].TID != 5 {
+		t.Fatalf("ListTargets = %+v, want tids 2 then 5", targets)
+	}
+	targets[0].InitiatorNames[0] = "changed by the caller"
+	again, _ := f.ListTargets(ctx)
+	if again[0].InitiatorNames[0] != nodeA {
+		t.Error("ListTargets shares memory with the fake")
+	}
+	if tgt.FreeTID(targets) != 1 {
+		t.Errorf("FreeTID = %d", tgt.FreeTID(targets))
+	}
+}
+
+func TestInitiatorBindings(t *testing.T) {
+	f := New()
+	must(t, f.CreateTarget(ctx, 1, iqnA))
+	must(t, f.BindInitiator(ctx, 1, nodeA))
+	must(t, f.BindInitiator(ctx, 1, nodeB))
+	wantErr(t, "bind again", f.BindInitiator(ctx, 1, nodeA), tgt.ErrExists)
+	wantErr(t, "bind on a missing target", f.BindInitiator(ctx, 2, nodeA), tgt.ErrNotFound)
+	must(t, f.UnbindInitiator(ctx, 1, nodeA))
+	wantErr(t, "unbind again", f.UnbindInitiator(ctx, 1, nodeA), tgt.ErrNotFound)
+	if got := listOne(t, f).InitiatorNames; !slices.Equal(got, []string{nodeB}) {
+		t.Errorf("InitiatorNames = %q", got)
+	}
+}
+
+func TestAccounts(t *testing.T) {
+	f := New()
+	must(t, f.CreateTarget(ctx, 1, iqnA))
+	must(t, f.CreateAccount(ctx, "in", "in-secret"))
+	must(t, f.CreateAccount(ctx, "out", "out-secret"))
+	wantErr(t, "account again", f.CreateAccount(ctx, "in", "x"), tgt.ErrExists)
+	wantErr(t, "bind a missing account", f.BindAccount(ctx, 1, "nobody"), tgt.ErrNotFound)
+	wantErr(t, "bind on a missing target", f.BindAccount(ctx, 9, "in"), tgt.ErrNotFound)
+	must(t, f.BindAccount(ctx, 1, "in"))
+	wantErr(t, "bind again", f.BindAccount(ctx, 1, "in"), tgt.ErrExists)
+	must(t, f.BindOutgoingAccount(ctx, 1, "out"))
+	wantErr(t, "second outgoing", f.BindOutgoingAccount(ctx, 1, "in"), tgt.ErrExists)
+
+	users, err := f.ListAccounts(ctx)
+	must(t, err)
+	if !slices.Equal(users, []string{"in", "out"}) {
+		t.Errorf("ListAccounts = %q", users)
+	}
+	if p, ok := f.Password("in"); !ok || p != "in-secret" {
+		t.Errorf("Password(in) = %q, %v", p, ok)
+	}
+	target := listOne(t, f)
+	if !slices.Equal(target.Accounts, []string{"in"}) || target.OutgoingAccount != "out" {
+		t.Errorf("bound accounts = %q / %q", target.Accounts, target.OutgoingAccount)
+	}
+
+	wantErr(t, "unbind outgoing as incoming", f.UnbindAccount(ctx, 1, "out"), tgt.ErrNotFound)
+	wantErr(t, "unbind incoming as outgoing", f.UnbindOutgoingAccount(ctx, 1, "in"), tgt.ErrNotFound)
+	must(t, f.UnbindOutgoingAccount(ctx, 1, "out"))
+	// Deleting an account unbinds it, as in tgtd.
+	must(t, f.DeleteAccount(ctx, "in"))
+	wantErr(t, "delete again", f.DeleteAccount(ctx, "in"), tgt.ErrNotFound)
+	if target := listOne(t, f); target.Accounts != nil && len(target.Accounts) != 0 {
+		t.Errorf("deleted account still bound: %q", target.Accounts)
+	}
+}
+
+func TestLoginFollowsACLsAndCHAP(t *testing.T) {
+	f := New()
+	must(t, f.CreateTarget(ctx, 1, iqnA))
+	if _, err := f.Login(1, nodeA, "10.0.0.5", "", ""); !errors.Is(err, ErrLoginRefused) {
+		t.Errorf("login with no binding: err = %v, want ErrLoginRefused", err)
+	}
+	must(t, f.BindInitiator(ctx, 1, nodeA))
+	sid, err := f.Login(1, nodeA, "10.0.0.5", "", "")
+	must(t, err)
+
+	must(t, f.CreateAccount(ctx, "in", "in-secret"))
+	must(t, f.BindAccount(ctx, 1, "in"))
+	if _, err := f.Login(1, nodeA, "10.0.0.5", "in", "wrong"); !errors.Is(err, ErrLoginRefused) {
+		t.Errorf("login with a wrong password: err = %v", err)
+	}
+	sid2, err := f.Login(1, nodeA, "10.0.0.5", "in", "in-secret")
+	must(t, err)
+	if sid2 == sid {
+		t.Errorf("two sessions got sid %d", sid)
+	}
+	if _, err := f.Login(1, nodeB, "10.0.0.6", "in", "in-secret"); !errors.Is(err, ErrLoginRefused) {
+		t.Errorf("login of an unbound initiator: err = %v", err)
+	}
+	must(t, f.AllowAddress(1, "ALL"))
+	if _, err := f.Login(1, nodeB, "10.0.0.6", "in", "in-secret"); err != nil {
+		t.Errorf("login allowed by ALL: %v", err)
+	}
+	want := tgt.Session{SID: sid, Initiator: nodeA, Connections: []tgt.Connection{{CID: 0, IP: "10.0.0.5"}}}
+	if got := listOne(t, f).Sessions; len(got) != 3 || !reflect.DeepEqual(got[0], want) {
+		t.Errorf("Sessions = %+v", got)
+	}
+}
+
+func TestCloseConnection(t *testing.T) {
+	f := New()
+	must(t, f.CreateTarget(ctx, 1, iqnA))
+	sid, err := f.AddSession(1, tgt.Session{Initiator: nodeA, Connections: []tgt.Connection{{CID: 0, IP: "10.0.0.5"}, {CID: 1, IP: "10.0.1.5"}}})
+	must(t, err)
+	if _, err := f.AddSession(7, tgt.Session{}); !errors.Is(err, tgt.ErrNotFound) {
+		t.Errorf("AddSession on a missing target: %v", err)
+	}
+	wantErr(t, "missing session", f.CloseConnection(ctx, 1, sid+1, 0), tgt.ErrNotFound)
+	wantErr(t, "missing connection", f.CloseConnection(ctx, 1, sid, 5), tgt.ErrNotFound)
+	wantErr(t, "missing target", f.CloseConnection(ctx, 2, sid, 0), tgt.ErrNotFound)
+	must(t, f.CloseConnection(ctx, 1, sid, 0))
+	if s := listOne(t, f).Sessions; len(s) != 1 || len(s[0].Connections) != 1 || s[0].Connections[0].CID != 1 {
+		t.Errorf("after closing one of two connections: %+v", s)
+	}
+	must(t, f.CloseConnection(ctx, 1, sid, 1))
+	if s := listOne(t, f).Sessions; len(s) != 0 {
+		t.Errorf("session outlived its last connection: %+v", s)
+	}
+}
+
+func TestRestartForgetsEverything(t *testing.T) {
+	f := New()
+	must(t, f.CreateTarget(ctx, 1, iqnA))
+	must(t, f.AddLUN(ctx, 1, 1, store, tgt.LUNParams{SCSISN: "vol-a"}))
+	must(t, f.CreateAccount(ctx, "in", "in-secret"))
+	f.Restart()
+	targets, err := f.ListTargets(ctx)
+	must(t, err)
+	users, err := f.ListAccounts(ctx)
+	must(t, err)
+	if len(targets) != 0 || len(users) != 0 {
+		t.Errorf("after Restart: targets %+v, accounts %q", targets, users)
+	}
+	must(t, f.CreateTarget(ctx, 1, iqnA)) // the tid and name are free again
+}
+
+func TestFailNext(t *testing.T) {
+	f := New()
+	boom := errors.New("boom")
+	f.FailNext("CreateTarget", boom)
+	f.FailNext("CreateTarget", tgt.ErrBusy)
+	if err := f.CreateTarget(ctx, 1, iqnA); err != boom {
+		t.Errorf("first call: %v, want boom", err)
+	}
+	if err := f.CreateTarget(ctx, 1, iqnA); err != tgt.ErrBusy {
+		t.Errorf("second call: %v, want ErrBusy", err)
+	}
+	if _, err := f.ListTargets(ctx); err != nil {
+		t.Errorf("another method failed: %v", err)
+	}
+	if targets, _ := f.ListTargets(ctx); len(targets) != 0 {
+		t.Errorf("a failed call changed state: %+v", targets)
+	}
+	must(t, f.CreateTarget(ctx, 1, iqnA))
+	want := []string{"CreateTarget", "CreateTarget", "ListTargets", "ListTargets", "CreateTarget"}
+	if got := f.Calls(); !slices.Equal(got, want) {
+		t.Errorf("Calls = %q, want %q", got, want)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("FailNext of an unknown method did not panic")
+		}
+	}()
+	f.FailNext("CreateTargets", boom)
+}
+
+func TestUnreachable(t *testing.T) {
+	f := New()
+	must(t, f.CreateTarget(ctx, 1, iqnA))
+	f.SetUnreachable(true)
+	_, err := f.ListTargets(ctx)
+	wantErr(t, "ListTargets while down", err, tgt.ErrDaemonUnreachable)
+	wantErr(t, "DeleteTarget while down", f.DeleteTarget(ctx, 1), tgt.ErrDaemonUnreachable)
+	f.SetUnreachable(false)
+	if listOne(t, f).TID != 1 {
+		t.Error("state lost while unreachable")
+	}
+}

@@ -1,0 +1,95 @@
+package tgtfake
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
+)
+
+// AddLUN adds an online disk LUN. Without a SCSI id or serial it gets tgt's
+// defaults, derived from the tid and LUN number ("IET     %04x%04x",
+// "beaf%d%d").
+func (f *Fake) AddLUN(ctx context.Context, tid, lun int, backingStore string, p tgt.LUNParams) error {
+	defer f.mu.Unlock()
+	if err := f.begin("AddLUN"); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("add lun %d to target %d", lun, tid)
+	if lun < 1 || backingStore == "" || len(p.SCSIID) > tgt.MaxSCSIIDLen || len(p.SCSISN) > tgt.MaxSCSISNLen {
+		return fail(op, tgt.ErrInvalid)
+	}
+	t, err := f.target(op, tid)
+	if err != nil {
+		return err
+	}
+	if lunIndex(t, lun) >= 0 {
+		return fail(op, tgt.ErrExists)
+	}
+	l := tgt.LUN{
+		Number:           lun,
+		Type:             "disk",
+		BlockSize:        512,
+		SCSIID:           p.SCSIID,
+		SCSISN:           p.SCSISN,
+		Online:           true,
+		ThinProvisioning: p.ThinProvisioning,
+		BackingStore:     backingStore,
+		BackingStoreType: "rdwr",
+	}
+	if l.SCSIID == "" {
+		l.SCSIID = fmt.Sprintf("IET     %04x%04x", tid, lun)
+	}
+	if l.SCSISN == "" {
+		l.SCSISN = fmt.Sprintf("beaf%d%d", tid, lun)
+	}
+	t.LUNs = append(t.LUNs, l)
+	return nil
+}
+
+// DeleteLUN removes a LUN.
+func (f *Fake) DeleteLUN(ctx context.Context, tid, lun int) error {
+	defer f.mu.Unlock()
+	if err := f.begin("DeleteLUN"); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("delete lun %d of target %d", lun, tid)
+	t, err := f.target(op, tid)
+	if err != nil {
+		return err
+	}
+	i := lunIndex(t, lun)
+	if i < 0 {
+		return fail(op, tgt.ErrNotFound)
+	}
+	t.LUNs = append(t.LUNs[:i], t.LUNs[i+1:]...)
+	return nil
+}
+
+// SetLUNOnline sets a LUN's Online flag.
+func (f *Fake) SetLUNOnline(ctx context.Context, tid, lun int, online bool) error {
+	defer f.mu.Unlock()
+	if err := f.begin("SetLUNOnline"); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("set lun %d of target %d online=%t", lun, tid, online)
+	t, err := f.target(op, tid)
+	if err != nil {
+		return err
+	}
+	i := lunIndex(t, lun)
+	if i < 0 {
+		return fail(op, tgt.ErrNotFound)
+	}
+	t.LUNs[i].Online = online
+	return nil
+}
+
+func lunIndex(t *tgt.Target, lun int) int {
+	for i, l := range t.LUNs {
+		if l.Number == lun {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,87 @@
+package tgt
+
+import "context"
+
+// Target is one iSCSI target as tgtd reports it.
+type Target struct {
+	TID   int
+	IQN   string
+	State string // tgtd's target state: "ready" or "offline"
+	// LUNs excludes LUN 0, the controller LUN tgt adds to every target.
+	LUNs []LUN
+	// ACLs are initiator addresses allowed in (-I): "ALL", an IP address or
+	// a network in CIDR form.
+	ACLs []string
+	// InitiatorNames are initiator IQNs allowed in (-Q).
+	InitiatorNames []string
+	// Accounts are the incoming CHAP users bound to the target.
+	Accounts []string
+	// OutgoingAccount is the CHAP user the target answers mutual CHAP with,
+	// or "".
+	OutgoingAccount string
+	Sessions        []Session // tgt's "I_T nexus information"
+}
+
+// LUN is one logical unit of a target.
+type LUN struct {
+	Number int
+	// Size is in bytes but only as precise as tgt prints it: rounded to
+	// whole megabytes of 10^6 bytes.
+	Size             uint64
+	BlockSize        uint32
+	Type             string // "disk", "controller", ...
+	SCSIID, SCSISN   string
+	Online           bool
+	ReadOnly         bool
+	ThinProvisioning bool
+	BackingStore     string // "" when the LUN has none
+	BackingStoreType string // "rdwr", "null", ...
+}
+
+// Session is one logged-in initiator (an I_T nexus).
+type Session struct {
+	SID       int    // the nexus id, which is the session's TSIH
+	Initiator string // the initiator's IQN
+	Alias     string // the initiator's alias, "" when it sent none
+	// Connections holds the connection the session logged in with: tgt
+	// records only that one in its target listing.
+	Connections []Connection
+}
+
+// Connection is one TCP connection of a session.
+type Connection struct {
+	CID int
+	IP  string // the initiator's address
+}
+
+// LUNParams are the SCSI identity and features AddLUN sets on a new LUN.
+// An empty SCSIID or SCSISN keeps tgt's default, which is derived from the
+// target number and so changes when targets are rebuilt.
+type LUNParams struct {
+	SCSIID, SCSISN   string // at most MaxSCSIIDLen / MaxSCSISNLen bytes
+	ThinProvisioning bool   // advertise UNMAP so initiators can discard
+}
+
+// Interface is what the rest of the driver needs from tgtd; *Tgt implements
+// it with tgtadm and tgtfake.Fake in memory.
+type Interface interface {
+	ListTargets(ctx context.Context) ([]Target, error)
+	// CreateTarget fails with ErrExists if the tid or the name is taken.
+	CreateTarget(ctx context.Context, tid int, iqn string) error
+	// DeleteTarget removes a target even while initiators are logged in;
+	// callers unbind and close connections first.
+	DeleteTarget(ctx context.Context, tid int) error
+	AddLUN(ctx context.Context, tid, lun int, backingStore string, p LUNParams) error
+	DeleteLUN(ctx context.Context, tid, lun int) error
+	SetLUNOnline(ctx context.Context, tid, lun int, online bool) error
+	BindInitiator(ctx context.Context, tid int, initiatorIQN string) error
+	UnbindInitiator(ctx context.Context, tid int, initiatorIQN string) error
+	ListAccounts(ctx context.Context) ([]string, error)
+	CreateAccount(ctx context.Context, user, password string) error
+	DeleteAccount(ctx context.Context, user string) error
+	BindAccount(ctx context.Context, tid int, user string) error
+	BindOutgoingAccount(ctx context.Context, tid int, user string) error
+	UnbindAccount(ctx context.Context, tid int, user string) error
+	UnbindOutgoingAccount(ctx context.Context, tid int, user string) error
+	CloseConnection(ctx context.Context, tid, sid, cid int) error
+}
