@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 BIN := bin
 
-.PHONY: all build check test e2e demo lint clean
+.PHONY: all build check test integration e2e demo lint clean
 
 all: build
 
@@ -12,11 +12,15 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lvm-iscsi-csi ./cmd/lvm-iscsi-csi
 
 # The one command that runs every test (what .ci/run runs).
-check: lint test e2e
+check: lint test integration e2e
 
 # Unit tests: fakes only, no root, no daemons.
 test:
 	$(GO) test -race ./...
+
+# pkg/tgt against a real tgtd on loopback (userspace: runs on any Linux, as root).
+integration:
+	LVM_ISCSI_CSI_REAL_TGTD=1 $(GO) test -count=1 -run Real ./pkg/tgt/
 
 # Real-kernel end-to-end tests (real lvm2, tgtd, iscsid, mkfs, mount, csi-sanity).
 e2e:

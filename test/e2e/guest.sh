@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# The end-to-end run itself, as root, on a kernel with device-mapper and
+# iscsi_tcp: inside the qemu guest (test/e2e/vm.sh) or natively on a real host.
+#
+#   test/e2e/guest.sh          (normally started by test/e2e/run.sh)
+#
+# It builds the storage host the way nova-volume's devstack did (a sparse file
+# on a loop device as the volume group, plus a thin pool), starts tgtd on a
+# loopback portal and iscsid, starts the freshly built driver as two processes
+# (controller and node, each with its own socket, as in a cluster), runs
+# csi-sanity and our own e2e tests against them, and takes everything down
+# again, also when something fails on the way.
+#
+# Inputs (environment, set by run.sh):
+#   E2E_OUTPUT   results: junit/*.xml, *.log (required)
+#   E2E_MODE     vm (inside the throw-away guest) or native
+#   E2E_BIN      directory with lvm-iscsi-csi, sanity.test, e2e.test, test2json, junitsum
+#                (default bin/)
+#   E2E_SKIP_FILE              csi-sanity skip list (default test/sanity/skip.txt)
+#   E2E_SANITY_ARGS            extra arguments for sanity.test, e.g. -ginkgo.focus=Probe
+#   E2E_VG_SIZE                size of the loop-file volume group (default 3G)
+#   E2E_THIN_POOL_SIZE         size of the thin pool in it (default 1G)
+#   E2E_TGT_CONTROL_PORT       tgtd management port, tgtadm -C (default 0)
+#   E2E_BREAK=no-tgtd          debugging switch: do not start tgtd, so the
+#                              controller's Probe must fail (shows the harness
+#                              catches a real failure)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+out=${E2E_OUTPUT:?E2E_OUTPUT must name the results directory}
+bin=${E2E_BIN:-$repo/bin}
+skip_file=${E2E_SKIP_FILE:-$repo/test/sanity/skip.txt}
+vg_size=${E2E_VG_SIZE:-3G}
+pool_size=${E2E_THIN_POOL_SIZE:-1G}
+control_port=${E2E_TGT_CONTROL_PORT:-0}
+portal=127.0.0.1:3260
+
+# Unique names, so a native run never collides with anything on the host.
+id=e2e$$
+vg=lvmiscsi$id
+pool=pool
+work=$(mktemp -d /var/tmp/lvm-iscsi-csi-$id.XXXXXX)
+run=$work/run
+
+mkdir -p "$out/junit" "$run"
+log() { printf '[guest %(%H:%M:%S)T] %s\n' -1 "$*"; }
+die() { log "FAIL: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+for f in lvm-iscsi-csi sanity.test e2e.test test2json junitsum; do
+  [ -x "$bin/$f" ] || die "$bin/$f is missing; run test/e2e/run.sh, which builds it"
+done
+
+# --- cleanup: everything started or created below is undone here -----------
+# Daemons are started with setsid (same pid, own process group), so that
+# signals they send to their group never reach this script.
+loopdev=
+started_iscsid=
+initiator_file_created=
+
+# shellcheck disable=SC2317 # reached through the EXIT trap, which shellcheck cannot see
+stop_pid() { # pid name: SIGTERM, then SIGKILL after 15 s
+  local pid=$1 name=$2 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 150; i++)); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  log "$name ($pid) ignored SIGTERM for 15s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# shellcheck disable=SC2317
+cleanup() {
+  local rc=$?
+  set +e
+  log "cleaning up"
+  # Driver processes first, so nothing re-creates what is removed below.
+  for name in node controller; do
+    [ -f "$run/$name.pid" ] && stop_pid "$(cat "$run/$name.pid")" "driver $name"
+  done
+  # Whatever a failed test left mounted under the work directory (staging and
+  # target paths), deepest first, before its disk goes away.
+  findmnt -rn -o TARGET | grep -E "^$work/" | sort -r | while read -r m; do
+    umount "$m" || umount -l "$m"
+  done
+  # Sessions and node records to our portal only: other targets are untouched.
+  if command -v iscsiadm >/dev/null; then
+    iscsiadm -m node -p "$portal" --logout >/dev/null 2>&1
+    iscsiadm -m node -p "$portal" -o delete >/dev/null 2>&1
+  fi
+  if [ -f "$run/tgtd.pid" ]; then
+    # The documented way to stop tgtd: offline, then delete the system.
+    tgtadm -C "$control_port" --op update --mode sys --name State -v offline >/dev/null 2>&1
+    tgtadm -C "$control_port" --op delete --mode system >/dev/null 2>&1
+    stop_pid "$(cat "$run/tgtd.pid")" tgtd
+  fi
+  [ -n "$started_iscsid" ] && stop_pid "$started_iscsid" iscsid
+  log "daemons stopped; removing $vg and $loopdev"
+  if [ -n "$initiator_file_created" ]; then
+    if [ -e "$work/initiatorname.orig" ]; then
+      cp -p "$work/initiatorname.orig" "$initiator_file_created"
+    else
+      rm -f "$initiator_file_created"
+    fi
+  fi
+  if vgs "$vg" >/dev/null 2>&1; then
+    vgremove -f -y "$vg" >/dev/null 2>&1 || log "vgremove $vg failed"
+  fi
+  if [ -n "$loopdev" ]; then
+    pvremove -y "$loopdev" >/dev/null 2>&1
+    losetup -d "$loopdev" || log "losetup -d $loopdev failed"
+  fi
+  rm -rf --one-file-system "$work"
+  log "done (exit $rc)"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- storage host: loop-file volume group with a thin pool ------------------
+log "volume group $vg ($vg_size on a loop file, thin pool $pool of $pool_size)"
+truncate -s "$vg_size" "$work/vg.img"
+loopdev=$(losetup -f --show "$work/vg.img")
+pvcreate -q "$loopdev" >/dev/null
+vgcreate -q "$vg" "$loopdev" >/dev/null
+# Zeroing makes a newly provisioned thin block read back as zeros, so a new
+# volume never shows a deleted volume's data.
+lvcreate -q -T -L "$pool_size" --zero y "$vg/$pool" >/dev/null
+lvs -o lv_name,lv_attr,lv_size,zero "$vg" > "$out/lvs-start.txt"
+
+# --- tgtd on the loopback portal only ---------------------------------------
+if [ "${E2E_BREAK:-}" = no-tgtd ]; then
+  log "E2E_BREAK=no-tgtd: NOT starting tgtd (the controller's Probe must fail)"
+else
+  if tgtadm -C "$control_port" --op show --mode sys >/dev/null 2>&1; then
+    die "a tgtd already answers on control port $control_port; set E2E_TGT_CONTROL_PORT to another port"
+  fi
+  log "tgtd on $portal (control port $control_port)"
+  setsid tgtd -f -C "$control_port" --iscsi "portal=$portal" > "$out/tgtd.log" 2>&1 &
+  echo $! > "$run/tgtd.pid"
+  for ((i = 0; i < 100; i++)); do
+    tgtadm -C "$control_port" --op show --mode sys >/dev/null 2>&1 && break
+    kill -0 "$(cat "$run/tgtd.pid")" 2>/dev/null || die "tgtd exited; see $out/tgtd.log"
+    sleep 0.1
+  done
+  tgtadm -C "$control_port" --op show --mode sys >/dev/null 2>&1 || die "tgtd did not answer in 10s"
+fi
+
+# --- initiator: a generated name, iscsid ------------------------------------
+# In the guest /etc is a throw-away overlay: every run gets a fresh name, as a
+# new node would. Natively the host's name is kept when it has one; otherwise
+# one is written for this run and the original file is put back afterwards.
+initiator_file=/etc/iscsi/initiatorname.iscsi
+if [ "${E2E_MODE:-}" = vm ] || ! grep -q '^InitiatorName=' "$initiator_file" 2>/dev/null; then
+  mkdir -p /etc/iscsi
+  if [ "${E2E_MODE:-}" != vm ]; then
+    if [ -e "$initiator_file" ]; then cp -p "$initiator_file" "$work/initiatorname.orig"; fi
+    initiator_file_created=$initiator_file
+  fi
+  echo "InitiatorName=$(iscsi-iname -p iqn.2026-11.io.csi.lvm-iscsi.e2e)" > "$initiator_file"
+fi
+log "initiator $(sed -n 's/^InitiatorName=//p' "$initiator_file")"
+if pgrep -x iscsid >/dev/null; then
+  # Natively, iscsiadm can talk to only one iscsid per host: use the host's.
+  log "using the iscsid that is already running"
+else
+  # Its own session: on shutdown iscsid signals its whole process group, which
+  # would otherwise include this script.
+  setsid iscsid -f -n -i "$initiator_file" > "$out/iscsid.log" 2>&1 &
+  started_iscsid=$!
+  for ((i = 0; i < 100; i++)); do
+    # Exit 0 (sessions listed) or 21 (no active sessions): iscsid answered.
+    rc=0; iscsiadm -m session >/dev/null 2>&1 || rc=$?
+    [ "$rc" = 0 ] || [ "$rc" = 21 ] && break
+    kill -0 "$started_iscsid" 2>/dev/null || die "iscsid exited; see $out/iscsid.log"
+    sleep 0.1
+  done
+fi
+
+# --- the driver, as two processes -------------------------------------------
+start_driver() { # name args...
+  local name=$1
+  shift
+  log "driver $name: $*"
+  setsid "$bin/lvm-iscsi-csi" "$@" > "$out/driver-$name.log" 2>&1 &
+  echo $! > "$run/$name.pid"
+}
+start_driver controller --mode=controller --endpoint="unix://$run/controller.sock" \
+  --volume-group="$vg" --thin-pool="$pool" --portal="$portal" \
+  --tgt-control-port="$control_port" --state-dir="$work/state/controller" --v=5
+start_driver node --mode=node --endpoint="unix://$run/node.sock" --node-id=e2e-node \
+  --initiator-name-file="$initiator_file" --kubelet-dir="$work" --state-dir="$work/state/node" --v=5
+
+for name in controller node; do
+  for ((i = 0; i < 300; i++)); do
+    [ -S "$run/$name.sock" ] && break
+    kill -0 "$(cat "$run/$name.pid")" 2>/dev/null || die "driver $name exited; see $out/driver-$name.log"
+    sleep 0.1
+  done
+  [ -S "$run/$name.sock" ] || die "driver $name did not create its socket in 30s"
+done
+
+# --- csi-sanity ---------------------------------------------------------------
+# One ginkgo regexp per line of the skip list; '#' starts a comment.
+skip_args=()
+while IFS= read -r line; do
+  line=${line%%#*}
+  line=$(printf '%s' "$line" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+  [ -n "$line" ] && skip_args+=("-ginkgo.skip=$line")
+done < "$skip_file"
+log "csi-sanity (${#skip_args[@]} skipped sections, log: $out/sanity.log)"
+
+status=0
+start=$SECONDS
+# shellcheck disable=SC2086 # E2E_SANITY_ARGS is a list of arguments on purpose
+"$bin/sanity.test" -test.v -test.timeout=30m \
+  -csi.controllerendpoint="unix://$run/controller.sock" \
+  -csi.endpoint="unix://$run/node.sock" \
+  -csi.stagingdir="$work/csi-staging" -csi.mountdir="$work/csi-mount" \
+  -csi.idempotentcount=10 \
+  -csi.testvolumeparameters="$repo/test/sanity/volume-parameters.yaml" \
+  -csi.junitfile="$out/junit/sanity.xml" \
+  -ginkgo.no-color "${skip_args[@]}" ${E2E_SANITY_ARGS:-} \
+  > "$out/sanity.log" 2>&1 || status=1
+log "csi-sanity finished in $((SECONDS - start))s: $("$bin/junitsum" "$out/junit/sanity.xml" 2>&1 || true)"
+
+# --- our own end-to-end tests -------------------------------------------------
+log "e2e tests (log: $out/e2e.log)"
+start=$SECONDS
+"$bin/e2e.test" -test.v -test.timeout=30m \
+  -controller-endpoint="unix://$run/controller.sock" \
+  -node-endpoint="unix://$run/node.sock" \
+  > "$out/e2e.log" 2>&1 || status=1
+# test2json reads `-test.v` output on stdin; junitsum turns its events into JUnit.
+"$bin/test2json" -p e2e < "$out/e2e.log" > "$out/e2e.json"
+"$bin/junitsum" -from-test2json -suite e2e < "$out/e2e.json" > "$out/junit/e2e.xml" || status=1
+log "e2e tests finished in $((SECONDS - start))s: $("$bin/junitsum" "$out/junit/e2e.xml" 2>&1 || true)"
+
+lvs -a -o lv_name,lv_attr,lv_size,lv_tags "$vg" > "$out/lvs-end.txt" 2>&1 || true
+tgtadm -C "$control_port" --op show --mode target > "$out/tgt-end.txt" 2>&1 || true
+exit "$status"

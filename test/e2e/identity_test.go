@@ -1,0 +1,69 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"testing"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+)
+
+func TestGetPluginInfo(t *testing.T) {
+	for _, p := range bothPlugins(t) {
+		t.Run(p.name, func(t *testing.T) {
+			info, err := csi.NewIdentityClient(p.conn).GetPluginInfo(callContext(t), &csi.GetPluginInfoRequest{})
+			if err != nil {
+				t.Fatalf("GetPluginInfo: %v", err)
+			}
+			if info.GetName() != driverName {
+				t.Errorf("name = %q, want %q", info.GetName(), driverName)
+			}
+			if info.GetVendorVersion() == "" {
+				t.Error("vendor_version is empty; the build should stamp a version")
+			}
+		})
+	}
+}
+
+// The harness gives both processes every prerequisite (volume group, tgtd,
+// iscsid, initiator name), so anything but ready=true is a real failure.
+func TestProbeReady(t *testing.T) {
+	for _, p := range bothPlugins(t) {
+		t.Run(p.name, func(t *testing.T) {
+			resp, err := csi.NewIdentityClient(p.conn).Probe(callContext(t), &csi.ProbeRequest{})
+			if err != nil {
+				t.Fatalf("Probe: %v", err)
+			}
+			switch {
+			case resp.GetReady() == nil:
+				t.Errorf("ready is unset, want true")
+			case !resp.GetReady().GetValue():
+				t.Errorf("ready = false, want true (the %s's log says which prerequisite is missing)", p.name)
+			}
+		})
+	}
+}
+
+// Kubernetes' external-provisioner and attacher look for CONTROLLER_SERVICE to
+// decide whether a plugin serves the controller RPCs: only the controller
+// process may advertise it.
+func TestControllerServiceCapability(t *testing.T) {
+	want := map[string]bool{"controller": true, "node": false}
+	for _, p := range bothPlugins(t) {
+		t.Run(p.name, func(t *testing.T) {
+			resp, err := csi.NewIdentityClient(p.conn).GetPluginCapabilities(callContext(t), &csi.GetPluginCapabilitiesRequest{})
+			if err != nil {
+				t.Fatalf("GetPluginCapabilities: %v", err)
+			}
+			got := false
+			for _, c := range resp.GetCapabilities() {
+				if c.GetService().GetType() == csi.PluginCapability_Service_CONTROLLER_SERVICE {
+					got = true
+				}
+			}
+			if got != want[p.name] {
+				t.Errorf("advertises CONTROLLER_SERVICE = %v, want %v (capabilities: %v)", got, want[p.name], resp.GetCapabilities())
+			}
+		})
+	}
+}
