@@ -125,17 +125,17 @@ func (s *ControllerServer) DeleteVolume(ctx context.Context, req *csi.DeleteVolu
 
 func (s *ControllerServer) ControllerPublishVolume(ctx context.Context, req *csi.ControllerPublishVolumeRequest) (*csi.ControllerPublishVolumeResponse, error) {
 	id := req.GetVolumeId()
-	if err := checkVolumeID(id); err != nil {
+	if err := required("volume_id", id, "node_id", req.GetNodeId()); err != nil {
 		return nil, err
-	}
-	if req.GetNodeId() == "" {
-		return nil, invalid("node_id is required")
 	}
 	if req.GetVolumeCapability() == nil {
 		return nil, invalid("volume_capability is required")
 	}
 	if why := checkCapability(req.GetVolumeCapability()); why != "" {
 		return nil, invalid("%s", why)
+	}
+	if err := checkVolumeID(id); err != nil {
+		return nil, err
 	}
 	node, err := parseNodeID(req.GetNodeId())
 	if err != nil {
@@ -202,11 +202,14 @@ func unpublishDone(err error) (*csi.ControllerUnpublishVolumeResponse, error) {
 
 func (s *ControllerServer) ValidateVolumeCapabilities(ctx context.Context, req *csi.ValidateVolumeCapabilitiesRequest) (*csi.ValidateVolumeCapabilitiesResponse, error) {
 	id := req.GetVolumeId()
-	if err := checkVolumeID(id); err != nil {
+	if err := required("volume_id", id); err != nil {
 		return nil, err
 	}
 	if len(req.GetVolumeCapabilities()) == 0 {
 		return nil, invalid("volume_capabilities are required")
+	}
+	if err := checkVolumeID(id); err != nil {
+		return nil, err
 	}
 	if _, err := s.storage.Get(ctx, id); err != nil {
 		return nil, toStatus(err)

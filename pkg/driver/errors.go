@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
 )
 
@@ -23,6 +24,14 @@ var errorCodes = []struct {
 	{pool.ErrOutOfRange, codes.OutOfRange},
 	{pool.ErrPublishedElsewhere, codes.FailedPrecondition},
 	{pool.ErrUnavailable, codes.Unavailable},
+	// Node side. A disk that is not the volume's is refused for good; the
+	// rest may clear up, and a non-final code makes kubelet treat the
+	// volume as possibly staged, so it calls NodeUnstageVolume to clean up.
+	{iscsi.ErrSerialMismatch, codes.FailedPrecondition},
+	{iscsi.ErrAuthFailed, codes.PermissionDenied},
+	{iscsi.ErrLoginFailed, codes.Unavailable},
+	{iscsi.ErrDaemonUnavailable, codes.Unavailable},
+	{iscsi.ErrDeviceNotFound, codes.DeadlineExceeded},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 	{context.Canceled, codes.Canceled},
 }

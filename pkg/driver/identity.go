@@ -23,14 +23,16 @@ func (s *IdentityServer) GetPluginInfo(context.Context, *csi.GetPluginInfoReques
 	return &csi.GetPluginInfoResponse{Name: DriverName, VendorVersion: s.version}, nil
 }
 
+// GetPluginCapabilities describes the plugin as a whole, so every process
+// answers the same whatever its mode: a CO asking the node process (as
+// csi-sanity does) must still learn that volumes go through
+// ControllerPublish, or it would stage without a publish_context.
 func (s *IdentityServer) GetPluginCapabilities(context.Context, *csi.GetPluginCapabilitiesRequest) (*csi.GetPluginCapabilitiesResponse, error) {
-	var caps []*csi.PluginCapability
-	if s.mode.hasController() {
-		caps = append(caps, &csi.PluginCapability{Type: &csi.PluginCapability_Service_{
+	return &csi.GetPluginCapabilitiesResponse{Capabilities: []*csi.PluginCapability{
+		{Type: &csi.PluginCapability_Service_{
 			Service: &csi.PluginCapability_Service{Type: csi.PluginCapability_Service_CONTROLLER_SERVICE},
-		}})
-	}
-	return &csi.GetPluginCapabilitiesResponse{Capabilities: caps}, nil
+		}},
+	}}, nil
 }
 
 // Probe reports ready only when every prerequisite of this mode holds. A

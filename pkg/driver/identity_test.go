@@ -36,20 +36,17 @@ func TestProbeReadyOnlyWhenAllPrerequisitesHold(t *testing.T) {
 	}
 }
 
-func TestPluginInfoAndCapabilitiesFollowMode(t *testing.T) {
-	s := &IdentityServer{version: "v1.2.3", mode: ModeNode}
-	info, _ := s.GetPluginInfo(context.Background(), &csi.GetPluginInfoRequest{})
-	if info.Name != DriverName || info.VendorVersion != "v1.2.3" {
-		t.Fatalf("plugin info = %v", info)
-	}
-	caps, _ := s.GetPluginCapabilities(context.Background(), &csi.GetPluginCapabilitiesRequest{})
-	if len(caps.Capabilities) != 0 {
-		t.Fatalf("node mode advertises %v", caps.Capabilities)
-	}
-	s.mode = ModeController
-	caps, _ = s.GetPluginCapabilities(context.Background(), &csi.GetPluginCapabilitiesRequest{})
-	if len(caps.Capabilities) != 1 || caps.Capabilities[0].GetService().GetType() != csi.PluginCapability_Service_CONTROLLER_SERVICE {
-		t.Fatalf("controller mode advertises %v", caps.Capabilities)
+func TestPluginInfoAndCapabilitiesAreTheSameInEveryMode(t *testing.T) {
+	for _, mode := range []Mode{ModeNode, ModeController, ModeAll} {
+		s := &IdentityServer{version: "v1.2.3", mode: mode}
+		info, _ := s.GetPluginInfo(context.Background(), &csi.GetPluginInfoRequest{})
+		if info.Name != DriverName || info.VendorVersion != "v1.2.3" {
+			t.Fatalf("%s: plugin info = %v", mode, info)
+		}
+		caps, _ := s.GetPluginCapabilities(context.Background(), &csi.GetPluginCapabilitiesRequest{})
+		if len(caps.Capabilities) != 1 || caps.Capabilities[0].GetService().GetType() != csi.PluginCapability_Service_CONTROLLER_SERVICE {
+			t.Fatalf("%s mode advertises %v", mode, caps.Capabilities)
+		}
 	}
 }
 

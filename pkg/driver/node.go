@@ -118,10 +118,7 @@ func targetFrom(volumeID string, pc map[string]string) (iscsi.Target, error) {
 
 func (s *NodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRequest) (*csi.NodeStageVolumeResponse, error) {
 	id, staging := req.GetVolumeId(), req.GetStagingTargetPath()
-	if err := checkVolumeID(id); err != nil {
-		return nil, err
-	}
-	if err := s.checkPath("staging_target_path", staging); err != nil {
+	if err := required("volume_id", id, "staging_target_path", staging); err != nil {
 		return nil, err
 	}
 	c := req.GetVolumeCapability()
@@ -130,6 +127,12 @@ func (s *NodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolu
 	}
 	if why := checkCapability(c); why != "" {
 		return nil, invalid("%s", why)
+	}
+	if err := checkVolumeID(id); err != nil {
+		return nil, err
+	}
+	if err := s.checkPath("staging_target_path", staging); err != nil {
+		return nil, err
 	}
 	target, err := targetFrom(id, req.GetPublishContext())
 	if err != nil {
@@ -169,7 +172,12 @@ func (s *NodeServer) attach(ctx context.Context, id string, t iscsi.Target) (str
 		return "", toStatus(fmt.Errorf("finding the disk of %s: %w", t.IQN, err))
 	}
 	if err := s.cfg.Disks.VerifySerial(dev, id); err != nil {
-		klog.ErrorS(err, "Refusing a disk that is not the volume's", "volumeID", id, "device", dev)
+		klog.ErrorS(err, "Refusing a disk that is not the volume's; logging out of it", "volumeID", id, "device", dev)
+		// A session that shows another volume's disk must not linger: log
+		// out (the disk's data is not touched) and let a retry start over.
+		if lerr := s.cfg.Initiator.Logout(ctx, t.Portal, t.IQN); lerr != nil {
+			klog.ErrorS(lerr, "Logging out of a mismatched target failed", "iqn", t.IQN)
+		}
 		return "", toStatus(fmt.Errorf("disk %s behind %s: %w", dev, t.IQN, err))
 	}
 	return dev, nil
@@ -213,6 +221,9 @@ func sameDevice(a, b string) bool {
 
 func (s *NodeServer) NodeUnstageVolume(ctx context.Context, req *csi.NodeUnstageVolumeRequest) (*csi.NodeUnstageVolumeResponse, error) {
 	id, staging := req.GetVolumeId(), req.GetStagingTargetPath()
+	if err := required("volume_id", id, "staging_target_path", staging); err != nil {
+		return nil, err
+	}
 	if err := checkVolumeID(id); err != nil {
 		return nil, err
 	}
@@ -292,13 +303,7 @@ func hasSession(sessions []iscsi.Session, t iscsi.Target) bool {
 
 func (s *NodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolumeRequest) (*csi.NodePublishVolumeResponse, error) {
 	id, staging, target := req.GetVolumeId(), req.GetStagingTargetPath(), req.GetTargetPath()
-	if err := checkVolumeID(id); err != nil {
-		return nil, err
-	}
-	if err := s.checkPath("staging_target_path", staging); err != nil {
-		return nil, err
-	}
-	if err := s.checkPath("target_path", target); err != nil {
+	if err := required("volume_id", id, "staging_target_path", staging, "target_path", target); err != nil {
 		return nil, err
 	}
 	c := req.GetVolumeCapability()
@@ -307,6 +312,15 @@ func (s *NodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublish
 	}
 	if why := checkCapability(c); why != "" {
 		return nil, invalid("%s", why)
+	}
+	if err := checkVolumeID(id); err != nil {
+		return nil, err
+	}
+	if err := s.checkPath("staging_target_path", staging); err != nil {
+		return nil, err
+	}
+	if err := s.checkPath("target_path", target); err != nil {
+		return nil, err
 	}
 	release, ok := s.volumes.tryLock(id + "\x00" + target)
 	if !ok {
@@ -318,8 +332,12 @@ func (s *NodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublish
 	if req.GetReadonly() {
 		opts = append(opts, "ro")
 	}
+	// The target is a file for a block volume (the device is bind-mounted
+	// onto it) and a directory for a filesystem.
 	var source string
+	makeTarget := makeDir
 	if c.GetBlock() != nil {
+		makeTarget = makeFile
 		t, err := targetFrom(id, req.GetPublishContext())
 		if err != nil {
 			return nil, err
@@ -330,9 +348,6 @@ func (s *NodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublish
 		if err := s.cfg.Disks.VerifySerial(source, id); err != nil {
 			return nil, toStatus(err)
 		}
-		if err := makeFile(target); err != nil {
-			return nil, status.Errorf(codes.Internal, "creating %s: %v", target, err)
-		}
 	} else {
 		notMnt, err := s.cfg.Mounter.IsLikelyNotMountPoint(staging)
 		if err != nil || notMnt {
@@ -340,9 +355,16 @@ func (s *NodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublish
 		}
 		source = staging
 		opts = append(opts, c.GetMount().GetMountFlags()...)
-		if err := os.MkdirAll(target, 0o750); err != nil {
-			return nil, status.Errorf(codes.Internal, "creating %s: %v", target, err)
+	}
+	// Checked before the target is created, so a refused call leaves
+	// nothing behind.
+	if c.GetAccessMode().GetMode() == csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER {
+		if err := s.checkSingleWriter(source, target); err != nil {
+			return nil, err
 		}
+	}
+	if err := makeTarget(target); err != nil {
+		return nil, status.Errorf(codes.Internal, "creating %s: %v", target, err)
 	}
 	notMnt, err := s.cfg.Mounter.IsLikelyNotMountPoint(target)
 	if err != nil {
@@ -357,6 +379,24 @@ func (s *NodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublish
 	return &csi.NodePublishVolumeResponse{}, nil
 }
 
+// checkSingleWriter refuses a second publication of a single-writer volume:
+// any other mount of the same source (besides the staging mount itself)
+// is a workload already using it.
+func (s *NodeServer) checkSingleWriter(source, target string) error {
+	refs, err := s.cfg.Mounter.GetMountRefs(source)
+	if err != nil {
+		return status.Errorf(codes.Internal, "listing the mounts of %s: %v", source, err)
+	}
+	for _, ref := range refs {
+		if ref != target && ref != source {
+			return status.Errorf(codes.FailedPrecondition, "single-writer volume is already published at %s", ref)
+		}
+	}
+	return nil
+}
+
+func makeDir(path string) error { return os.MkdirAll(path, 0o750) }
+
 func makeFile(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return err
@@ -370,6 +410,9 @@ func makeFile(path string) error {
 
 func (s *NodeServer) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
 	id, target := req.GetVolumeId(), req.GetTargetPath()
+	if err := required("volume_id", id, "target_path", target); err != nil {
+		return nil, err
+	}
 	if err := checkVolumeID(id); err != nil {
 		return nil, err
 	}
@@ -389,11 +432,15 @@ func (s *NodeServer) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpub
 
 func (s *NodeServer) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVolumeStatsRequest) (*csi.NodeGetVolumeStatsResponse, error) {
 	id, p := req.GetVolumeId(), req.GetVolumePath()
+	if err := required("volume_id", id, "volume_path", p); err != nil {
+		return nil, err
+	}
 	if err := checkVolumeID(id); err != nil {
 		return nil, err
 	}
 	if err := s.checkPath("volume_path", p); err != nil {
-		return nil, err
+		// Not a path this plugin could have published the volume at.
+		return nil, status.Errorf(codes.NotFound, "no volume at %q: %s", p, status.Convert(err).Message())
 	}
 	info, err := os.Stat(p)
 	if err != nil {

@@ -49,6 +49,18 @@ func validateName(name string) error {
 	return nil
 }
 
+// required checks that each named field (name, value pairs) is present.
+// Presence is checked before anything else, so a request missing a field is
+// InvalidArgument even when another field names nothing that exists.
+func required(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			return invalid("%s is required", pairs[i])
+		}
+	}
+	return nil
+}
+
 // checkVolumeID rejects an empty id (InvalidArgument); an id of the wrong
 // form cannot name a volume of ours (NotFound).
 func checkVolumeID(id string) error {

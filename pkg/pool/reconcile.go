@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"k8s.io/klog/v2"
-
 )
 
 // Reconcile makes tgtd match the LV tags (the seed's FAQ 3.3: targets and
@@ -125,4 +124,3 @@ func socketIdentity(path string) uint64 {
 	}
 	return 0
 }
-

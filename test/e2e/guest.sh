@@ -213,21 +213,25 @@ while IFS= read -r line; do
   line=$(printf '%s' "$line" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
   [ -n "$line" ] && skip_args+=("-ginkgo.skip=$line")
 done < "$skip_file"
-log "csi-sanity (${#skip_args[@]} skipped sections, log: $out/sanity.log)"
+log "csi-sanity, mount and block (${#skip_args[@]} skipped sections, logs: $out/sanity-*.log)"
 
 status=0
-start=$SECONDS
-# shellcheck disable=SC2086 # E2E_SANITY_ARGS is a list of arguments on purpose
-"$bin/sanity.test" -test.v -test.timeout=30m \
-  -csi.controllerendpoint="unix://$run/controller.sock" \
-  -csi.endpoint="unix://$run/node.sock" \
-  -csi.stagingdir="$work/csi-staging" -csi.mountdir="$work/csi-mount" \
-  -csi.idempotentcount=10 \
-  -csi.testvolumeparameters="$repo/test/sanity/volume-parameters.yaml" \
-  -csi.junitfile="$out/junit/sanity.xml" \
-  -ginkgo.no-color "${skip_args[@]}" ${E2E_SANITY_ARGS:-} \
-  > "$out/sanity.log" 2>&1 || status=1
-log "csi-sanity finished in $((SECONDS - start))s: $("$bin/junitsum" "$out/junit/sanity.xml" 2>&1 || true)"
+# The whole suite once per access type: filesystem volumes, then raw block.
+for access in mount block; do
+  start=$SECONDS
+  # shellcheck disable=SC2086 # E2E_SANITY_ARGS is a list of arguments on purpose
+  "$bin/sanity.test" -test.v -test.timeout=30m \
+    -csi.controllerendpoint="unix://$run/controller.sock" \
+    -csi.endpoint="unix://$run/node.sock" \
+    -csi.stagingdir="$work/csi-staging" -csi.mountdir="$work/csi-mount" \
+    -csi.idempotentcount=10 \
+    -csi.testvolumeaccesstype="$access" \
+    -csi.testvolumeparameters="$repo/test/sanity/volume-parameters.yaml" \
+    -csi.junitfile="$out/junit/sanity-$access.xml" \
+    -ginkgo.no-color "${skip_args[@]}" ${E2E_SANITY_ARGS:-} \
+    > "$out/sanity-$access.log" 2>&1 || status=1
+  log "csi-sanity ($access) finished in $((SECONDS - start))s: $("$bin/junitsum" "$out/junit/sanity-$access.xml" 2>&1 || true)"
+done
 
 # --- our own end-to-end tests -------------------------------------------------
 log "e2e tests (log: $out/e2e.log)"

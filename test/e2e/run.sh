@@ -10,7 +10,7 @@
 #
 # and exits non-zero on any failure, when the run did not finish, or when no
 # test ran. Results stay in _output/e2e/ for diagnosis: console.log (guest),
-# driver-*.log, tgtd.log, sanity.log, e2e.log, junit/*.xml.
+# driver-*.log, tgtd.log, sanity-{mount,block}.log, e2e.log, junit/*.xml.
 #
 # Settings (environment):
 #   E2E_MODE=vm|native   force where the tests run (default: auto-detect)
@@ -91,6 +91,6 @@ if [ "$rc" != 0 ]; then
   exit 1
 fi
 if [ "$sum_rc" != 0 ]; then
-  log "FAILED: a test failed or none ran; see $out/sanity.log and $out/e2e.log"
+  log "FAILED: a test failed or none ran; see $out/sanity-*.log and $out/e2e.log"
   exit 1
 fi
