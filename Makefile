@@ -26,6 +26,10 @@ integration:
 e2e:
 	test/e2e/run.sh
 
+# The driver's main job on a loop-file-backed volume group, end to end.
+demo:
+	E2E_RUN=demo test/e2e/run.sh
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...

@@ -21,6 +21,7 @@
 #   E2E_VG_SIZE                size of the loop-file volume group (default 3G)
 #   E2E_THIN_POOL_SIZE         size of the thin pool in it (default 1G)
 #   E2E_TGT_CONTROL_PORT       tgtd management port, tgtadm -C (default 0)
+#   E2E_RUN=demo               run test/e2e/demo (make demo) instead of the tests
 #   E2E_BREAK=no-tgtd          debugging switch: do not start tgtd, so the
 #                              controller's Probe must fail (shows the harness
 #                              catches a real failure)
@@ -48,7 +49,7 @@ log() { printf '[guest %(%H:%M:%S)T] %s\n' -1 "$*"; }
 die() { log "FAIL: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
-for f in lvm-iscsi-csi sanity.test e2e.test test2json junitsum; do
+for f in lvm-iscsi-csi sanity.test e2e.test test2json junitsum demo; do
   [ -x "$bin/$f" ] || die "$bin/$f is missing; run test/e2e/run.sh, which builds it"
 done
 
@@ -124,7 +125,8 @@ trap 'exit 143' TERM
 
 # --- storage host: loop-file volume group with a thin pool ------------------
 log "volume group $vg ($vg_size on a loop file, thin pool $pool of $pool_size)"
-truncate -s "$vg_size" "$work/vg.img"
+# The nova-volume trick for experiments: dd a sparse file, losetup, vgcreate.
+dd if=/dev/zero of="$work/vg.img" bs=1M seek="$(numfmt --from=iec "$vg_size" | awk '{print int($1 / 1048576)}')" count=0 status=none
 loopdev=$(losetup -f --show "$work/vg.img")
 pvcreate -q "$loopdev" >/dev/null
 vgcreate -q "$vg" "$loopdev" >/dev/null
@@ -192,9 +194,42 @@ start_driver() { # name args...
 }
 start_driver controller --mode=controller --endpoint="unix://$run/controller.sock" \
   --volume-group="$vg" --thin-pool="$pool" --portal="$portal" \
-  --tgt-control-port="$control_port" --state-dir="$work/state/controller" --v=5
-start_driver node --mode=node --endpoint="unix://$run/node.sock" --node-id=e2e-node \
-  --initiator-name-file="$initiator_file" --kubelet-dir="$work" --state-dir="$work/state/node" --v=5
+  --tgt-control-port="$control_port" --state-dir="$work/state/controller" --v=5 \
+  --reconcile-interval=10m # only start-up and tgtd restarts reconcile: the wrong-disk test tampers with a serial
+node_args=(--mode=node --endpoint="unix://$run/node.sock" --node-id=e2e-node
+  --initiator-name-file="$initiator_file" --kubelet-dir="$work" --state-dir="$work/state/node" --v=5)
+start_driver node "${node_args[@]}"
+
+# Crash-and-restart switches for the e2e tests (kill -9, start again the same
+# way, wait until it answers). A killed child of this script stays a zombie
+# until the script reaps it, so "gone" means absent or state Z.
+write_restart() { # name pidfile logfile ready-command -- command...
+  local name=$1 pidfile=$2 logfile=$3 ready=$4
+  shift 5
+  {
+    echo '#!/usr/bin/env bash'
+    echo 'set -u'
+    printf 'pid=$(cat %q)\n' "$pidfile"
+    echo 'kill -KILL "$pid" 2>/dev/null'
+    echo 'while [ -e "/proc/$pid" ] && ! grep -q "^[0-9]* ([^)]*) Z" "/proc/$pid/stat" 2>/dev/null; do sleep 0.1; done'
+    printf 'setsid'; printf ' %q' "$@"; printf ' >> %q 2>&1 &\n' "$logfile"
+    printf 'echo $! > %q\n' "$pidfile"
+    echo 'for ((i = 0; i < 300; i++)); do'
+    printf '  %s && exit 0\n' "$ready"
+    echo '  sleep 0.1'
+    echo 'done'
+    printf 'echo "%s did not come back in 30s" >&2\n' "$name"
+    echo 'exit 1'
+  } > "$run/restart-$name"
+  chmod +x "$run/restart-$name"
+}
+if [ -f "$run/tgtd.pid" ]; then
+  write_restart tgtd "$run/tgtd.pid" "$out/tgtd.log" \
+    "tgtadm -C $control_port --op show --mode sys >/dev/null 2>&1" -- \
+    tgtd -f -C "$control_port" --iscsi "portal=$portal"
+fi
+write_restart node "$run/node.pid" "$out/driver-node.log" "[ -S $(printf %q "$run/node.sock") ]" -- \
+  "$bin/lvm-iscsi-csi" "${node_args[@]}"
 
 for name in controller node; do
   for ((i = 0; i < 300; i++)); do
@@ -204,6 +239,14 @@ for name in controller node; do
   done
   [ -S "$run/$name.sock" ] || die "driver $name did not create its socket in 30s"
 done
+
+# --- the demo (make demo) instead of the tests --------------------------------
+if [ "${E2E_RUN:-tests}" = demo ]; then
+  mkdir -p "$work/demo"
+  "$bin/demo" -controller-endpoint="unix://$run/controller.sock" -node-endpoint="unix://$run/node.sock" \
+    -root="$work/demo" -volume-group="$vg" 2>&1 | tee "$out/demo.log"
+  exit "${PIPESTATUS[0]}"
+fi
 
 # --- csi-sanity ---------------------------------------------------------------
 # One ginkgo regexp per line of the skip list; '#' starts a comment.
@@ -239,6 +282,8 @@ start=$SECONDS
 "$bin/e2e.test" -test.v -test.timeout=30m \
   -controller-endpoint="unix://$run/controller.sock" \
   -node-endpoint="unix://$run/node.sock" \
+  -root="$work/e2e" -volume-group="$vg" -tgt-control-port="$control_port" \
+  -restart-tgtd="$run/restart-tgtd" -restart-node="$run/restart-node" \
   > "$out/e2e.log" 2>&1 || status=1
 # test2json reads `-test.v` output on stdin; junitsum turns its events into JUnit.
 "$bin/test2json" -p e2e < "$out/e2e.log" > "$out/e2e.json"

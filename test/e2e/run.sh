@@ -16,6 +16,7 @@
 #   E2E_MODE=vm|native   force where the tests run (default: auto-detect)
 #   E2E_OUTPUT           results directory (default _output/e2e)
 #   E2E_SKIP_BUILD=1     use the binaries already in bin/
+#   E2E_RUN=demo         run the demo walk-through instead of the tests (make demo)
 #   E2E_VM_MEMORY, E2E_VM_CPUS, E2E_VM_TIMEOUT, E2E_VM_CACHE: see test/e2e/vm.sh
 #   E2E_SANITY_ARGS, E2E_BREAK, ...: see test/e2e/guest.sh
 set -euo pipefail
@@ -56,6 +57,7 @@ if [ "${E2E_SKIP_BUILD:-}" != 1 ]; then
   go test -c -o "$bin/sanity.test" ./test/sanity
   go test -c -tags e2e -o "$bin/e2e.test" ./test/e2e
   go build -o "$bin/junitsum" ./test/e2e/junitsum
+  go build -o "$bin/demo" ./test/e2e/demo
   # test2json ships as source with Go; build it rather than need `go` in the guest.
   go build -o "$bin/test2json" cmd/test2json
   log "built in $((SECONDS - t0))s"
@@ -65,7 +67,7 @@ fi
 rm -rf "$out"
 mkdir -p "$out/junit"
 export E2E_OUTPUT=$out E2E_BIN=$bin
-log "running the tests ($mode mode); results in $out"
+log "running ${E2E_RUN:-the tests} ($mode mode); results in $out"
 t1=$SECONDS
 rc=0
 if [ "$mode" = native ]; then
@@ -74,6 +76,12 @@ else
   "$here/vm.sh" "$out" "$here/guest.sh" || rc=$?
 fi
 log "tests ran in $((SECONDS - t1))s (exit $rc); total $((SECONDS - t0))s"
+
+if [ "${E2E_RUN:-tests}" = demo ]; then
+  [ "$rc" = 0 ] && exit 0
+  log "the demo FAILED (exit $rc); logs in $out"
+  exit 1
+fi
 
 # --- results ----------------------------------------------------------------------
 shopt -s nullglob
