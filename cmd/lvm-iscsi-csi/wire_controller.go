@@ -25,7 +25,11 @@ const (
 
 func wireController(_ context.Context, opts driver.Options, cfg *driver.Config) error {
 	exec := utilexec.New()
-	l := lvm.New(runner.New(exec, lvmTimeout), opts.MaxConcurrentLVM)
+	var lvmOpts []lvm.Option
+	if opts.LVMGlobalFilter != "" {
+		lvmOpts = append(lvmOpts, lvm.WithGlobalFilter(opts.LVMGlobalFilter))
+	}
+	l := lvm.New(runner.New(exec, lvmTimeout), opts.MaxConcurrentLVM, lvmOpts...)
 	t := tgt.New(runner.New(exec, tgtTimeout), opts.TgtControlPort)
 	secrets, err := pool.NewFileSecrets(filepath.Join(opts.StateDir, "chap"))
 	if err != nil {

@@ -84,6 +84,13 @@ func (s *ControllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 	if req.GetVolumeContentSource() != nil {
 		return nil, invalid("volume_content_source is not supported yet")
 	}
+	required := uint64(r.GetRequiredBytes())
+	if floor := minimumSize(req.GetVolumeCapabilities()); required < floor {
+		if r.GetLimitBytes() != 0 && uint64(r.GetLimitBytes()) < floor {
+			return nil, status.Errorf(codes.OutOfRange, "the filesystem asked for needs at least %d bytes; limit_bytes is %d", floor, r.GetLimitBytes())
+		}
+		required = floor
+	}
 	release, ok := s.names.tryLock(req.GetName())
 	if !ok {
 		return nil, aborted("volume name " + strconv.Quote(req.GetName()))
@@ -91,7 +98,7 @@ func (s *ControllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 	defer release()
 	v, err := s.storage.Create(ctx, pool.CreateRequest{
 		Name:         req.GetName(),
-		RequiredSize: uint64(r.GetRequiredBytes()),
+		RequiredSize: required,
 		LimitSize:    uint64(r.GetLimitBytes()),
 		Provisioning: prov,
 	})

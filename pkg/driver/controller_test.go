@@ -111,6 +111,26 @@ func TestCreateVolume(t *testing.T) {
 	}
 }
 
+func TestCreateVolumeMeetsTheFilesystemMinimum(t *testing.T) {
+	c, _, _ := newController(t)
+	ctx := context.Background()
+	xfs := &csi.VolumeCapability{
+		AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{FsType: "xfs"}},
+		AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER},
+	}
+	resp, err := c.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "small-xfs", VolumeCapabilities: []*csi.VolumeCapability{xfs},
+		CapacityRange: &csi.CapacityRange{RequiredBytes: 64 * mib}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.GetVolume().GetCapacityBytes(); got < 300*mib {
+		t.Fatalf("xfs volume of %d bytes: mkfs.xfs refuses under 300 MiB", got)
+	}
+	_, err = c.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "capped-xfs", VolumeCapabilities: []*csi.VolumeCapability{xfs},
+		CapacityRange: &csi.CapacityRange{RequiredBytes: 64 * mib, LimitBytes: 128 * mib}})
+	wantCode(t, err, codes.OutOfRange)
+}
+
 func TestCreateVolumeRejectsBadInputWithoutTouchingLVM(t *testing.T) {
 	c, l, _ := newController(t)
 	ctx := context.Background()

@@ -33,6 +33,9 @@ const (
 	DefaultInitiatorNameFile = "/etc/iscsi/initiatorname.iscsi"
 	DefaultISCSILockFile     = "/run/lock/iscsi/lvm-iscsi-csi.lock"
 	DefaultKubeletDir        = "/var/lib/kubelet"
+	// DefaultLVMGlobalFilter keeps lvm from scanning iSCSI-attached disks
+	// (see pkg/lvm.WithGlobalFilter for why).
+	DefaultLVMGlobalFilter = "r|^/dev/disk/by-path/.*-iscsi-.*|"
 )
 
 // Options is everything the binary is told on its command line. The first
@@ -76,6 +79,9 @@ type Options struct {
 	OverprovisionRatio float64
 	// MaxConcurrentLVM bounds concurrent lvm commands.
 	MaxConcurrentLVM int
+	// LVMGlobalFilter is the devices/global_filter pattern every lvm command
+	// of the controller uses; empty means lvm.conf's.
+	LVMGlobalFilter string
 	// CHAP turns per-volume CHAP on; on by default.
 	CHAP bool
 	// ShowVersion prints the version and exits.
@@ -96,6 +102,7 @@ func DefaultOptions() Options {
 		ReconcileInterval:  30 * time.Second,
 		OverprovisionRatio: 1.0,
 		MaxConcurrentLVM:   4,
+		LVMGlobalFilter:    DefaultLVMGlobalFilter,
 		CHAP:               true,
 	}
 }
@@ -118,6 +125,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", o.ReconcileInterval, "how often the controller makes tgtd match the LV tags")
 	fs.Float64Var(&o.OverprovisionRatio, "overprovision-ratio", o.OverprovisionRatio, "thin volumes may add up to this many times the thin pool size (>= 1)")
 	fs.IntVar(&o.MaxConcurrentLVM, "max-concurrent-lvm", o.MaxConcurrentLVM, "lvm commands run at once at most")
+	fs.StringVar(&o.LVMGlobalFilter, "lvm-global-filter", o.LVMGlobalFilter, "lvm devices/global_filter pattern for the controller's lvm commands (lvm.conf syntax); empty uses lvm.conf's")
 	fs.BoolVar(&o.CHAP, "chap", o.CHAP, "protect every target with per-volume CHAP credentials")
 	fs.BoolVar(&o.ShowVersion, "version", o.ShowVersion, "print the version and exit")
 }
@@ -190,6 +198,9 @@ func (o *Options) validateController() []error {
 	}
 	if o.OverprovisionRatio < 1 {
 		errs = append(errs, fmt.Errorf("--overprovision-ratio %v must be at least 1", o.OverprovisionRatio))
+	}
+	if strings.ContainsAny(o.LVMGlobalFilter, "\"\n") {
+		errs = append(errs, fmt.Errorf("--lvm-global-filter %q must not contain quotes or newlines", o.LVMGlobalFilter))
 	}
 	if o.MaxConcurrentLVM < 1 {
 		errs = append(errs, fmt.Errorf("--max-concurrent-lvm %d must be at least 1", o.MaxConcurrentLVM))

@@ -51,6 +51,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"bad iqn prefix", controller(func(o *Options) { o.IQNPrefix = "iqn.bad" }), "--iqn-prefix"},
 		{"upper-case iqn prefix", controller(func(o *Options) { o.IQNPrefix = "iqn.2026-11.IO.example" }), "--iqn-prefix"},
 		{"ratio below one", controller(func(o *Options) { o.OverprovisionRatio = 0.5 }), "--overprovision-ratio"},
+		{"quote in lvm filter", controller(func(o *Options) { o.LVMGlobalFilter = `r|x" ] } x { y = [ "|` }), "--lvm-global-filter"},
+		{"no lvm filter", controller(func(o *Options) { o.LVMGlobalFilter = "" }), ""},
 		{"no lvm concurrency", controller(func(o *Options) { o.MaxConcurrentLVM = 0 }), "--max-concurrent-lvm"},
 		{"reconcile too often", controller(func(o *Options) { o.ReconcileInterval = 0 }), "--reconcile-interval"},
 		{"node without id", node(func(o *Options) { o.NodeID = "" }), "--node-id is required"},

@@ -170,4 +170,18 @@ func validateCapabilities(caps []*csi.VolumeCapability) error {
 	return nil
 }
 
+// minFsSize is the smallest device each filesystem can be made on
+// (mkfs.xfs refuses anything under 300 MB); a smaller volume would be
+// created fine and then fail at every stage, stuck like the seed's FAQ 3.7.
+var minFsSize = map[string]uint64{"xfs": 300 << 20}
+
+// minimumSize is the smallest volume all the capabilities can use.
+func minimumSize(caps []*csi.VolumeCapability) uint64 {
+	var floor uint64
+	for _, c := range caps {
+		floor = max(floor, minFsSize[c.GetMount().GetFsType()])
+	}
+	return floor
+}
+
 func isMultiNode(c *csi.VolumeCapability) bool { return multiNodeModes[c.GetAccessMode().GetMode()] }

@@ -8,6 +8,8 @@ package lvm
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
@@ -28,21 +30,50 @@ type LVM struct {
 	// inside lvm where a context cannot reach them.
 	slots             chan struct{}
 	removeRetryDelays []time.Duration
+	// config is prepended to every command as --config, when set.
+	config string
+}
+
+// Option configures an LVM.
+type Option func(*LVM)
+
+// WithGlobalFilter makes every command use these devices/global_filter
+// patterns (lvm.conf syntax, e.g. "r|^/dev/disk/by-path/.*-iscsi-.*|")
+// instead of lvm.conf's. The driver rejects iSCSI-attached disks with it: on
+// a storage host that is also a node, lvm would otherwise read every
+// volume's own disk while scanning, hang for minutes on one whose target
+// just went away (tgtd restarting), and see LVM metadata a user put inside
+// a volume as a duplicate of the host's.
+func WithGlobalFilter(patterns ...string) Option {
+	return func(l *LVM) {
+		if len(patterns) == 0 {
+			return
+		}
+		quoted := make([]string, len(patterns))
+		for i, p := range patterns {
+			quoted[i] = strconv.Quote(p)
+		}
+		l.config = "devices { global_filter = [ " + strings.Join(quoted, ", ") + " ] }"
+	}
 }
 
 var _ Interface = (*LVM)(nil)
 
 // New returns an LVM that runs at most maxConcurrent lvm commands at once
 // (at least one).
-func New(r *runner.Runner, maxConcurrent int) *LVM {
+func New(r *runner.Runner, maxConcurrent int, opts ...Option) *LVM {
 	if maxConcurrent < 1 {
 		maxConcurrent = 1
 	}
-	return &LVM{
+	l := &LVM{
 		runner:            r,
 		slots:             make(chan struct{}, maxConcurrent),
 		removeRetryDelays: defaultRemoveRetryDelays,
 	}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
 }
 
 // run runs one lvm command once a slot is free, and classifies its failure.
@@ -53,6 +84,9 @@ func (l *LVM) run(ctx context.Context, name string, args ...string) ([]byte, err
 		return nil, fmt.Errorf("lvm: waiting to run %s: %w", name, ctx.Err())
 	}
 	defer func() { <-l.slots }()
+	if l.config != "" {
+		args = append([]string{"--config", l.config}, args...)
+	}
 	out, err := l.runner.Run(ctx, name, args...)
 	if err != nil {
 		return out, classify(err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"k8s.io/klog/v2"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 )
 
 // Reconcile makes tgtd match the LV tags (the seed's FAQ 3.3: targets and
@@ -18,14 +20,18 @@ import (
 // interrupted are finished. Targets and accounts that are not ours are never
 // touched. Errors on one volume do not stop the others.
 func (p *Pool) Reconcile(ctx context.Context) error {
-	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
-	if err != nil {
-		return fmt.Errorf("%w: listing LVs: %v", ErrUnavailable, err)
-	}
+	var lvs []lvm.LV
 	var errs []error
 	var unfinished []int
 	exported := map[string]bool{}
-	err = p.withTgt(ctx, func(st *tgtState) error {
+	err := p.withTgt(ctx, func(st *tgtState) error {
+		// The tags are read under tgtMu: a publish that recorded its tag
+		// and is waiting for the lock is then either seen here or applies
+		// its own change after us, never undone by a stale reading.
+		var err error
+		if lvs, err = p.lvm.ListLVs(ctx, p.cfg.VolumeGroup); err != nil {
+			return fmt.Errorf("%w: listing LVs: %v", ErrUnavailable, err)
+		}
 		for i := range lvs {
 			lv := &lvs[i]
 			info := parseTags(lv.Tags)

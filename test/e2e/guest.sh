@@ -200,22 +200,25 @@ node_args=(--mode=node --endpoint="unix://$run/node.sock" --node-id=e2e-node
   --initiator-name-file="$initiator_file" --kubelet-dir="$work" --state-dir="$work/state/node" --v=5)
 start_driver node "${node_args[@]}"
 
-# Crash-and-restart switches for the e2e tests (kill -9, start again the same
-# way, wait until it answers). A killed child of this script stays a zombie
-# until the script reaps it, so "gone" means absent or state Z.
-write_restart() { # name pidfile logfile ready-command -- command...
-  local name=$1 pidfile=$2 logfile=$3 ready=$4
+# Crash-and-restart switches for the e2e tests: kill -9, start again the same
+# way, wait until the new process answers on its socket (a new inode: the
+# killed one leaves its socket file behind). A killed child of this script
+# stays a zombie until the script reaps it, so "gone" means absent or state Z.
+write_restart() { # name pidfile logfile socket -- command...
+  local name=$1 pidfile=$2 logfile=$3 socket=$4
   shift 5
   {
     echo '#!/usr/bin/env bash'
     echo 'set -u'
     printf 'pid=$(cat %q)\n' "$pidfile"
+    printf 'socket=%q\n' "$socket"
+    echo 'old=$(stat -c %i "$socket" 2>/dev/null)'
     echo 'kill -KILL "$pid" 2>/dev/null'
     echo 'while [ -e "/proc/$pid" ] && ! grep -q "^[0-9]* ([^)]*) Z" "/proc/$pid/stat" 2>/dev/null; do sleep 0.1; done'
     printf 'setsid'; printf ' %q' "$@"; printf ' >> %q 2>&1 &\n' "$logfile"
     printf 'echo $! > %q\n' "$pidfile"
     echo 'for ((i = 0; i < 300; i++)); do'
-    printf '  %s && exit 0\n' "$ready"
+    echo '  [ -S "$socket" ] && [ "$(stat -c %i "$socket")" != "$old" ] && exit 0'
     echo '  sleep 0.1'
     echo 'done'
     printf 'echo "%s did not come back in 30s" >&2\n' "$name"
@@ -224,11 +227,10 @@ write_restart() { # name pidfile logfile ready-command -- command...
   chmod +x "$run/restart-$name"
 }
 if [ -f "$run/tgtd.pid" ]; then
-  write_restart tgtd "$run/tgtd.pid" "$out/tgtd.log" \
-    "tgtadm -C $control_port --op show --mode sys >/dev/null 2>&1" -- \
+  write_restart tgtd "$run/tgtd.pid" "$out/tgtd.log" "/var/run/tgtd/socket.$control_port" -- \
     tgtd -f -C "$control_port" --iscsi "portal=$portal"
 fi
-write_restart node "$run/node.pid" "$out/driver-node.log" "[ -S $(printf %q "$run/node.sock") ]" -- \
+write_restart node "$run/node.pid" "$out/driver-node.log" "$run/node.sock" -- \
   "$bin/lvm-iscsi-csi" "${node_args[@]}"
 
 for name in controller node; do
