@@ -39,6 +39,7 @@ func wireNode(_ context.Context, opts driver.Options, cfg *driver.Config) error 
 		Initiator:         iscsi.New(r, opts.ISCSILockFile),
 		Disks:             iscsi.NewDevices(r, "/sys", "/dev"),
 		Mounter:           mount.NewSafeFormatAndMount(mount.New(""), exec),
+		Resizer:           mount.NewResizeFs(exec),
 	})
 	cfg.Prerequisites = append(cfg.Prerequisites,
 		driver.Prerequisite{Name: "initiator name", Check: func(context.Context) error {

@@ -31,6 +31,8 @@ type Storage interface {
 	Unpublish(ctx context.Context, id, nodeID string) error
 	Capacity(ctx context.Context, prov pool.Provisioning) (uint64, error)
 	DefaultProvisioning() pool.Provisioning
+	Expand(ctx context.Context, id string, required, limit uint64) (uint64, error)
+	Snapshots
 }
 
 // ControllerServer is the CSI controller service.
@@ -54,6 +56,11 @@ var controllerCapabilities = []csi.ControllerServiceCapability_RPC_Type{
 	csi.ControllerServiceCapability_RPC_GET_CAPACITY,
 	csi.ControllerServiceCapability_RPC_GET_VOLUME,
 	csi.ControllerServiceCapability_RPC_SINGLE_NODE_MULTI_WRITER,
+	csi.ControllerServiceCapability_RPC_CREATE_DELETE_SNAPSHOT,
+	csi.ControllerServiceCapability_RPC_LIST_SNAPSHOTS,
+	csi.ControllerServiceCapability_RPC_GET_SNAPSHOT,
+	csi.ControllerServiceCapability_RPC_CLONE_VOLUME,
+	csi.ControllerServiceCapability_RPC_EXPAND_VOLUME,
 }
 
 func (s *ControllerServer) ControllerGetCapabilities(context.Context, *csi.ControllerGetCapabilitiesRequest) (*csi.ControllerGetCapabilitiesResponse, error) {
@@ -81,8 +88,28 @@ func (s *ControllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 	if r.GetRequiredBytes() < 0 || r.GetLimitBytes() < 0 {
 		return nil, invalid("capacity_range must not be negative")
 	}
-	if req.GetVolumeContentSource() != nil {
-		return nil, invalid("volume_content_source is not supported yet")
+	var fromSnapshot, fromVolume string
+	if src := req.GetVolumeContentSource(); src != nil {
+		switch {
+		case src.GetSnapshot() != nil:
+			fromSnapshot = src.GetSnapshot().GetSnapshotId()
+			if fromSnapshot == "" {
+				return nil, invalid("volume_content_source.snapshot.snapshot_id is required")
+			}
+			if !pool.ValidSnapshotID(fromSnapshot) {
+				return nil, status.Errorf(codes.NotFound, "snapshot %q does not exist", fromSnapshot)
+			}
+		case src.GetVolume() != nil:
+			fromVolume = src.GetVolume().GetVolumeId()
+			if fromVolume == "" {
+				return nil, invalid("volume_content_source.volume.volume_id is required")
+			}
+			if err := checkVolumeID(fromVolume); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, invalid("volume_content_source names neither a snapshot nor a volume")
+		}
 	}
 	required := uint64(r.GetRequiredBytes())
 	if floor := minimumSize(req.GetVolumeCapabilities()); required < floor {
@@ -99,8 +126,10 @@ func (s *ControllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 	v, err := s.storage.Create(ctx, pool.CreateRequest{
 		Name:         req.GetName(),
 		RequiredSize: required,
-		LimitSize:    uint64(r.GetLimitBytes()),
-		Provisioning: prov,
+		LimitSize:      uint64(r.GetLimitBytes()),
+		Provisioning:   prov,
+		SourceSnapshot: fromSnapshot,
+		SourceVolume:   fromVolume,
 	})
 	if err != nil {
 		return nil, toStatus(err)
@@ -108,6 +137,7 @@ func (s *ControllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 	return &csi.CreateVolumeResponse{Volume: &csi.Volume{
 		VolumeId:      v.ID,
 		CapacityBytes: int64(v.Size),
+		ContentSource: req.GetVolumeContentSource(),
 	}}, nil
 }
 

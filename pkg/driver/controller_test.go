@@ -23,7 +23,9 @@ const (
 
 type noWipe struct{}
 
-func (noWipe) Zero(context.Context, string) error { return nil }
+func (noWipe) Zero(context.Context, string) error                       { return nil }
+func (noWipe) ZeroRange(context.Context, string, uint64, uint64) error  { return nil }
+func (noWipe) Copy(context.Context, string, string, uint64, bool) error { return nil }
 
 // newController is the controller over a real pool on the lvm and tgt fakes.
 func newController(t *testing.T) (*ControllerServer, *lvmfake.Fake, *tgtfake.Fake) {
@@ -153,9 +155,14 @@ func TestCreateVolumeRejectsBadInputWithoutTouchingLVM(t *testing.T) {
 			AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{MountFlags: []string{"noatime;reboot"}}},
 			AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER}}}}, codes.InvalidArgument},
 		{"negative size", createReq("x", -1, nil), codes.InvalidArgument},
-		{"content source", func() *csi.CreateVolumeRequest {
+		{"content source of the wrong form", func() *csi.CreateVolumeRequest {
 			r := createReq("x", mib, nil)
 			r.VolumeContentSource = &csi.VolumeContentSource{Type: &csi.VolumeContentSource_Volume{Volume: &csi.VolumeContentSource_VolumeSource{VolumeId: "csi-0"}}}
+			return r
+		}(), codes.NotFound},
+		{"content source without id", func() *csi.CreateVolumeRequest {
+			r := createReq("x", mib, nil)
+			r.VolumeContentSource = &csi.VolumeContentSource{Type: &csi.VolumeContentSource_Snapshot{Snapshot: &csi.VolumeContentSource_SnapshotSource{}}}
 			return r
 		}(), codes.InvalidArgument},
 		{"too big", createReq("x", 64<<30, map[string]string{"provisioning": "thick"}), codes.ResourceExhausted},

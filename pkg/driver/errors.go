@@ -24,6 +24,10 @@ var errorCodes = []struct {
 	{pool.ErrOutOfRange, codes.OutOfRange},
 	{pool.ErrPublishedElsewhere, codes.FailedPrecondition},
 	{pool.ErrUnavailable, codes.Unavailable},
+	{pool.ErrHasSnapshots, codes.FailedPrecondition},
+	// A clone still being filled: the CO retries, and the retry waits for
+	// the same job.
+	{pool.ErrInProgress, codes.Aborted},
 	// Node side. A disk that is not the volume's is refused for good; the
 	// rest may clear up, and a non-final code makes kubelet treat the
 	// volume as possibly staged, so it calls NodeUnstageVolume to clean up.

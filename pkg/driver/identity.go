@@ -32,6 +32,11 @@ func (s *IdentityServer) GetPluginCapabilities(context.Context, *csi.GetPluginCa
 		{Type: &csi.PluginCapability_Service_{
 			Service: &csi.PluginCapability_Service{Type: csi.PluginCapability_Service_CONTROLLER_SERVICE},
 		}},
+		// Volumes grow while in use: the LV, tgtd's LUN, the node's disk
+		// and the filesystem, without unmounting or logging out.
+		{Type: &csi.PluginCapability_VolumeExpansion_{
+			VolumeExpansion: &csi.PluginCapability_VolumeExpansion{Type: csi.PluginCapability_VolumeExpansion_ONLINE},
+		}},
 	}}, nil
 }
 

@@ -44,8 +44,10 @@ func TestPluginInfoAndCapabilitiesAreTheSameInEveryMode(t *testing.T) {
 			t.Fatalf("%s: plugin info = %v", mode, info)
 		}
 		caps, _ := s.GetPluginCapabilities(context.Background(), &csi.GetPluginCapabilitiesRequest{})
-		if len(caps.Capabilities) != 1 || caps.Capabilities[0].GetService().GetType() != csi.PluginCapability_Service_CONTROLLER_SERVICE {
-			t.Fatalf("%s mode advertises %v", mode, caps.Capabilities)
+		if len(caps.Capabilities) != 2 ||
+			caps.Capabilities[0].GetService().GetType() != csi.PluginCapability_Service_CONTROLLER_SERVICE ||
+			caps.Capabilities[1].GetVolumeExpansion().GetType() != csi.PluginCapability_VolumeExpansion_ONLINE {
+			t.Fatalf("%s mode advertises %v, want the controller service and online expansion", mode, caps.Capabilities)
 		}
 	}
 }

@@ -42,6 +42,13 @@ type NodeConfig struct {
 	Initiator         iscsi.Initiator
 	Disks             Disks
 	Mounter           *mount.SafeFormatAndMount
+	Resizer           Resizer
+}
+
+// Resizer grows a filesystem to its device (mount-utils' ResizeFs: ext4
+// online with resize2fs, xfs with xfs_growfs on the mount point).
+type Resizer interface {
+	Resize(devicePath, deviceMountPath string) (bool, error)
 }
 
 // NodeServer is the CSI node service.
@@ -50,11 +57,13 @@ type NodeServer struct {
 	cfg     NodeConfig
 	records stageRecords
 	volumes inflight
+	// rescanTimeout bounds NodeExpandVolume's wait for the new size.
+	rescanTimeout time.Duration
 }
 
 // NewNodeServer serves CSI on this node.
 func NewNodeServer(cfg NodeConfig) *NodeServer {
-	return &NodeServer{cfg: cfg, records: stageRecords{dir: filepath.Join(cfg.StateDir, "staged")}}
+	return &NodeServer{cfg: cfg, records: stageRecords{dir: filepath.Join(cfg.StateDir, "staged")}, rescanTimeout: rescanTimeout}
 }
 
 func (s *NodeServer) NodeGetInfo(context.Context, *csi.NodeGetInfoRequest) (*csi.NodeGetInfoResponse, error) {
@@ -65,6 +74,7 @@ var nodeCapabilities = []csi.NodeServiceCapability_RPC_Type{
 	csi.NodeServiceCapability_RPC_STAGE_UNSTAGE_VOLUME,
 	csi.NodeServiceCapability_RPC_GET_VOLUME_STATS,
 	csi.NodeServiceCapability_RPC_GET_VOLUME_HEALTH,
+	csi.NodeServiceCapability_RPC_EXPAND_VOLUME,
 	csi.NodeServiceCapability_RPC_SINGLE_NODE_MULTI_WRITER,
 }
 

@@ -41,15 +41,12 @@ func TestNodeGetInfoAndCapabilities(t *testing.T) {
 	for _, want := range []csi.NodeServiceCapability_RPC_Type{
 		csi.NodeServiceCapability_RPC_STAGE_UNSTAGE_VOLUME,
 		csi.NodeServiceCapability_RPC_GET_VOLUME_STATS,
+		csi.NodeServiceCapability_RPC_EXPAND_VOLUME,
+		csi.NodeServiceCapability_RPC_GET_VOLUME_HEALTH,
 	} {
 		if !got[want] {
 			t.Errorf("capabilities %v lack %s", got, want)
 		}
-	}
-	// NodeExpandVolume is not implemented: advertising it would make the
-	// CO call an RPC that answers Unimplemented.
-	if got[csi.NodeServiceCapability_RPC_EXPAND_VOLUME] {
-		t.Errorf("capabilities %v advertise EXPAND_VOLUME", got)
 	}
 }
 

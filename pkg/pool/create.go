@@ -17,15 +17,27 @@ type CreateRequest struct {
 	RequiredSize uint64 // 0: no minimum
 	LimitSize    uint64 // 0: no maximum
 	Provisioning Provisioning
+	// At most one of these: the new volume starts with that data.
+	SourceSnapshot string
+	SourceVolume   string
 }
 
+func (r CreateRequest) source() string { return r.SourceSnapshot + r.SourceVolume }
+
 // Create makes a volume, or returns the one made for the same name before.
-// The LV and all its tags are written by one lvcreate, so a crash leaves
-// either nothing or a complete volume: there is no "creating" state to get
-// stuck in (the seed's FAQ 3.1/3.3).
+//
+// An empty volume and all its tags are written by one lvcreate, so a crash
+// leaves either nothing or a complete volume: there is no "creating" state to
+// get stuck in (the seed's FAQ 3.1/3.3). A volume with a content source is
+// created tagged "creating" and only reported once its data is complete (see
+// clone.go); a crash leaves a "creating" LV that the reconciler removes, and
+// the retry starts over.
 func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 	if req.Name == "" {
 		return Volume{}, fmt.Errorf("%w: a name is required", ErrInvalid)
+	}
+	if req.SourceSnapshot != "" && req.SourceVolume != "" {
+		return Volume{}, fmt.Errorf("%w: a volume has one content source at most", ErrInvalid)
 	}
 	if req.LimitSize != 0 && req.RequiredSize > req.LimitSize {
 		return Volume{}, fmt.Errorf("%w: required size %d exceeds the limit %d", ErrInvalid, req.RequiredSize, req.LimitSize)
@@ -37,26 +49,42 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 	if err != nil {
 		return Volume{}, fmt.Errorf("%w: volume group %s: %v", ErrUnavailable, p.cfg.VolumeGroup, err)
 	}
-	size, err := roundSize(req.RequiredSize, req.LimitSize, vg.ExtentSize)
+	var src *source
+	required := req.RequiredSize
+	if req.source() != "" {
+		if src, err = p.resolveSource(ctx, req); err != nil {
+			return Volume{}, err
+		}
+		// A restored volume is at least as large as its source.
+		if req.LimitSize != 0 && src.size > req.LimitSize {
+			return Volume{}, fmt.Errorf("%w: the source is %d bytes, more than the limit %d", ErrOutOfRange, src.size, req.LimitSize)
+		}
+		required = max(required, src.size)
+	}
+	size, err := roundSize(required, req.LimitSize, vg.ExtentSize)
 	if err != nil {
 		return Volume{}, err
 	}
 	id := VolumeID(req.Name)
 
 	if lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id); err == nil {
+		if info := parseTags(lv.Tags); info.ours && info.creating && src != nil && info.src == src.id {
+			return p.createFrom(ctx, req, src, id, size) // resume
+		}
 		return existing(lv, req, id)
 	} else if !errors.Is(err, lvm.ErrNotFound) {
 		return Volume{}, err
 	}
+	if src != nil {
+		return p.createFrom(ctx, req, src, id, size)
+	}
 
 	opts := lvm.CreateOptions{Name: id, Size: size, Tags: volumeTags(req.Name, req.Provisioning)}
+	if err := p.checkRoom(ctx, req.Provisioning, size); err != nil {
+		return Volume{}, err
+	}
 	if req.Provisioning == Thin {
 		opts.ThinPool = p.cfg.ThinPool
-		if err := p.checkThinRoom(ctx, size); err != nil {
-			return Volume{}, err
-		}
-	} else if vg.Free < size {
-		return Volume{}, fmt.Errorf("%w: volume group %s has %d bytes free, %d asked", ErrNoSpace, vg.Name, vg.Free, size)
 	}
 	lv, err := p.lvm.CreateLV(ctx, p.cfg.VolumeGroup, opts)
 	switch {
@@ -76,17 +104,30 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 	return v, nil
 }
 
+// checkRoom refuses a new allocation the VG (thick) or the thin pool's
+// overprovisioning allowance (thin) cannot hold.
+func (p *Pool) checkRoom(ctx context.Context, prov Provisioning, size uint64) error {
+	if prov == Thin {
+		return p.checkThinRoom(ctx, size)
+	}
+	return p.checkVGRoom(ctx, size)
+}
+
 // existing decides whether an LV found under the id a request maps to is
 // the answer to that request (idempotent retry) or a conflict.
 func existing(lv *lvm.LV, req CreateRequest, id string) (Volume, error) {
 	v, info, ok := volumeFromLV(lv)
 	switch {
-	case !info.ours:
+	case !info.ours || info.kind != "":
 		return Volume{}, fmt.Errorf("%w: LV %s exists and is not a volume of this driver", ErrExists, id)
-	case info.deleting || !ok:
+	case info.deleting:
 		return Volume{}, fmt.Errorf("%w: volume %s is being deleted; retry later", ErrUnavailable, id)
 	case info.name != req.Name:
 		return Volume{}, fmt.Errorf("%w: volume id %s belongs to another name", ErrExists, id)
+	case info.src != req.source():
+		return Volume{}, fmt.Errorf("%w: volume %q exists with another content source (%q)", ErrExists, req.Name, info.src)
+	case info.creating || !ok:
+		return Volume{}, fmt.Errorf("%w: volume %s is still being filled", ErrInProgress, id)
 	case req.RequiredSize > v.Size || (req.LimitSize != 0 && v.Size > req.LimitSize):
 		return Volume{}, fmt.Errorf("%w: volume %q exists with size %d, outside the requested range", ErrExists, req.Name, v.Size)
 	case info.prov != req.Provisioning:

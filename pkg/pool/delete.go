@@ -20,6 +20,10 @@ func (p *Pool) Delete(ctx context.Context, id string) error {
 	if !ValidVolumeID(id) {
 		return nil // cannot name a volume of ours
 	}
+	if p.jobs.busy(id) {
+		// Checked first: the job may not have created the LV yet.
+		return fmt.Errorf("%w: volume %s is still being filled from its source", ErrInProgress, id)
+	}
 	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
 	if errors.Is(err, lvm.ErrNotFound) {
 		return nil
@@ -28,9 +32,18 @@ func (p *Pool) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	info := parseTags(lv.Tags)
-	if !info.ours {
-		klog.InfoS("Not deleting an LV that is not ours", "lv", id)
+	if !info.ours || info.kind != "" {
+		klog.InfoS("Not deleting an LV that is not a volume of ours", "lv", id)
 		return nil
+	}
+	if !lv.IsThinVolume() {
+		// lvm removes a thick origin only together with its copy-on-write
+		// snapshots, and zeroing it would first copy every block into them.
+		if snaps, err := p.cowSnapshotsOf(ctx, id); err != nil {
+			return err
+		} else if len(snaps) > 0 {
+			return fmt.Errorf("%w: thick volume %s has snapshots %v; delete them first", ErrHasSnapshots, id, snaps)
+		}
 	}
 	if !info.deleting {
 		if err := p.lvm.ChangeTags(ctx, p.cfg.VolumeGroup, id, []string{tagState + stateDelete}, nil); err != nil {
@@ -45,7 +58,7 @@ func (p *Pool) finishDelete(ctx context.Context, lv *lvm.LV, info tagInfo) error
 	if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nil, info.prov) }); err != nil {
 		return err
 	}
-	if info.prov != Thin && p.wiper != nil {
+	if info.prov != Thin {
 		// Thin volumes need no wipe: the thin pool zeroes blocks on first
 		// use (docs/design.md, "data of deleted volumes").
 		if !lv.Active {
@@ -53,7 +66,7 @@ func (p *Pool) finishDelete(ctx context.Context, lv *lvm.LV, info tagInfo) error
 				return fmt.Errorf("activating %s to wipe it: %w", id, err)
 			}
 		}
-		if err := p.wiper.Zero(ctx, devicePath(p.cfg.VolumeGroup, lv)); err != nil {
+		if err := p.blocks.Zero(ctx, devicePath(p.cfg.VolumeGroup, lv)); err != nil {
 			return fmt.Errorf("zeroing %s before removal: %w", id, err)
 		}
 	}
@@ -65,4 +78,20 @@ func (p *Pool) finishDelete(ctx context.Context, lv *lvm.LV, info tagInfo) error
 	}
 	klog.InfoS("Deleted volume", "volumeID", id, "name", info.name)
 	return nil
+}
+
+// cowSnapshotsOf lists the copy-on-write snapshots (ours or scratch) of a
+// thick LV.
+func (p *Pool) cowSnapshotsOf(ctx context.Context, id string) ([]string, error) {
+	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, lv := range lvs {
+		if lv.Origin == id && lv.IsCOWSnapshot() {
+			out = append(out, lv.Name)
+		}
+	}
+	return out, nil
 }

@@ -115,6 +115,14 @@ func (p *Pool) syncLUN(ctx context.Context, t *tgt.Target, lv *lvm.LV, prov Prov
 			continue
 		}
 		if l.BackingStore == path && l.SCSISN == want.SCSISN && l.SCSIID == want.SCSIID {
+			if lunTooSmall(l.Size, lv.Size) {
+				// The LV grew (expansion, or a crash before the refresh).
+				if err := p.tgt.RefreshLUN(ctx, t.TID, lunNumber, path); err != nil {
+					return fmt.Errorf("refreshing the size of %s: %w", t.IQN, err)
+				}
+				klog.InfoS("Refreshed LUN size", "iqn", t.IQN, "was", l.Size, "lv", lv.Size)
+				t.LUNs[i].Size = lv.Size
+			}
 			return nil
 		}
 		// The LUN exists but is not this volume's disk (a hand edit, or tgt
@@ -132,6 +140,13 @@ func (p *Pool) syncLUN(ctx context.Context, t *tgt.Target, lv *lvm.LV, prov Prov
 	}
 	t.LUNs = append(t.LUNs, tgt.LUN{Number: lunNumber, BackingStore: path, SCSIID: want.SCSIID, SCSISN: want.SCSISN, Online: true})
 	return nil
+}
+
+// lunTooSmall compares tgtd's LUN size, which it prints rounded to whole
+// megabytes (10^6), with the LV's: a difference of more than that rounding
+// means tgtd still has an older size.
+func lunTooSmall(lunSize, lvSize uint64) bool {
+	return lunSize+1_000_000 < lvSize
 }
 
 func (p *Pool) syncAccount(ctx context.Context, st *tgtState, t *tgt.Target, id string) error {

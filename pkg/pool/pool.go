@@ -27,6 +27,8 @@ var (
 	ErrOutOfRange         = errors.New("size out of range")
 	ErrPublishedElsewhere = errors.New("volume is published to another node")
 	ErrUnavailable        = errors.New("storage host not ready")
+	ErrHasSnapshots       = errors.New("volume has snapshots")
+	ErrInProgress         = errors.New("operation still in progress")
 )
 
 // Provisioning is how a volume's space is allocated.
@@ -50,6 +52,7 @@ type Volume struct {
 	Size         uint64
 	Provisioning Provisioning
 	Nodes        []Node // published to
+	Source       string // volume or snapshot id it was made from, if any
 }
 
 // CHAP is one direction of CHAP credentials.
@@ -76,10 +79,13 @@ type Config struct {
 	OverprovisionRatio float64
 }
 
-// Wiper zeroes a block device, so a thick LV's old data never reaches the
-// next volume carved from the same extents.
-type Wiper interface {
+// BlockDevices is what the pool does to LV data itself (pkg/blockdev):
+// zeroing, so a thick LV's old data never reaches the next volume carved
+// from the same extents, and copying, for thick clones.
+type BlockDevices interface {
 	Zero(ctx context.Context, device string) error
+	ZeroRange(ctx context.Context, device string, offset, length uint64) error
+	Copy(ctx context.Context, src, dst string, size uint64, sparse bool) error
 }
 
 // Pool is a local storage host.
@@ -88,7 +94,8 @@ type Pool struct {
 	lvm     lvm.Interface
 	tgt     tgt.Interface
 	secrets SecretStore
-	wiper   Wiper
+	blocks  BlockDevices
+	jobs    *jobs
 
 	// tgtMu serialises every change to tgtd: target ids are chosen by the
 	// caller (tgtadm has no "next free"), and Reconcile must see a settled
@@ -97,14 +104,14 @@ type Pool struct {
 }
 
 // New returns a Pool over its dependencies.
-func New(cfg Config, l lvm.Interface, t tgt.Interface, secrets SecretStore, wiper Wiper) (*Pool, error) {
+func New(cfg Config, l lvm.Interface, t tgt.Interface, secrets SecretStore, blocks BlockDevices) (*Pool, error) {
 	if cfg.VolumeGroup == "" || cfg.Portal == "" || cfg.IQNPrefix == "" {
 		return nil, fmt.Errorf("%w: volume group, portal and IQN prefix are required", ErrInvalid)
 	}
 	if cfg.OverprovisionRatio < 1 {
 		cfg.OverprovisionRatio = 1
 	}
-	return &Pool{cfg: cfg, lvm: l, tgt: t, secrets: secrets, wiper: wiper}, nil
+	return &Pool{cfg: cfg, lvm: l, tgt: t, secrets: secrets, blocks: blocks, jobs: newJobs()}, nil
 }
 
 // IQN is the target name of a volume: one target per volume, never reused.
@@ -139,11 +146,11 @@ func (p *Pool) Ready(ctx context.Context) error {
 // that are not ours (never touched) or are being deleted.
 func volumeFromLV(lv *lvm.LV) (Volume, tagInfo, bool) {
 	info := parseTags(lv.Tags)
-	if !info.ours || !ValidVolumeID(lv.Name) {
+	if !info.ours || !ValidVolumeID(lv.Name) || info.kind != "" {
 		return Volume{}, info, false
 	}
-	v := Volume{ID: lv.Name, Name: info.name, Size: lv.Size, Provisioning: info.prov, Nodes: info.nodes}
-	return v, info, !info.deleting
+	v := Volume{ID: lv.Name, Name: info.name, Size: lv.Size, Provisioning: info.prov, Nodes: info.nodes, Source: info.src}
+	return v, info, !info.deleting && !info.creating
 }
 
 // getVolume reads one volume of ours.

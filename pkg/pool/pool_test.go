@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,10 +30,12 @@ var (
 	nodeB = Node{ID: "node-b/iqn.1993-08.org.debian:01:bbbb", Initiator: "iqn.1993-08.org.debian:01:bbbb"}
 )
 
-// recordingWiper remembers what it zeroed and can be told to fail.
+// recordingWiper is the BlockDevices fake: it remembers what it zeroed and
+// copied and can be told to fail.
 type recordingWiper struct {
 	mu     sync.Mutex
 	zeroed []string
+	copies []string // "src>dst:size:sparse"
 	fail   error
 }
 
@@ -43,6 +46,26 @@ func (w *recordingWiper) Zero(_ context.Context, dev string) error {
 		return w.fail
 	}
 	w.zeroed = append(w.zeroed, dev)
+	return nil
+}
+
+func (w *recordingWiper) ZeroRange(_ context.Context, dev string, offset, length uint64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fail != nil {
+		return w.fail
+	}
+	w.zeroed = append(w.zeroed, fmt.Sprintf("%s@%d+%d", dev, offset, length))
+	return nil
+}
+
+func (w *recordingWiper) Copy(_ context.Context, src, dst string, size uint64, sparse bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fail != nil {
+		return w.fail
+	}
+	w.copies = append(w.copies, fmt.Sprintf("%s>%s:%d:%v", src, dst, size, sparse))
 	return nil
 }
 
@@ -83,6 +106,7 @@ func (e *env) create(t *testing.T, name string, size uint64, prov Provisioning) 
 	if err != nil {
 		t.Fatalf("Create(%s): %v", name, err)
 	}
+	e.tgt.SetSize("/dev/vg0/"+v.ID, v.Size) // what tgtd would read from the LV
 	return v
 }
 

@@ -23,6 +23,7 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 	var lvs []lvm.LV
 	var errs []error
 	var unfinished []int
+	var leftovers []string
 	exported := map[string]bool{}
 	err := p.withTgt(ctx, func(st *tgtState) error {
 		// The tags are read under tgtMu: a publish that recorded its tag
@@ -35,7 +36,14 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 		for i := range lvs {
 			lv := &lvs[i]
 			info := parseTags(lv.Tags)
-			if !info.ours || !ValidVolumeID(lv.Name) {
+			if !info.ours {
+				continue
+			}
+			if p.abandoned(lv, info) {
+				leftovers = append(leftovers, lv.Name)
+				continue
+			}
+			if !ValidVolumeID(lv.Name) || info.kind != "" || info.creating {
 				continue
 			}
 			if info.deleting {
@@ -71,6 +79,14 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	// Scratch snapshots and half-filled clones no running job owns were left
+	// by a crash or an abandoned request: a retry starts over anyway.
+	for _, name := range leftovers {
+		klog.InfoS("Removing what an interrupted clone left", "lv", name)
+		if err := p.lvm.RemoveLV(ctx, p.cfg.VolumeGroup, name); err != nil && !errors.Is(err, lvm.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("removing %s: %w", name, err))
+		}
 	}
 	for _, i := range unfinished {
 		klog.InfoS("Finishing an interrupted delete", "volumeID", lvs[i].Name)
@@ -129,4 +145,16 @@ func socketIdentity(path string) uint64 {
 		return st.Ino
 	}
 	return 0
+}
+
+// abandoned reports an LV of ours that only a running clone job may keep: a
+// scratch snapshot or a volume still "creating" whose job is not running.
+func (p *Pool) abandoned(lv *lvm.LV, info tagInfo) bool {
+	switch {
+	case info.kind == kindScratch:
+		return !p.jobs.busy(info.src)
+	case info.kind == "" && info.creating:
+		return !p.jobs.busy(lv.Name)
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -17,6 +18,11 @@ import (
 //	lic.prov=thin|thick         how it was provisioned
 //	lic.pub=<b64url id>.<b64url initiator>  published to that node (one tag per node)
 //	lic.state=deleting          a delete started (wipe, then remove); start-up finishes it
+//	lic.state=creating          a volume made from a source whose data is not all there yet
+//	lic.kind=snapshot           the LV is a snapshot (lic.name is the snapshot's name)
+//	lic.kind=scratch            a temporary point-in-time copy source for a clone
+//	lic.src=<id>                the volume or snapshot it was made from
+//	lic.time=<unix seconds>     when a snapshot was taken
 const (
 	tagPrefix   = "lic."
 	tagOwner    = "lic.v1"
@@ -25,6 +31,12 @@ const (
 	tagPub      = "lic.pub="
 	tagState    = "lic.state="
 	stateDelete = "deleting"
+	stateCreate = "creating"
+	tagKind     = "lic.kind="
+	kindSnap    = "snapshot"
+	kindScratch = "scratch"
+	tagSrc      = "lic.src="
+	tagTime     = "lic.time="
 )
 
 var b64 = base64.RawURLEncoding
@@ -60,6 +72,10 @@ type tagInfo struct {
 	prov      Provisioning
 	nodes     []Node
 	deleting  bool
+	creating  bool
+	kind      string // "" for volumes
+	src       string
+	time      int64
 	malformed []string
 }
 
@@ -88,6 +104,18 @@ func parseTags(tags []string) tagInfo {
 			}
 		case t == tagState+stateDelete:
 			info.deleting = true
+		case t == tagState+stateCreate:
+			info.creating = true
+		case strings.HasPrefix(t, tagKind):
+			info.kind = t[len(tagKind):]
+		case strings.HasPrefix(t, tagSrc):
+			info.src = t[len(tagSrc):]
+		case strings.HasPrefix(t, tagTime):
+			if n, err := strconv.ParseInt(t[len(tagTime):], 10, 64); err == nil {
+				info.time = n
+			} else {
+				info.malformed = append(info.malformed, t)
+			}
 		}
 	}
 	slices.SortFunc(info.nodes, func(a, b Node) int { return strings.Compare(a.ID, b.ID) })

@@ -48,6 +48,31 @@ func (t *Tgt) SetLUNOnline(ctx context.Context, tid, lun int, online bool) error
 	return t.updateLUN(ctx, op, tid, lun, fmt.Sprintf("online=%d", boolInt(online)))
 }
 
+// RefreshLUN makes tgtd re-read the size of a LUN's backing store after it
+// grew (lvextend). tgt has no resize operation: it records a LUN's size when
+// the backing store is opened, and reopening it (a path update) is only
+// allowed while the LUN is marked offline. For a non-removable disk the
+// offline flag does not stop I/O, and the LUN, its serial and the sessions
+// stay, so initiators only need a rescan to see the new capacity.
+func (t *Tgt) RefreshLUN(ctx context.Context, tid, lun int, backingStore string) error {
+	op := fmt.Sprintf("refresh lun %d of target %d", lun, tid)
+	if err := firstError(checkTID(op, tid), checkLUN(op, lun), checkBackingStore(op, backingStore)); err != nil {
+		return err
+	}
+	if err := t.updateLUN(ctx, op, tid, lun, "online=0"); err != nil {
+		return err
+	}
+	if err := t.updateLUN(ctx, op, tid, lun, "path="+backingStore); err != nil {
+		// Leave the LUN online whatever happened: offline it would refuse
+		// the next refresh's path update only, but say it as it is.
+		if onErr := t.updateLUN(ctx, op, tid, lun, "online=1"); onErr != nil {
+			klog.ErrorS(onErr, "Could not set a LUN online again after a failed refresh", "tid", tid, "lun", lun)
+		}
+		return err
+	}
+	return nil
+}
+
 func (t *Tgt) updateLUN(ctx context.Context, op string, tid, lun int, params string) error {
 	_, err := t.run(ctx, op, "update", "logicalunit", "--tid", itoa(tid), "--lun", itoa(lun), "--params", params)
 	return err

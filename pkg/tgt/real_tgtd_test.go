@@ -178,6 +178,15 @@ func TestRealTgtdTargetsLUNsAndAccess(t *testing.T) {
 	wantErr(t, "AddLUN again", tg.AddLUN(ctx, tid, 1, store, LUNParams{}), ErrExists)
 	wantErr(t, "AddLUN on a missing target", tg.AddLUN(ctx, tid+5, 1, store, LUNParams{}), ErrNotFound)
 	wantErr(t, "AddLUN of a missing file", tg.AddLUN(ctx, tid, 2, store+".missing", LUNParams{}), ErrInvalid)
+	// Grow the backing store, then make tgtd see the new size.
+	if err := os.Truncate(store, 128<<20); err != nil {
+		t.Fatal(err)
+	}
+	must(t, "RefreshLUN", tg.RefreshLUN(ctx, tid, 1, store))
+	if got := findTarget(t, tg, tid); len(got.LUNs) != 1 || got.LUNs[0].Size < 128_000_000 || !got.LUNs[0].Online || got.LUNs[0].SCSISN != volID {
+		t.Errorf("after RefreshLUN: %+v", got.LUNs)
+	}
+	wantErr(t, "RefreshLUN of a missing LUN", tg.RefreshLUN(ctx, tid, 7, store), ErrNotFound)
 	must(t, "SetLUNOnline false", tg.SetLUNOnline(ctx, tid, 1, false))
 	if got := findTarget(t, tg, tid); len(got.LUNs) != 1 || got.LUNs[0].Online {
 		t.Errorf("after SetLUNOnline(false): %+v", got.LUNs)
@@ -207,7 +216,7 @@ func TestRealTgtdTargetsLUNsAndAccess(t *testing.T) {
 	want := Target{
 		TID: tid, IQN: iqnA, State: "ready",
 		LUNs: []LUN{{
-			Number: 1, Size: 67_000_000, BlockSize: 512, Type: "disk", SCSIID: volID, SCSISN: volID,
+			Number: 1, Size: 134_000_000 /* grown by RefreshLUN */, BlockSize: 512, Type: "disk", SCSIID: volID, SCSISN: volID,
 			Online: true, ThinProvisioning: true, BackingStore: store, BackingStoreType: "rdwr",
 		}},
 		InitiatorNames:  []string{node},

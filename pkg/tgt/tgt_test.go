@@ -66,6 +66,10 @@ func TestCommands(t *testing.T) {
 			[][]string{tgtadm("--op", "update", "--mode", "logicalunit", "--tid", "3", "--lun", "1", "--params", "online=1")}},
 		{"SetLUNOnline false", func(tg *Tgt) error { return tg.SetLUNOnline(ctx, 3, 1, false) },
 			[][]string{tgtadm("--op", "update", "--mode", "logicalunit", "--tid", "3", "--lun", "1", "--params", "online=0")}},
+		{"RefreshLUN", func(tg *Tgt) error { return tg.RefreshLUN(ctx, 3, 1, lvPath) }, [][]string{
+			tgtadm("--op", "update", "--mode", "logicalunit", "--tid", "3", "--lun", "1", "--params", "online=0"),
+			tgtadm("--op", "update", "--mode", "logicalunit", "--tid", "3", "--lun", "1", "--params", "path="+lvPath),
+		}},
 		{"BindInitiator", func(tg *Tgt) error { return tg.BindInitiator(ctx, 3, nodeIQN) },
 			[][]string{tgtadm("--op", "bind", "--mode", "target", "--tid", "3", "--initiator-name", nodeIQN)}},
 		{"UnbindInitiator", func(tg *Tgt) error { return tg.UnbindInitiator(ctx, 3, nodeIQN) },

@@ -74,6 +74,9 @@ type Interface interface {
 	AddLUN(ctx context.Context, tid, lun int, backingStore string, p LUNParams) error
 	DeleteLUN(ctx context.Context, tid, lun int) error
 	SetLUNOnline(ctx context.Context, tid, lun int, online bool) error
+	// RefreshLUN re-reads the backing store's size (after it grew) without
+	// removing the LUN or touching sessions.
+	RefreshLUN(ctx context.Context, tid, lun int, backingStore string) error
 	BindInitiator(ctx context.Context, tid int, initiatorIQN string) error
 	UnbindInitiator(ctx context.Context, tid int, initiatorIQN string) error
 	ListAccounts(ctx context.Context) ([]string, error)

@@ -62,8 +62,9 @@ func (f *Fake) SetUnreachable(down bool) {
 	f.unreachable = down
 }
 
-// SetSize sets the size, in bytes, ListTargets reports for LUNs backed by
-// path (0 otherwise).
+// SetSize sets the size, in bytes, of the backing store at path (0
+// otherwise). Like tgtd, a LUN reports the size its backing store had when
+// it was added or last refreshed (RefreshLUN).
 func (f *Fake) SetSize(path string, size uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -139,9 +140,6 @@ func (f *Fake) ListTargets(ctx context.Context) ([]tgt.Target, error) {
 func (f *Fake) copyTarget(t *tgt.Target) tgt.Target {
 	c := *t
 	c.LUNs = slices.Clone(t.LUNs)
-	for i := range c.LUNs {
-		c.LUNs[i].Size = f.sizes[c.LUNs[i].BackingStore]
-	}
 	c.ACLs = slices.Clone(t.ACLs)
 	c.InitiatorNames = slices.Clone(t.InitiatorNames)
 	c.Accounts = slices.Clone(t.Accounts)

@@ -57,6 +57,18 @@ func TestTargetsAndLUNs(t *testing.T) {
 	wantErr(t, "no backing store", f.AddLUN(ctx, 1, 2, "", tgt.LUNParams{}), tgt.ErrInvalid)
 	wantErr(t, "missing target", f.AddLUN(ctx, 9, 1, store, tgt.LUNParams{}), tgt.ErrNotFound)
 	wantErr(t, "serial too long", f.AddLUN(ctx, 1, 2, store, tgt.LUNParams{SCSISN: string(make([]byte, tgt.MaxSCSISNLen+1))}), tgt.ErrInvalid)
+	// Like tgtd, the size is read when the LUN is added or refreshed.
+	f.SetSize(store, 2<<30)
+	if got := listOne(t, f).LUNs[0].Size; got != 1<<30 {
+		t.Errorf("size before refresh = %d, want the size at AddLUN", got)
+	}
+	must(t, f.RefreshLUN(ctx, 1, 1, store))
+	if got := listOne(t, f).LUNs[0].Size; got != 2<<30 {
+		t.Errorf("size after refresh = %d, want 2 GiB", got)
+	}
+	wantErr(t, "refresh of a missing LUN", f.RefreshLUN(ctx, 1, 4, store), tgt.ErrNotFound)
+	f.SetSize(store, 1<<30)
+	must(t, f.RefreshLUN(ctx, 1, 1, store))
 	must(t, f.SetLUNOnline(ctx, 1, 1, false))
 	wantErr(t, "online of a missing LUN", f.SetLUNOnline(ctx, 1, 4, true), tgt.ErrNotFound)
 

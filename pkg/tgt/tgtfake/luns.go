@@ -36,6 +36,7 @@ func (f *Fake) AddLUN(ctx context.Context, tid, lun int, backingStore string, p 
 		ThinProvisioning: p.ThinProvisioning,
 		BackingStore:     backingStore,
 		BackingStoreType: "rdwr",
+		Size:             f.sizes[backingStore], // read when opened, as tgtd does
 	}
 	if l.SCSIID == "" {
 		l.SCSIID = fmt.Sprintf("IET     %04x%04x", tid, lun)
@@ -82,6 +83,27 @@ func (f *Fake) SetLUNOnline(ctx context.Context, tid, lun int, online bool) erro
 		return fail(op, tgt.ErrNotFound)
 	}
 	t.LUNs[i].Online = online
+	return nil
+}
+
+// RefreshLUN re-reads the LUN's size from SetSize, as tgtd re-reads its
+// backing store when the path is updated.
+func (f *Fake) RefreshLUN(ctx context.Context, tid, lun int, backingStore string) error {
+	defer f.mu.Unlock()
+	if err := f.begin("RefreshLUN"); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("refresh lun %d of target %d", lun, tid)
+	t, err := f.target(op, tid)
+	if err != nil {
+		return err
+	}
+	i := lunIndex(t, lun)
+	if i < 0 {
+		return fail(op, tgt.ErrNotFound)
+	}
+	t.LUNs[i].BackingStore = backingStore
+	t.LUNs[i].Size = f.sizes[backingStore]
 	return nil
 }
 

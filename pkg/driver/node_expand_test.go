@@ -1,0 +1,105 @@
+package driver
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"google.golang.org/grpc/codes"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
+)
+
+// fakeResizer records what it grew.
+type fakeResizer struct {
+	calls [][2]string
+	err   error
+}
+
+func (r *fakeResizer) Resize(dev, mountPath string) (bool, error) {
+	r.calls = append(r.calls, [2]string{dev, mountPath})
+	return r.err == nil, r.err
+}
+
+func expandReq(id, path string, size int64, c *csi.VolumeCapability) *csi.NodeExpandVolumeRequest {
+	return &csi.NodeExpandVolumeRequest{VolumeId: id, VolumePath: path, VolumeCapability: c,
+		CapacityRange: &csi.CapacityRange{RequiredBytes: size}}
+}
+
+func TestNodeExpandVolumeRescansAndGrowsTheFilesystem(t *testing.T) {
+	n := newNodeTest(t, nil)
+	r := &fakeResizer{}
+	n.srv.cfg.Resizer = r
+	vol := pool.VolumeID("expand-me")
+	dev := n.disks.add(t, vol, vol)
+	n.stage(vol, dev, nodeFsCap("ext4"))
+	target := n.targetPath(vol)
+	if err := os.MkdirAll(target, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := n.srv.NodeExpandVolume(t.Context(), expandReq(vol, target, 512<<20, nodeFsCap("ext4")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetCapacityBytes() != 1<<30 {
+		t.Fatalf("capacity = %d, want the disk's size", resp.GetCapacityBytes())
+	}
+	sessions, _ := n.ini.Sessions(t.Context())
+	if got := n.ini.Rescans(); len(sessions) != 1 || !slices.Equal(got, []int{sessions[0].ID}) {
+		t.Fatalf("rescans = %v, want exactly the volume's session %v", got, sessions)
+	}
+	if len(r.calls) != 1 || r.calls[0] != [2]string{dev, target} {
+		t.Fatalf("resize calls = %v", r.calls)
+	}
+}
+
+func TestNodeExpandVolumeBlockOnlyRescans(t *testing.T) {
+	n := newNodeTest(t, nil)
+	r := &fakeResizer{}
+	n.srv.cfg.Resizer = r
+	vol := pool.VolumeID("block")
+	dev := n.disks.add(t, vol, vol)
+	n.stage(vol, dev, nodeBlockCap())
+	target := n.targetPath(vol)
+	if err := makeFile(target); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.srv.NodeExpandVolume(t.Context(), expandReq(vol, target, 0, nodeBlockCap())); err != nil {
+		t.Fatal(err)
+	}
+	if len(n.ini.Rescans()) != 1 || len(r.calls) != 0 {
+		t.Fatalf("rescans %v, resizes %v: want one rescan and no filesystem resize", n.ini.Rescans(), r.calls)
+	}
+}
+
+func TestNodeExpandVolumeErrors(t *testing.T) {
+	n := newNodeTest(t, nil)
+	n.srv.cfg.Resizer = &fakeResizer{err: errors.New("resize2fs: bad superblock")}
+	n.srv.rescanTimeout = 10 * time.Millisecond
+	vol := pool.VolumeID("v")
+	dev := n.disks.add(t, vol, vol)
+	n.stage(vol, dev, nodeFsCap("ext4"))
+	target := n.targetPath(vol)
+	os.MkdirAll(target, 0o750)
+
+	_, err := n.srv.NodeExpandVolume(t.Context(), &csi.NodeExpandVolumeRequest{VolumePath: target})
+	nodeWantCode(t, err, codes.InvalidArgument)
+	_, err = n.srv.NodeExpandVolume(t.Context(), &csi.NodeExpandVolumeRequest{VolumeId: vol})
+	nodeWantCode(t, err, codes.InvalidArgument)
+	_, err = n.srv.NodeExpandVolume(t.Context(), expandReq(vol, "/etc", 0, nil))
+	nodeWantCode(t, err, codes.InvalidArgument)
+	_, err = n.srv.NodeExpandVolume(t.Context(), expandReq(pool.VolumeID("other"), target, 0, nil))
+	nodeWantCode(t, err, codes.NotFound) // not staged here
+	// The disk never reaches the size: the target was not refreshed.
+	_, err = n.srv.NodeExpandVolume(t.Context(), expandReq(vol, target, 2<<30, nodeFsCap("ext4")))
+	nodeWantCode(t, err, codes.Unavailable)
+	_, err = n.srv.NodeExpandVolume(t.Context(), expandReq(vol, target, 0, nodeFsCap("ext4")))
+	nodeWantCode(t, err, codes.Internal)
+	// A disk that is not the volume's is never resized.
+	n.disks.setSerial(vol, "someone-else")
+	_, err = n.srv.NodeExpandVolume(t.Context(), expandReq(vol, target, 0, nodeFsCap("ext4")))
+	nodeWantCode(t, err, codes.FailedPrecondition)
+}

@@ -1,0 +1,170 @@
+package driver
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
+)
+
+// Snapshots is what the controller needs of the storage host for
+// snapshots (pkg/pool).
+type Snapshots interface {
+	CreateSnapshot(ctx context.Context, name, sourceID string) (pool.Snapshot, error)
+	DeleteSnapshot(ctx context.Context, id string) error
+	GetSnapshot(ctx context.Context, id string) (pool.Snapshot, error)
+	ListSnapshots(ctx context.Context) ([]pool.Snapshot, error)
+}
+
+func toCSISnapshot(s pool.Snapshot) *csi.Snapshot {
+	return &csi.Snapshot{
+		SnapshotId:     s.ID,
+		SourceVolumeId: s.SourceVolumeID,
+		SizeBytes:      int64(s.Size),
+		CreationTime:   timestamppb.New(s.CreatedAt),
+		// An LVM snapshot is complete the moment lvcreate returns.
+		ReadyToUse: true,
+	}
+}
+
+// checkSnapshotParameters accepts no VolumeSnapshotClass parameter of its
+// own; the external-snapshotter's csi.storage.k8s.io/ keys are ignored.
+func checkSnapshotParameters(params map[string]string) error {
+	for k := range params {
+		if !strings.HasPrefix(k, kubernetesParamPrefix) {
+			return invalid("unknown snapshot parameter %q (this driver has none)", k)
+		}
+	}
+	return nil
+}
+
+func (s *ControllerServer) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshotRequest) (*csi.CreateSnapshotResponse, error) {
+	if err := validateName(req.GetName()); err != nil {
+		return nil, err
+	}
+	if err := required("source_volume_id", req.GetSourceVolumeId()); err != nil {
+		return nil, err
+	}
+	if err := checkSnapshotParameters(req.GetParameters()); err != nil {
+		return nil, err
+	}
+	if err := checkVolumeID(req.GetSourceVolumeId()); err != nil {
+		return nil, err
+	}
+	release, ok := s.names.tryLock("snapshot\x00" + req.GetName())
+	if !ok {
+		return nil, aborted("snapshot name " + req.GetName())
+	}
+	defer release()
+	snap, err := s.storage.CreateSnapshot(ctx, req.GetName(), req.GetSourceVolumeId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &csi.CreateSnapshotResponse{Snapshot: toCSISnapshot(snap)}, nil
+}
+
+func (s *ControllerServer) DeleteSnapshot(ctx context.Context, req *csi.DeleteSnapshotRequest) (*csi.DeleteSnapshotResponse, error) {
+	id := req.GetSnapshotId()
+	if err := required("snapshot_id", id); err != nil {
+		return nil, err
+	}
+	if !pool.ValidSnapshotID(id) {
+		return &csi.DeleteSnapshotResponse{}, nil // cannot exist: already deleted
+	}
+	release, ok := s.volumes.tryLock(id)
+	if !ok {
+		return nil, aborted("snapshot " + id)
+	}
+	defer release()
+	if err := s.storage.DeleteSnapshot(ctx, id); err != nil {
+		return nil, toStatus(err)
+	}
+	return &csi.DeleteSnapshotResponse{}, nil
+}
+
+func (s *ControllerServer) GetSnapshot(ctx context.Context, req *csi.GetSnapshotRequest) (*csi.GetSnapshotResponse, error) {
+	id := req.GetSnapshotId()
+	if err := required("snapshot_id", id); err != nil {
+		return nil, err
+	}
+	snap, err := s.storage.GetSnapshot(ctx, id)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &csi.GetSnapshotResponse{Snapshot: toCSISnapshot(snap)}, nil
+}
+
+func (s *ControllerServer) ListSnapshots(ctx context.Context, req *csi.ListSnapshotsRequest) (*csi.ListSnapshotsResponse, error) {
+	if req.GetMaxEntries() < 0 {
+		return nil, invalid("max_entries must not be negative")
+	}
+	token := req.GetStartingToken()
+	if token != "" && !pool.ValidSnapshotID(token) {
+		return nil, status.Errorf(codes.Aborted, "starting_token %q was not returned by ListSnapshots", token)
+	}
+	snaps, err := s.storage.ListSnapshots(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	// Filters; an id that names nothing gives an empty list, not an error.
+	var matched []pool.Snapshot
+	for _, snap := range snaps {
+		if (req.GetSnapshotId() == "" || snap.ID == req.GetSnapshotId()) &&
+			(req.GetSourceVolumeId() == "" || snap.SourceVolumeID == req.GetSourceVolumeId()) {
+			matched = append(matched, snap)
+		}
+	}
+	start := sort.Search(len(matched), func(i int) bool { return matched[i].ID >= token })
+	end := len(matched)
+	if max := int(req.GetMaxEntries()); max > 0 && start+max < end {
+		end = start + max
+	}
+	resp := &csi.ListSnapshotsResponse{}
+	for _, snap := range matched[start:end] {
+		resp.Entries = append(resp.Entries, &csi.ListSnapshotsResponse_Entry{Snapshot: toCSISnapshot(snap)})
+	}
+	if end < len(matched) {
+		resp.NextToken = matched[end].ID
+	}
+	return resp, nil
+}
+
+func (s *ControllerServer) ControllerExpandVolume(ctx context.Context, req *csi.ControllerExpandVolumeRequest) (*csi.ControllerExpandVolumeResponse, error) {
+	id := req.GetVolumeId()
+	if err := required("volume_id", id); err != nil {
+		return nil, err
+	}
+	r := req.GetCapacityRange()
+	if r == nil {
+		return nil, invalid("capacity_range is required")
+	}
+	if r.GetRequiredBytes() < 0 || r.GetLimitBytes() < 0 {
+		return nil, invalid("capacity_range must not be negative")
+	}
+	if c := req.GetVolumeCapability(); c != nil {
+		if why := checkCapability(c); why != "" {
+			return nil, invalid("%s", why)
+		}
+	}
+	if err := checkVolumeID(id); err != nil {
+		return nil, err
+	}
+	release, ok := s.volumes.tryLock(id)
+	if !ok {
+		return nil, aborted("volume " + id)
+	}
+	defer release()
+	size, err := s.storage.Expand(ctx, id, uint64(r.GetRequiredBytes()), uint64(r.GetLimitBytes()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	// Always through the node: it must rescan the session to see the new
+	// size, block volume or not, and grow the filesystem if there is one.
+	return &csi.ControllerExpandVolumeResponse{CapacityBytes: int64(size), NodeExpansionRequired: true}, nil
+}

@@ -1,0 +1,177 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"k8s.io/klog/v2"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
+)
+
+// source is the data a new volume starts with.
+type source struct {
+	id       string // volume or snapshot id (the lic.src tag)
+	lv       *lvm.LV
+	size     uint64
+	snapshot bool
+}
+
+func (p *Pool) resolveSource(ctx context.Context, req CreateRequest) (*source, error) {
+	if req.SourceSnapshot != "" {
+		s, err := p.GetSnapshot(ctx, req.SourceSnapshot)
+		if err != nil {
+			return nil, err
+		}
+		lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, s.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &source{id: s.ID, lv: lv, size: lv.Size, snapshot: true}, nil
+	}
+	lv, v, err := p.getVolume(ctx, req.SourceVolume)
+	if err != nil {
+		return nil, err
+	}
+	return &source{id: v.ID, lv: lv, size: lv.Size}, nil
+}
+
+// createFrom makes (or finishes making) volume id with src's data, as a job
+// that outlives the call: when the call's context ends first the caller
+// gets ErrInProgress and the retry waits for the same job.
+func (p *Pool) createFrom(ctx context.Context, req CreateRequest, src *source, id string, size uint64) (Volume, error) {
+	err := p.jobs.run(ctx, id, func(ctx context.Context) error {
+		return p.fill(ctx, req, src, id, size)
+	})
+	if err != nil {
+		return Volume{}, err
+	}
+	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
+	if err != nil {
+		return Volume{}, err
+	}
+	return existing(lv, req, id)
+}
+
+// fill creates the LV if needed and puts src's data in it:
+//   - thin from thin: a thin snapshot of the source made writable: instant,
+//     shares blocks until either side writes;
+//   - anything else: a block copy from a point-in-time source (the snapshot
+//     itself, or a scratch snapshot of a source volume, so a volume in use
+//     is copied as it was at one instant), then the rest of a larger thick
+//     volume zeroed.
+//
+// The "creating" tag goes last, so the volume is reported only when whole.
+func (p *Pool) fill(ctx context.Context, req CreateRequest, src *source, id string, size uint64) error {
+	tags := append(volumeTags(req.Name, req.Provisioning), tagSrc+src.id, tagState+stateCreate)
+	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
+	if err != nil && !errors.Is(err, lvm.ErrNotFound) {
+		return err
+	}
+	thinClone := req.Provisioning == Thin && src.lv.PoolLV == p.cfg.ThinPool && p.cfg.ThinPool != ""
+	if lv != nil && !thinClone {
+		// A copy interrupted in an earlier process cannot be trusted to be
+		// complete anywhere: start it over in the same LV.
+		klog.InfoS("Restarting an interrupted copy", "volumeID", id, "source", src.id)
+	}
+	if lv == nil {
+		if err := p.checkRoom(ctx, req.Provisioning, size); err != nil {
+			return err
+		}
+		if thinClone {
+			lv, err = p.lvm.CreateSnapshot(ctx, p.cfg.VolumeGroup, src.lv.Name, lvm.CreateOptions{Name: id, Tags: tags})
+		} else {
+			opts := lvm.CreateOptions{Name: id, Size: size, Tags: tags}
+			if req.Provisioning == Thin {
+				opts.ThinPool = p.cfg.ThinPool
+			}
+			lv, err = p.lvm.CreateLV(ctx, p.cfg.VolumeGroup, opts)
+		}
+		if errors.Is(err, lvm.ErrNoSpace) {
+			return fmt.Errorf("%w: %v", ErrNoSpace, err)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if thinClone {
+		// Thin snapshots carry lvm's activation-skip flag; the new volume
+		// must be active to be exported, and as large as asked.
+		if err := p.lvm.Activate(ctx, p.cfg.VolumeGroup, id); err != nil {
+			return err
+		}
+		if lv.Size < size {
+			if err := p.lvm.ExtendLV(ctx, p.cfg.VolumeGroup, id, size); err != nil {
+				return err
+			}
+		}
+	} else if err := p.copyInto(ctx, src, lv, req.Provisioning == Thin); err != nil {
+		return err
+	}
+	if err := p.lvm.ChangeTags(ctx, p.cfg.VolumeGroup, id, nil, []string{tagState + stateCreate}); err != nil {
+		return err
+	}
+	klog.InfoS("Volume filled from its source", "volumeID", id, "source", src.id, "thinClone", thinClone)
+	return nil
+}
+
+// copyInto copies src's data into dst, from a scratch snapshot when the
+// source is a live volume, and zeroes what lies beyond it in a thick dst.
+func (p *Pool) copyInto(ctx context.Context, src *source, dst *lvm.LV, thinDst bool) error {
+	from := src.lv
+	if !src.snapshot {
+		scratch, err := p.scratchSnapshot(ctx, src.lv, dst.Name)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := p.lvm.RemoveLV(context.WithoutCancel(ctx), p.cfg.VolumeGroup, scratch.Name); err != nil && !errors.Is(err, lvm.ErrNotFound) {
+				klog.ErrorS(err, "Could not remove a clone's scratch snapshot; the reconciler will", "lv", scratch.Name)
+			}
+		}()
+		from = scratch
+	}
+	if !from.Active || from.IsThinVolume() {
+		if err := p.lvm.Activate(ctx, p.cfg.VolumeGroup, from.Name); err != nil {
+			return fmt.Errorf("activating %s to read it: %w", from.Name, err)
+		}
+	}
+	srcDev, dstDev := devicePath(p.cfg.VolumeGroup, from), devicePath(p.cfg.VolumeGroup, dst)
+	// A thin destination reads zeros wherever nothing was written (the pool
+	// zeroes new blocks), so zero blocks need not be copied.
+	if err := p.blocks.Copy(ctx, srcDev, dstDev, src.size, thinDst); err != nil {
+		return fmt.Errorf("copying %s into %s: %w", from.Name, dst.Name, err)
+	}
+	if !thinDst && dst.Size > src.size {
+		if err := p.blocks.ZeroRange(ctx, dstDev, src.size, dst.Size-src.size); err != nil {
+			return fmt.Errorf("zeroing the tail of %s: %w", dst.Name, err)
+		}
+	}
+	return nil
+}
+
+// scratchSnapshot takes (or finds) the point-in-time source of a clone of a
+// live volume: thin for a thin origin, a full-size copy-on-write snapshot
+// for a thick one.
+func (p *Pool) scratchSnapshot(ctx context.Context, origin *lvm.LV, cloneID string) (*lvm.LV, error) {
+	name := scratchName(cloneID)
+	if lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, name); err == nil {
+		// Left by an interrupted copy: its instant is not this one's.
+		if err := p.lvm.RemoveLV(ctx, p.cfg.VolumeGroup, lv.Name); err != nil {
+			return nil, err
+		}
+	}
+	opts := lvm.CreateOptions{Name: name, Tags: []string{tagOwner, tagKind + kindScratch, tagSrc + cloneID}}
+	if !origin.IsThinVolume() {
+		opts.Size = origin.Size
+		if err := p.checkVGRoom(ctx, origin.Size); err != nil {
+			return nil, err
+		}
+	}
+	lv, err := p.lvm.CreateSnapshot(ctx, p.cfg.VolumeGroup, origin.Name, opts)
+	if errors.Is(err, lvm.ErrNoSpace) {
+		return nil, fmt.Errorf("%w: %v", ErrNoSpace, err)
+	}
+	return lv, err
+}

@@ -1,0 +1,68 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"k8s.io/klog/v2"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
+)
+
+// Expand grows a volume to at least required bytes (rounded up to whole
+// extents, within limit) and returns its new size. It works while the
+// volume is in use: the LV grows, then tgtd re-reads the LUN's size without
+// dropping the LUN or any session (tgt.RefreshLUN); the node's rescan and
+// filesystem resize follow in NodeExpandVolume. A crash between the two
+// steps is healed by Reconcile, which refreshes any LUN smaller than its
+// LV. Asking for less than the current size is success (it already is at
+// least that big); a thick volume with snapshots cannot grow (lvm refuses
+// to resize an active origin of copy-on-write snapshots).
+func (p *Pool) Expand(ctx context.Context, id string, required, limit uint64) (uint64, error) {
+	lv, v, err := p.getVolume(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if limit != 0 && required > limit {
+		return 0, fmt.Errorf("%w: required size %d exceeds the limit %d", ErrInvalid, required, limit)
+	}
+	vg, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup)
+	if err != nil {
+		return 0, fmt.Errorf("%w: volume group %s: %v", ErrUnavailable, p.cfg.VolumeGroup, err)
+	}
+	size, err := roundSize(required, limit, vg.ExtentSize)
+	if err != nil {
+		return 0, err
+	}
+	if size > lv.Size {
+		if !lv.IsThinVolume() {
+			if snaps, err := p.cowSnapshotsOf(ctx, id); err != nil {
+				return 0, err
+			} else if len(snaps) > 0 {
+				return 0, fmt.Errorf("%w: thick volume %s has snapshots %v; lvm cannot grow it", ErrHasSnapshots, id, snaps)
+			}
+		}
+		if err := p.checkRoom(ctx, v.Provisioning, size-lv.Size); err != nil {
+			return 0, err
+		}
+		if err := p.lvm.ExtendLV(ctx, p.cfg.VolumeGroup, id, size); err != nil {
+			if errors.Is(err, lvm.ErrNoSpace) {
+				return 0, fmt.Errorf("%w: %v", ErrNoSpace, err)
+			}
+			return 0, fmt.Errorf("growing %s: %w", id, err)
+		}
+		klog.InfoS("Grew volume", "volumeID", id, "from", lv.Size, "to", size)
+		if lv, err = p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id); err != nil {
+			return 0, err
+		}
+	}
+	if len(v.Nodes) > 0 {
+		// Exported: make tgtd report the new size (syncLUN refreshes a LUN
+		// smaller than its LV).
+		if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, v.Nodes, v.Provisioning) }); err != nil {
+			return 0, err
+		}
+	}
+	return lv.Size, nil
+}

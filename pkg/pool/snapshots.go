@@ -1,0 +1,173 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/klog/v2"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
+)
+
+// Snapshot is a point-in-time copy of a volume, kept as an LV that is never
+// exported.
+type Snapshot struct {
+	ID             string
+	Name           string
+	SourceVolumeID string
+	Size           uint64 // the source volume's size when taken
+	CreatedAt      time.Time
+}
+
+// CreateSnapshot takes a snapshot of a volume, or returns the one taken for
+// the same name before. A thin volume gets a thin snapshot (instant, shares
+// blocks with its origin). A thick volume gets a copy-on-write snapshot as
+// large as the volume itself, so it can never fill up and become invalid,
+// at the price of that much free space in the volume group and a copy of
+// each origin block the first time it is written after the snapshot.
+// Either way the snapshot is crash-consistent: what a sudden power cut
+// would have left on the disk.
+func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snapshot, error) {
+	if name == "" {
+		return Snapshot{}, fmt.Errorf("%w: a name is required", ErrInvalid)
+	}
+	id := SnapshotID(name)
+	if lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id); err == nil {
+		return existingSnapshot(lv, name, sourceID)
+	} else if !errors.Is(err, lvm.ErrNotFound) {
+		return Snapshot{}, err
+	}
+	src, v, err := p.getVolume(ctx, sourceID)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	tags := []string{tagOwner, tagKind + kindSnap, tagName + b64.EncodeToString([]byte(name)), tagSrc + v.ID,
+		tagProv + string(v.Provisioning), tagTime + strconv.FormatInt(time.Now().Unix(), 10)}
+	opts := lvm.CreateOptions{Name: id, Tags: tags}
+	if src.IsThinVolume() {
+		if err := p.checkThinRoom(ctx, src.Size); err != nil {
+			return Snapshot{}, err
+		}
+	} else {
+		opts.Size = src.Size
+		if err := p.checkVGRoom(ctx, src.Size); err != nil {
+			return Snapshot{}, err
+		}
+	}
+	lv, err := p.lvm.CreateSnapshot(ctx, p.cfg.VolumeGroup, src.Name, opts)
+	switch {
+	case errors.Is(err, lvm.ErrExists):
+		if lv, err = p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id); err != nil {
+			return Snapshot{}, err
+		}
+		return existingSnapshot(lv, name, sourceID)
+	case errors.Is(err, lvm.ErrNoSpace):
+		return Snapshot{}, fmt.Errorf("%w: %v", ErrNoSpace, err)
+	case err != nil:
+		return Snapshot{}, err
+	}
+	klog.InfoS("Took snapshot", "snapshotID", id, "name", name, "volumeID", v.ID)
+	s, _ := snapshotFromLV(lv)
+	return s, nil
+}
+
+func existingSnapshot(lv *lvm.LV, name, sourceID string) (Snapshot, error) {
+	s, ok := snapshotFromLV(lv)
+	switch {
+	case !ok:
+		return Snapshot{}, fmt.Errorf("%w: LV %s exists and is not a snapshot of this driver", ErrExists, lv.Name)
+	case s.Name != name:
+		return Snapshot{}, fmt.Errorf("%w: snapshot id %s belongs to another name", ErrExists, lv.Name)
+	case s.SourceVolumeID != sourceID:
+		return Snapshot{}, fmt.Errorf("%w: snapshot %q exists for volume %s", ErrExists, name, s.SourceVolumeID)
+	}
+	return s, nil
+}
+
+func snapshotFromLV(lv *lvm.LV) (Snapshot, bool) {
+	info := parseTags(lv.Tags)
+	if !info.ours || info.kind != kindSnap || !ValidSnapshotID(lv.Name) || info.deleting {
+		return Snapshot{}, false
+	}
+	return Snapshot{ID: lv.Name, Name: info.name, SourceVolumeID: info.src, Size: lv.Size, CreatedAt: time.Unix(info.time, 0)}, true
+}
+
+// DeleteSnapshot removes a snapshot. Volumes restored from it are
+// independent of it (thin clones share blocks through the pool, not through
+// the snapshot LV; thick clones are copies), so it can go while they live.
+// An unknown id is success.
+func (p *Pool) DeleteSnapshot(ctx context.Context, id string) error {
+	if !ValidSnapshotID(id) {
+		return nil
+	}
+	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
+	if errors.Is(err, lvm.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, ok := snapshotFromLV(lv); !ok {
+		return nil
+	}
+	if p.jobs.busy(id) {
+		return fmt.Errorf("%w: a volume is being restored from snapshot %s", ErrInProgress, id)
+	}
+	if err := p.lvm.RemoveLV(ctx, p.cfg.VolumeGroup, id); err != nil && !errors.Is(err, lvm.ErrNotFound) {
+		return fmt.Errorf("removing snapshot %s: %w", id, err)
+	}
+	klog.InfoS("Deleted snapshot", "snapshotID", id)
+	return nil
+}
+
+// GetSnapshot returns one snapshot.
+func (p *Pool) GetSnapshot(ctx context.Context, id string) (Snapshot, error) {
+	if !ValidSnapshotID(id) {
+		return Snapshot{}, fmt.Errorf("%w: snapshot %q", ErrNotFound, id)
+	}
+	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
+	if errors.Is(err, lvm.ErrNotFound) {
+		return Snapshot{}, fmt.Errorf("%w: snapshot %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return Snapshot{}, err
+	}
+	s, ok := snapshotFromLV(lv)
+	if !ok {
+		return Snapshot{}, fmt.Errorf("%w: snapshot %s", ErrNotFound, id)
+	}
+	return s, nil
+}
+
+// ListSnapshots returns every snapshot of ours, sorted by id.
+func (p *Pool) ListSnapshots(ctx context.Context) ([]Snapshot, error) {
+	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
+	if err != nil {
+		return nil, fmt.Errorf("%w: listing LVs: %v", ErrUnavailable, err)
+	}
+	var out []Snapshot
+	for i := range lvs {
+		if s, ok := snapshotFromLV(&lvs[i]); ok {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b Snapshot) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// checkVGRoom refuses what the volume group's free space cannot hold.
+func (p *Pool) checkVGRoom(ctx context.Context, size uint64) error {
+	vg, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup)
+	if err != nil {
+		return fmt.Errorf("%w: volume group %s: %v", ErrUnavailable, p.cfg.VolumeGroup, err)
+	}
+	if vg.Free < size {
+		return fmt.Errorf("%w: volume group %s has %d bytes free, %d needed", ErrNoSpace, vg.Name, vg.Free, size)
+	}
+	return nil
+}
