@@ -124,8 +124,8 @@ func (s *ControllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 	}
 	defer release()
 	v, err := s.storage.Create(ctx, pool.CreateRequest{
-		Name:         req.GetName(),
-		RequiredSize: required,
+		Name:           req.GetName(),
+		RequiredSize:   required,
 		LimitSize:      uint64(r.GetLimitBytes()),
 		Provisioning:   prov,
 		SourceSnapshot: fromSnapshot,
