@@ -36,12 +36,13 @@ func wireController(_ context.Context, opts driver.Options, cfg *driver.Config) 
 		return err
 	}
 	p, err := pool.New(pool.Config{
-		VolumeGroup:        opts.VolumeGroup,
-		ThinPool:           opts.ThinPool,
-		Portal:             opts.Portal,
-		IQNPrefix:          opts.IQNPrefix,
-		CHAP:               opts.CHAP,
-		OverprovisionRatio: opts.OverprovisionRatio,
+		VolumeGroup:         opts.VolumeGroup,
+		ThinPool:            opts.ThinPool,
+		Portal:              opts.Portal,
+		IQNPrefix:           opts.IQNPrefix,
+		CHAP:                opts.CHAP,
+		OverprovisionRatio:  opts.OverprovisionRatio,
+		ThinPoolWarnPercent: opts.ThinPoolWarnPercent,
 	}, l, t, secrets, blockdev.New(runner.New(exec, wipeTimeout)))
 	if err != nil {
 		return err

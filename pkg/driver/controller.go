@@ -33,6 +33,7 @@ type Storage interface {
 	DefaultProvisioning() pool.Provisioning
 	Expand(ctx context.Context, id string, required, limit uint64) (uint64, error)
 	Snapshots
+	VolumeHealth
 }
 
 // ControllerServer is the CSI controller service.
@@ -61,6 +62,8 @@ var controllerCapabilities = []csi.ControllerServiceCapability_RPC_Type{
 	csi.ControllerServiceCapability_RPC_GET_SNAPSHOT,
 	csi.ControllerServiceCapability_RPC_CLONE_VOLUME,
 	csi.ControllerServiceCapability_RPC_EXPAND_VOLUME,
+	csi.ControllerServiceCapability_RPC_GET_VOLUME_HEALTH,
+	csi.ControllerServiceCapability_RPC_LIST_VOLUME_HEALTH,
 }
 
 func (s *ControllerServer) ControllerGetCapabilities(context.Context, *csi.ControllerGetCapabilitiesRequest) (*csi.ControllerGetCapabilitiesResponse, error) {

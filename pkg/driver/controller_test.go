@@ -40,7 +40,7 @@ func newController(t *testing.T) (*ControllerServer, *lvmfake.Fake, *tgtfake.Fak
 		t.Fatal(err)
 	}
 	p, err := pool.New(pool.Config{VolumeGroup: "vg0", ThinPool: "pool0", Portal: "192.0.2.10:3260",
-		IQNPrefix: DefaultIQNPrefix, CHAP: true, OverprovisionRatio: 1}, l, tg, secrets, noWipe{})
+		IQNPrefix: DefaultIQNPrefix, CHAP: true, OverprovisionRatio: 1, ThinPoolWarnPercent: 80}, l, tg, secrets, noWipe{})
 	if err != nil {
 		t.Fatal(err)
 	}

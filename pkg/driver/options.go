@@ -77,6 +77,9 @@ type Options struct {
 	ReconcileInterval time.Duration
 	// OverprovisionRatio caps thin allocations at ratio × thin pool size.
 	OverprovisionRatio float64
+	// ThinPoolWarnPercent: past this data or metadata use of the thin pool
+	// the controller warns and thin volumes report DEGRADED; 0 turns it off.
+	ThinPoolWarnPercent float64
 	// MaxConcurrentLVM bounds concurrent lvm commands.
 	MaxConcurrentLVM int
 	// LVMGlobalFilter is the devices/global_filter pattern every lvm command
@@ -92,18 +95,19 @@ type Options struct {
 func DefaultOptions() Options {
 	host, _ := os.Hostname()
 	return Options{
-		Endpoint:           DefaultEndpoint,
-		NodeID:             host,
-		IQNPrefix:          DefaultIQNPrefix,
-		StateDir:           DefaultStateDir,
-		InitiatorNameFile:  DefaultInitiatorNameFile,
-		ISCSILockFile:      DefaultISCSILockFile,
-		KubeletDir:         DefaultKubeletDir,
-		ReconcileInterval:  30 * time.Second,
-		OverprovisionRatio: 1.0,
-		MaxConcurrentLVM:   4,
-		LVMGlobalFilter:    DefaultLVMGlobalFilter,
-		CHAP:               true,
+		Endpoint:            DefaultEndpoint,
+		NodeID:              host,
+		IQNPrefix:           DefaultIQNPrefix,
+		StateDir:            DefaultStateDir,
+		InitiatorNameFile:   DefaultInitiatorNameFile,
+		ISCSILockFile:       DefaultISCSILockFile,
+		KubeletDir:          DefaultKubeletDir,
+		ReconcileInterval:   30 * time.Second,
+		OverprovisionRatio:  1.0,
+		ThinPoolWarnPercent: 80,
+		MaxConcurrentLVM:    4,
+		LVMGlobalFilter:     DefaultLVMGlobalFilter,
+		CHAP:                true,
 	}
 }
 
@@ -124,6 +128,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.MaxVolumesPerNode, "max-volumes-per-node", o.MaxVolumesPerNode, "volumes one node may attach, reported to Kubernetes; 0 means no limit")
 	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", o.ReconcileInterval, "how often the controller makes tgtd match the LV tags")
 	fs.Float64Var(&o.OverprovisionRatio, "overprovision-ratio", o.OverprovisionRatio, "thin volumes may add up to this many times the thin pool size (>= 1)")
+	fs.Float64Var(&o.ThinPoolWarnPercent, "thin-pool-warn-percent", o.ThinPoolWarnPercent, "warn, and report thin volumes DEGRADED, past this thin pool data or metadata use (0 turns it off)")
 	fs.IntVar(&o.MaxConcurrentLVM, "max-concurrent-lvm", o.MaxConcurrentLVM, "lvm commands run at once at most")
 	fs.StringVar(&o.LVMGlobalFilter, "lvm-global-filter", o.LVMGlobalFilter, "lvm devices/global_filter pattern for the controller's lvm commands (lvm.conf syntax); empty uses lvm.conf's")
 	fs.BoolVar(&o.CHAP, "chap", o.CHAP, "protect every target with per-volume CHAP credentials")
@@ -201,6 +206,9 @@ func (o *Options) validateController() []error {
 	}
 	if strings.ContainsAny(o.LVMGlobalFilter, "\"\n") {
 		errs = append(errs, fmt.Errorf("--lvm-global-filter %q must not contain quotes or newlines", o.LVMGlobalFilter))
+	}
+	if o.ThinPoolWarnPercent < 0 || o.ThinPoolWarnPercent > 100 {
+		errs = append(errs, fmt.Errorf("--thin-pool-warn-percent %v must be between 0 and 100", o.ThinPoolWarnPercent))
 	}
 	if o.MaxConcurrentLVM < 1 {
 		errs = append(errs, fmt.Errorf("--max-concurrent-lvm %d must be at least 1", o.MaxConcurrentLVM))

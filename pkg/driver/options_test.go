@@ -53,6 +53,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"ratio below one", controller(func(o *Options) { o.OverprovisionRatio = 0.5 }), "--overprovision-ratio"},
 		{"quote in lvm filter", controller(func(o *Options) { o.LVMGlobalFilter = `r|x" ] } x { y = [ "|` }), "--lvm-global-filter"},
 		{"no lvm filter", controller(func(o *Options) { o.LVMGlobalFilter = "" }), ""},
+		{"warn percent above 100", controller(func(o *Options) { o.ThinPoolWarnPercent = 120 }), "--thin-pool-warn-percent"},
 		{"no lvm concurrency", controller(func(o *Options) { o.MaxConcurrentLVM = 0 }), "--max-concurrent-lvm"},
 		{"reconcile too often", controller(func(o *Options) { o.ReconcileInterval = 0 }), "--reconcile-interval"},
 		{"node without id", node(func(o *Options) { o.NodeID = "" }), "--node-id is required"},

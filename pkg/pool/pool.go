@@ -77,6 +77,9 @@ type Config struct {
 	IQNPrefix          string
 	CHAP               bool
 	OverprovisionRatio float64
+	// ThinPoolWarnPercent: past this data or metadata use of the thin
+	// pool, the reconciler warns and thin volumes report DEGRADED; 0 is off.
+	ThinPoolWarnPercent float64
 }
 
 // BlockDevices is what the pool does to LV data itself (pkg/blockdev):

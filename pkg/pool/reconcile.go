@@ -103,6 +103,7 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 // timeout. It returns when ctx is done.
 func (p *Pool) RunReconciler(ctx context.Context, socket string, interval time.Duration) {
 	reconcile := func(why string) {
+		p.warnThinPool(ctx)
 		start := time.Now()
 		if err := p.Reconcile(ctx); err != nil {
 			klog.ErrorS(err, "Reconcile incomplete; will retry", "trigger", why)

@@ -9,10 +9,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 // Driver is a connected controller and node plugin pair.
@@ -110,6 +114,75 @@ func (d *Driver) Create(ctx context.Context, name string, size int64, params map
 	v.StagingPath = filepath.Join(d.Root, "staging", v.ID)
 	v.TargetPath = filepath.Join(d.Root, "pods", v.ID, "volume")
 	return v, nil
+}
+
+// CreateFrom makes a volume with a content source: a snapshot id
+// ("snap-...") or a volume id.
+func (d *Driver) CreateFrom(ctx context.Context, name string, size int64, params map[string]string, c *csi.VolumeCapability, sourceID string) (*Volume, error) {
+	src := &csi.VolumeContentSource{Type: &csi.VolumeContentSource_Volume{Volume: &csi.VolumeContentSource_VolumeSource{VolumeId: sourceID}}}
+	if strings.HasPrefix(sourceID, "snap-") {
+		src = &csi.VolumeContentSource{Type: &csi.VolumeContentSource_Snapshot{Snapshot: &csi.VolumeContentSource_SnapshotSource{SnapshotId: sourceID}}}
+	}
+	d.step("CreateVolume %q from %s (%d MiB, parameters %v)", name, sourceID, size>>20, params)
+	var resp *csi.CreateVolumeResponse
+	var err error
+	// A block copy outlives one call: Aborted means "still filling, retry".
+	for {
+		resp, err = d.Controller.CreateVolume(ctx, &csi.CreateVolumeRequest{
+			Name: name, CapacityRange: &csi.CapacityRange{RequiredBytes: size},
+			VolumeCapabilities: []*csi.VolumeCapability{c}, Parameters: params, VolumeContentSource: src,
+		})
+		if status.Code(err) != codes.Aborted || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("CreateVolume from %s: %w", sourceID, err)
+	}
+	v := &Volume{Name: name, ID: resp.GetVolume().GetVolumeId(), Size: resp.GetVolume().GetCapacityBytes(), Capability: c}
+	v.StagingPath = filepath.Join(d.Root, "staging", v.ID)
+	v.TargetPath = filepath.Join(d.Root, "pods", v.ID, "volume")
+	return v, nil
+}
+
+// Snapshot takes a snapshot of the volume (CreateSnapshot).
+func (d *Driver) Snapshot(ctx context.Context, name string, v *Volume) (string, error) {
+	d.step("CreateSnapshot %q of %s", name, v.ID)
+	resp, err := d.Controller.CreateSnapshot(ctx, &csi.CreateSnapshotRequest{Name: name, SourceVolumeId: v.ID})
+	if err != nil {
+		return "", fmt.Errorf("CreateSnapshot: %w", err)
+	}
+	return resp.GetSnapshot().GetSnapshotId(), nil
+}
+
+// DeleteSnapshot removes a snapshot.
+func (d *Driver) DeleteSnapshot(ctx context.Context, id string) error {
+	d.step("DeleteSnapshot %s", id)
+	_, err := d.Controller.DeleteSnapshot(ctx, &csi.DeleteSnapshotRequest{SnapshotId: id})
+	return err
+}
+
+// Expand grows the volume (ControllerExpandVolume, then NodeExpandVolume on
+// its published path) and returns the size the node reports.
+func (d *Driver) Expand(ctx context.Context, v *Volume, size int64) (int64, error) {
+	d.step("ControllerExpandVolume %s to %d MiB", v.ID, size>>20)
+	cresp, err := d.Controller.ControllerExpandVolume(ctx, &csi.ControllerExpandVolumeRequest{
+		VolumeId: v.ID, CapacityRange: &csi.CapacityRange{RequiredBytes: size}, VolumeCapability: v.Capability,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ControllerExpandVolume: %w", err)
+	}
+	d.step("NodeExpandVolume %s at %s", v.ID, v.TargetPath)
+	nresp, err := d.Node.NodeExpandVolume(ctx, &csi.NodeExpandVolumeRequest{
+		VolumeId: v.ID, VolumePath: v.TargetPath, StagingTargetPath: v.StagingPath, VolumeCapability: v.Capability,
+		CapacityRange: &csi.CapacityRange{RequiredBytes: cresp.GetCapacityBytes()},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("NodeExpandVolume: %w", err)
+	}
+	v.Size = nresp.GetCapacityBytes()
+	return v.Size, nil
 }
 
 // ControllerPublish lets this node log in (ControllerPublishVolume).

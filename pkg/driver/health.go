@@ -1,0 +1,80 @@
+package driver
+
+import (
+	"context"
+	"sort"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
+)
+
+// VolumeHealth is what the controller needs of the storage host for health.
+type VolumeHealth interface {
+	VolumeHealth(ctx context.Context, id string) ([]pool.Health, error)
+}
+
+func toCSIHealth(id string, hs []pool.Health) *csi.VolumeHealth {
+	out := &csi.VolumeHealth{VolumeId: id}
+	for _, h := range hs {
+		out.HealthStatuses = append(out.HealthStatuses, &csi.VolumeHealth_VolumeHealthEntry{
+			Status: csi.VolumeHealthErrorType_DEGRADED, Reason: h.Reason, Message: h.Message,
+		})
+	}
+	return out
+}
+
+// ControllerGetVolumeHealth reports a thin volume whose pool is nearly full
+// as DEGRADED (CSI 1.13).
+func (s *ControllerServer) ControllerGetVolumeHealth(ctx context.Context, req *csi.ControllerGetVolumeHealthRequest) (*csi.ControllerGetVolumeHealthResponse, error) {
+	id := req.GetVolumeId()
+	if err := required("volume_id", id); err != nil {
+		return nil, err
+	}
+	if err := checkVolumeID(id); err != nil {
+		return nil, err
+	}
+	hs, err := s.storage.VolumeHealth(ctx, id)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &csi.ControllerGetVolumeHealthResponse{VolumeHealth: toCSIHealth(id, hs)}, nil
+}
+
+// ControllerListVolumeHealth is ControllerGetVolumeHealth for every volume,
+// paginated like ListVolumes.
+func (s *ControllerServer) ControllerListVolumeHealth(ctx context.Context, req *csi.ControllerListVolumeHealthRequest) (*csi.ControllerListVolumeHealthResponse, error) {
+	if req.GetMaxEntries() < 0 {
+		return nil, invalid("max_entries must not be negative")
+	}
+	token := req.GetStartingToken()
+	if token != "" && !pool.ValidVolumeID(token) {
+		return nil, status.Errorf(codes.Aborted, "starting_token %q was not returned by ControllerListVolumeHealth", token)
+	}
+	vols, err := s.storage.List(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	start := sort.Search(len(vols), func(i int) bool { return vols[i].ID >= token })
+	end := len(vols)
+	if max := int(req.GetMaxEntries()); max > 0 && start+max < end {
+		end = start + max
+	}
+	resp := &csi.ControllerListVolumeHealthResponse{}
+	for _, v := range vols[start:end] {
+		hs, err := s.storage.VolumeHealth(ctx, v.ID)
+		if status.Code(toStatus(err)) == codes.NotFound {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		resp.Entries = append(resp.Entries, toCSIHealth(v.ID, hs))
+	}
+	if end < len(vols) {
+		resp.NextToken = vols[end].ID
+	}
+	return resp, nil
+}

@@ -1,0 +1,74 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/klog/v2"
+)
+
+// Health is an adverse condition of a volume as the storage host sees it.
+type Health struct {
+	Reason  string // CamelCase, for machines
+	Message string
+}
+
+// ThinPoolUsage returns the thin pool's data and metadata use in percent.
+func (p *Pool) ThinPoolUsage(ctx context.Context) (data, metadata float64, err error) {
+	if p.cfg.ThinPool == "" {
+		return 0, 0, nil
+	}
+	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, p.cfg.ThinPool)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: thin pool %s/%s: %v", ErrUnavailable, p.cfg.VolumeGroup, p.cfg.ThinPool, err)
+	}
+	return lv.DataPercent, lv.MetadataPercent, nil
+}
+
+// thinPoolProblem describes a thin pool past the warning threshold, or "".
+// A full thin pool makes every thin volume's next new write fail (or hang,
+// depending on the pool's error_if_no_space), so it is reported early.
+func (p *Pool) thinPoolProblem(ctx context.Context) (string, error) {
+	if p.cfg.ThinPool == "" || p.cfg.ThinPoolWarnPercent <= 0 {
+		return "", nil
+	}
+	data, meta, err := p.ThinPoolUsage(ctx)
+	if err != nil {
+		return "", err
+	}
+	if data < p.cfg.ThinPoolWarnPercent && meta < p.cfg.ThinPoolWarnPercent {
+		return "", nil
+	}
+	return fmt.Sprintf("thin pool %s/%s is %.1f%% full (data) and %.1f%% (metadata), past the %.0f%% warning threshold: extend it (lvextend) before thin volumes stop accepting writes",
+		p.cfg.VolumeGroup, p.cfg.ThinPool, data, meta, p.cfg.ThinPoolWarnPercent), nil
+}
+
+// VolumeHealth returns the adverse conditions of volume id: a thin volume
+// whose pool is nearly full is DEGRADED.
+func (p *Pool) VolumeHealth(ctx context.Context, id string) ([]Health, error) {
+	v, err := p.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if v.Provisioning != Thin {
+		return nil, nil
+	}
+	problem, err := p.thinPoolProblem(ctx)
+	if err != nil || problem == "" {
+		return nil, err
+	}
+	return []Health{{Reason: "ThinPoolNearlyFull", Message: problem}}, nil
+}
+
+// warnThinPool logs the thin pool's condition when it is past the threshold
+// (called by the reconciler, so the warning repeats while it lasts).
+func (p *Pool) warnThinPool(ctx context.Context) {
+	problem, err := p.thinPoolProblem(ctx)
+	if err != nil {
+		klog.ErrorS(err, "Cannot read the thin pool's usage")
+		return
+	}
+	if problem != "" {
+		klog.InfoS("WARNING: "+problem, "volumeGroup", p.cfg.VolumeGroup, "thinPool", p.cfg.ThinPool)
+	}
+}

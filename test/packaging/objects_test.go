@@ -1,0 +1,143 @@
+package packaging
+
+import (
+	"testing"
+)
+
+const driverName = "lvm-iscsi.csi.io"
+
+// TestCSIDriver: attach is required (ControllerPublish fences the target),
+// and capacity tracking is announced only with a provisioner producing it.
+func TestCSIDriver(t *testing.T) {
+	forEachRender(t, func(t *testing.T, r render) {
+		drivers := r.ofKind("CSIDriver")
+		if len(drivers) != 1 || drivers[0].Metadata.Name != driverName {
+			t.Fatalf("want one CSIDriver %s, have %d", driverName, len(drivers))
+		}
+		var d struct {
+			Spec struct {
+				AttachRequired  *bool  `yaml:"attachRequired"`
+				StorageCapacity *bool  `yaml:"storageCapacity"`
+				FSGroupPolicy   string `yaml:"fsGroupPolicy"`
+			} `yaml:"spec"`
+		}
+		drivers[0].decode(t, &d)
+		if d.Spec.AttachRequired == nil || !*d.Spec.AttachRequired {
+			t.Error("attachRequired is not true")
+		}
+		if d.Spec.FSGroupPolicy == "" {
+			t.Error("no fsGroupPolicy")
+		}
+		_, w := onlyWorkload(t, r, "Deployment")
+		prov := w.Spec.Template.Spec.container(t, "csi-provisioner")
+		enabled := false
+		for _, a := range prov.Args {
+			enabled = enabled || a == "--enable-capacity"
+		}
+		if d.Spec.StorageCapacity == nil || *d.Spec.StorageCapacity != enabled {
+			t.Errorf("storageCapacity %v but csi-provisioner --enable-capacity %v: the scheduler would wait for objects nobody writes", d.Spec.StorageCapacity, enabled)
+		}
+	})
+}
+
+// TestStorageClasses: every class names this driver and only parameters the
+// driver accepts (it refuses unknown ones with InvalidArgument).
+func TestStorageClasses(t *testing.T) {
+	forEachRender(t, func(t *testing.T, r render) {
+		classes := r.ofKind("StorageClass")
+		if len(classes) == 0 {
+			t.Fatal("no StorageClass")
+		}
+		for _, o := range classes {
+			var sc struct {
+				Provisioner string            `yaml:"provisioner"`
+				Parameters  map[string]string `yaml:"parameters"`
+			}
+			o.decode(t, &sc)
+			if sc.Provisioner != driverName {
+				t.Errorf("%s: provisioner %q", o.Metadata.Name, sc.Provisioner)
+			}
+			for k, v := range sc.Parameters {
+				switch {
+				case k == "provisioning" && (v == "thin" || v == "thick"):
+				case k == "csi.storage.k8s.io/fstype" && (v == "ext4" || v == "xfs"):
+				default:
+					t.Errorf("%s: parameter %s=%q the driver refuses", o.Metadata.Name, k, v)
+				}
+			}
+		}
+		for _, o := range r.ofKind("VolumeSnapshotClass") {
+			var vsc struct {
+				Driver string `yaml:"driver"`
+			}
+			o.decode(t, &vsc)
+			if vsc.Driver != driverName {
+				t.Errorf("VolumeSnapshotClass %s: driver %q", o.Metadata.Name, vsc.Driver)
+			}
+		}
+	})
+}
+
+// TestReferencesResolve: pods run as service accounts of the render, and
+// every binding binds a role and an account of the render.
+func TestReferencesResolve(t *testing.T) {
+	forEachRender(t, func(t *testing.T, r render) {
+		for _, kind := range []string{"Deployment", "DaemonSet"} {
+			o, w := onlyWorkload(t, r, kind)
+			sa := w.Spec.Template.Spec.ServiceAccountName
+			if !r.has("ServiceAccount", o.Metadata.Namespace, sa) {
+				t.Errorf("%s runs as ServiceAccount %s/%s, which is not rendered", kind, o.Metadata.Namespace, sa)
+			}
+		}
+		for _, kind := range []string{"ClusterRoleBinding", "RoleBinding"} {
+			for _, o := range r.ofKind(kind) {
+				var b struct {
+					RoleRef struct {
+						Kind string `yaml:"kind"`
+						Name string `yaml:"name"`
+					} `yaml:"roleRef"`
+					Subjects []struct {
+						Kind      string `yaml:"kind"`
+						Name      string `yaml:"name"`
+						Namespace string `yaml:"namespace"`
+					} `yaml:"subjects"`
+				}
+				o.decode(t, &b)
+				roleNS := ""
+				if b.RoleRef.Kind == "Role" {
+					roleNS = o.Metadata.Namespace
+				}
+				if !r.has(b.RoleRef.Kind, roleNS, b.RoleRef.Name) {
+					t.Errorf("%s %s: %s %s is not rendered", kind, o.Metadata.Name, b.RoleRef.Kind, b.RoleRef.Name)
+				}
+				for _, s := range b.Subjects {
+					if s.Kind != "ServiceAccount" || !r.has("ServiceAccount", s.Namespace, s.Name) {
+						t.Errorf("%s %s: subject %s %s/%s is not a rendered ServiceAccount", kind, o.Metadata.Name, s.Kind, s.Namespace, s.Name)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestHealthPortsDiffer: the controller and node pods share the storage
+// host's network, so their liveness ports must not collide.
+func TestHealthPortsDiffer(t *testing.T) {
+	forEachRender(t, func(t *testing.T, r render) {
+		ports := map[int]string{}
+		for _, kind := range []string{"Deployment", "DaemonSet"} {
+			_, w := onlyWorkload(t, r, kind)
+			for _, c := range w.Spec.Template.Spec.Containers {
+				for _, p := range c.Ports {
+					if p.ContainerPort == 3260 {
+						continue
+					}
+					if other, dup := ports[p.ContainerPort]; dup {
+						t.Errorf("port %d used by %s and %s/%s on the host network", p.ContainerPort, other, kind, c.Name)
+					}
+					ports[p.ContainerPort] = kind + "/" + c.Name
+				}
+			}
+		}
+	})
+}
