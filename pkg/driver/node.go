@@ -48,6 +48,7 @@ type NodeConfig struct {
 // Resizer grows a filesystem to its device (mount-utils' ResizeFs: ext4
 // online with resize2fs, xfs with xfs_growfs on the mount point).
 type Resizer interface {
+	NeedResize(devicePath, deviceMountPath string) (bool, error)
 	Resize(devicePath, deviceMountPath string) (bool, error)
 }
 
@@ -218,6 +219,18 @@ func (s *NodeServer) mountFilesystem(dev, staging string, m *csi.VolumeCapabilit
 	opts := append([]string{"defaults"}, m.GetMountFlags()...)
 	if err := s.cfg.Mounter.FormatAndMount(dev, staging, fsType, opts); err != nil {
 		return status.Errorf(codes.Internal, "formatting/mounting %s at %s: %v", dev, staging, err)
+	}
+	// A volume restored or cloned into a larger one carries its source's
+	// smaller filesystem: grow it to the device now.
+	need, err := s.cfg.Resizer.NeedResize(dev, staging)
+	if err != nil {
+		return status.Errorf(codes.Internal, "checking whether the filesystem on %s fills it: %v", dev, err)
+	}
+	if need {
+		if _, err := s.cfg.Resizer.Resize(dev, staging); err != nil {
+			return status.Errorf(codes.Internal, "growing the filesystem on %s to the device: %v", dev, err)
+		}
+		klog.InfoS("Grew the filesystem to its device at stage", "device", dev)
 	}
 	return nil
 }

@@ -15,9 +15,12 @@ import (
 
 // fakeResizer records what it grew.
 type fakeResizer struct {
+	need  bool
 	calls [][2]string
 	err   error
 }
+
+func (r *fakeResizer) NeedResize(dev, mountPath string) (bool, error) { return r.need, nil }
 
 func (r *fakeResizer) Resize(dev, mountPath string) (bool, error) {
 	r.calls = append(r.calls, [2]string{dev, mountPath})
@@ -102,4 +105,16 @@ func TestNodeExpandVolumeErrors(t *testing.T) {
 	n.disks.setSerial(vol, "someone-else")
 	_, err = n.srv.NodeExpandVolume(t.Context(), expandReq(vol, target, 0, nodeFsCap("ext4")))
 	nodeWantCode(t, err, codes.FailedPrecondition)
+}
+
+func TestNodeStageGrowsASmallerFilesystemToTheDevice(t *testing.T) {
+	n := newNodeTest(t, nil)
+	r := &fakeResizer{need: true}
+	n.srv.cfg.Resizer = r
+	vol := pool.VolumeID("restored-larger")
+	dev := n.disks.add(t, vol, vol)
+	n.stage(vol, dev, nodeFsCap("ext4"))
+	if len(r.calls) != 1 || r.calls[0] != [2]string{dev, n.stagingPath(vol)} {
+		t.Fatalf("resize calls = %v, want the staged filesystem grown", r.calls)
+	}
 }

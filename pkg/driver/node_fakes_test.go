@@ -279,6 +279,7 @@ func newNodeTest(t *testing.T, wrap func(*iscsifake.Initiator) iscsi.Initiator) 
 		Initiator:         ini,
 		Disks:             n.disks,
 		Mounter:           &mount.SafeFormatAndMount{Interface: n.mounter, Exec: n.exec},
+		Resizer:           &fakeResizer{},
 	})
 	n.expectCommands()
 	t.Cleanup(n.checkCommandsRan)
