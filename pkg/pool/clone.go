@@ -28,7 +28,7 @@ func (p *Pool) resolveSource(ctx context.Context, req CreateRequest) (*source, e
 		if err != nil {
 			return nil, err
 		}
-		return &source{id: s.ID, lv: lv, size: lv.Size, snapshot: true}, nil
+		return &source{id: s.ID, lv: lv, size: s.Size, snapshot: true}, nil
 	}
 	lv, v, err := p.getVolume(ctx, req.SourceVolume)
 	if err != nil {

@@ -47,7 +47,8 @@ func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snaps
 		return Snapshot{}, err
 	}
 	tags := []string{tagOwner, tagKind + kindSnap, tagName + b64.EncodeToString([]byte(name)), tagSrc + v.ID,
-		tagProv + string(v.Provisioning), tagTime + strconv.FormatInt(time.Now().Unix(), 10)}
+		tagProv + string(v.Provisioning), tagTime + strconv.FormatInt(time.Now().Unix(), 10),
+		tagSize + strconv.FormatUint(src.Size, 10)}
 	opts := lvm.CreateOptions{Name: id, Tags: tags}
 	if src.IsThinVolume() {
 		if err := p.checkThinRoom(ctx, src.Size); err != nil {
@@ -94,7 +95,11 @@ func snapshotFromLV(lv *lvm.LV) (Snapshot, bool) {
 	if !info.ours || info.kind != kindSnap || !ValidSnapshotID(lv.Name) || info.deleting {
 		return Snapshot{}, false
 	}
-	return Snapshot{ID: lv.Name, Name: info.name, SourceVolumeID: info.src, Size: lv.Size, CreatedAt: time.Unix(info.time, 0)}, true
+	size := info.size
+	if size == 0 {
+		size = lv.Size
+	}
+	return Snapshot{ID: lv.Name, Name: info.name, SourceVolumeID: info.src, Size: size, CreatedAt: time.Unix(info.time, 0)}, true
 }
 
 // DeleteSnapshot removes a snapshot. Volumes restored from it are

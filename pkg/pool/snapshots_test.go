@@ -24,6 +24,9 @@ func TestSnapshotsOfThinAndThickVolumes(t *testing.T) {
 			t.Fatalf("snapshot = %+v", s)
 		}
 		lv, _ := e.lvm.GetLV(e.ctx, testVG, s.ID)
+		if got, _ := e.pool.GetSnapshot(e.ctx, s.ID); got.Size != v.Size {
+			t.Fatalf("snapshot size %d, want its source's %d whatever the COW area", got.Size, v.Size)
+		}
 		if lv.Origin != v.ID {
 			t.Fatalf("snapshot LV %+v is not a snapshot of %s", lv, v.ID)
 		}

@@ -23,6 +23,8 @@ import (
 //	lic.kind=scratch            a temporary point-in-time copy source for a clone
 //	lic.src=<id>                the volume or snapshot it was made from
 //	lic.time=<unix seconds>     when a snapshot was taken
+//	lic.size=<bytes>            a snapshot's source size (a COW snapshot LV's own
+//	                            size is its copy-on-write area, not the data's)
 const (
 	tagPrefix   = "lic."
 	tagOwner    = "lic.v1"
@@ -37,6 +39,7 @@ const (
 	kindScratch = "scratch"
 	tagSrc      = "lic.src="
 	tagTime     = "lic.time="
+	tagSize     = "lic.size="
 )
 
 var b64 = base64.RawURLEncoding
@@ -76,6 +79,7 @@ type tagInfo struct {
 	kind      string // "" for volumes
 	src       string
 	time      int64
+	size      uint64
 	malformed []string
 }
 
@@ -110,6 +114,12 @@ func parseTags(tags []string) tagInfo {
 			info.kind = t[len(tagKind):]
 		case strings.HasPrefix(t, tagSrc):
 			info.src = t[len(tagSrc):]
+		case strings.HasPrefix(t, tagSize):
+			if n, err := strconv.ParseUint(t[len(tagSize):], 10, 64); err == nil {
+				info.size = n
+			} else {
+				info.malformed = append(info.malformed, t)
+			}
 		case strings.HasPrefix(t, tagTime):
 			if n, err := strconv.ParseInt(t[len(tagTime):], 10, 64); err == nil {
 				info.time = n
