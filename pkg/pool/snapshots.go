@@ -120,8 +120,10 @@ func (p *Pool) DeleteSnapshot(ctx context.Context, id string) error {
 	if _, ok := snapshotFromLV(lv); !ok {
 		return nil
 	}
-	if p.jobs.busy(id) {
-		return fmt.Errorf("%w: a volume is being restored from snapshot %s", ErrInProgress, id)
+	if restoring, err := p.restoringFrom(ctx, id); err != nil {
+		return err
+	} else if restoring != "" {
+		return fmt.Errorf("%w: volume %s is being restored from snapshot %s", ErrInProgress, restoring, id)
 	}
 	if err := p.lvm.RemoveLV(ctx, p.cfg.VolumeGroup, id); err != nil && !errors.Is(err, lvm.ErrNotFound) {
 		return fmt.Errorf("removing snapshot %s: %w", id, err)
@@ -175,4 +177,19 @@ func (p *Pool) checkVGRoom(ctx context.Context, size uint64) error {
 		return fmt.Errorf("%w: volume group %s has %d bytes free, %d needed", ErrNoSpace, vg.Name, vg.Free, size)
 	}
 	return nil
+}
+
+// restoringFrom names a volume whose fill job is reading source id now.
+func (p *Pool) restoringFrom(ctx context.Context, id string) (string, error) {
+	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
+	if err != nil {
+		return "", err
+	}
+	for i := range lvs {
+		info := parseTags(lvs[i].Tags)
+		if info.ours && info.creating && info.src == id && p.jobs.busy(lvs[i].Name) {
+			return lvs[i].Name, nil
+		}
+	}
+	return "", nil
 }

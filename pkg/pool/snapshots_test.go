@@ -283,3 +283,31 @@ func TestReconcileRefreshesALUNSmallerThanItsLV(t *testing.T) {
 		t.Fatalf("LUN size after reconcile = %d, want 128 MiB", got)
 	}
 }
+
+func TestSnapshotCannotGoWhileARestoreReadsIt(t *testing.T) {
+	e := newEnv(t, true)
+	v := e.create(t, "src", 64*mib, Thick)
+	s, err := e.pool.CreateSnapshot(e.ctx, "s", v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, entered := make(chan struct{}), make(chan struct{})
+	e.pool.blocks = &blockingCopy{recordingWiper: e.wiper, release: block, entered: entered}
+	ctx, cancel := context.WithCancel(e.ctx)
+	cancel()
+	req := CreateRequest{Name: "restore", RequiredSize: 64 * mib, Provisioning: Thick, SourceSnapshot: s.ID}
+	if _, err := e.pool.Create(ctx, req); !errors.Is(err, ErrInProgress) {
+		t.Fatalf("Create = %v, want ErrInProgress", err)
+	}
+	<-entered
+	if err := e.pool.DeleteSnapshot(e.ctx, s.ID); !errors.Is(err, ErrInProgress) {
+		t.Fatalf("DeleteSnapshot during the restore = %v, want ErrInProgress", err)
+	}
+	close(block)
+	if _, err := e.pool.Create(e.ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pool.DeleteSnapshot(e.ctx, s.ID); err != nil {
+		t.Fatalf("DeleteSnapshot after the restore: %v", err)
+	}
+}
