@@ -2,7 +2,6 @@ package driver
 
 import (
 	"context"
-	"sort"
 	"strconv"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -270,26 +269,16 @@ func (s *ControllerServer) ValidateVolumeCapabilities(ctx context.Context, req *
 }
 
 func (s *ControllerServer) ListVolumes(ctx context.Context, req *csi.ListVolumesRequest) (*csi.ListVolumesResponse, error) {
-	if req.GetMaxEntries() < 0 {
-		return nil, invalid("max_entries must not be negative")
-	}
-	token := req.GetStartingToken()
-	if token != "" && !pool.ValidVolumeID(token) {
-		return nil, status.Errorf(codes.Aborted, "starting_token %q was not returned by ListVolumes", token)
+	if err := checkPaging(req.GetMaxEntries(), req.GetStartingToken(), pool.ValidVolumeID); err != nil {
+		return nil, err
 	}
 	vols, err := s.storage.List(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	// The token is the id to resume at; ids are sorted, so a volume deleted
-	// between pages does not shift the rest.
-	start := sort.Search(len(vols), func(i int) bool { return vols[i].ID >= token })
-	end := len(vols)
-	if max := int(req.GetMaxEntries()); max > 0 && start+max < end {
-		end = start + max
-	}
-	resp := &csi.ListVolumesResponse{}
-	for _, v := range vols[start:end] {
+	vols, next := page(vols, func(v pool.Volume) string { return v.ID }, req.GetStartingToken(), req.GetMaxEntries())
+	resp := &csi.ListVolumesResponse{NextToken: next}
+	for _, v := range vols {
 		entry := &csi.ListVolumesResponse_Entry{
 			Volume: &csi.Volume{VolumeId: v.ID, CapacityBytes: int64(v.Size)},
 			Status: &csi.ListVolumesResponse_VolumeStatus{},
@@ -298,9 +287,6 @@ func (s *ControllerServer) ListVolumes(ctx context.Context, req *csi.ListVolumes
 			entry.Status.PublishedNodeIds = append(entry.Status.PublishedNodeIds, n.ID)
 		}
 		resp.Entries = append(resp.Entries, entry)
-	}
-	if end < len(vols) {
-		resp.NextToken = vols[end].ID
 	}
 	return resp, nil
 }

@@ -2,7 +2,6 @@ package driver
 
 import (
 	"context"
-	"sort"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc/codes"
@@ -46,24 +45,16 @@ func (s *ControllerServer) ControllerGetVolumeHealth(ctx context.Context, req *c
 // ControllerListVolumeHealth is ControllerGetVolumeHealth for every volume,
 // paginated like ListVolumes.
 func (s *ControllerServer) ControllerListVolumeHealth(ctx context.Context, req *csi.ControllerListVolumeHealthRequest) (*csi.ControllerListVolumeHealthResponse, error) {
-	if req.GetMaxEntries() < 0 {
-		return nil, invalid("max_entries must not be negative")
-	}
-	token := req.GetStartingToken()
-	if token != "" && !pool.ValidVolumeID(token) {
-		return nil, status.Errorf(codes.Aborted, "starting_token %q was not returned by ControllerListVolumeHealth", token)
+	if err := checkPaging(req.GetMaxEntries(), req.GetStartingToken(), pool.ValidVolumeID); err != nil {
+		return nil, err
 	}
 	vols, err := s.storage.List(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	start := sort.Search(len(vols), func(i int) bool { return vols[i].ID >= token })
-	end := len(vols)
-	if max := int(req.GetMaxEntries()); max > 0 && start+max < end {
-		end = start + max
-	}
-	resp := &csi.ControllerListVolumeHealthResponse{}
-	for _, v := range vols[start:end] {
+	vols, next := page(vols, func(v pool.Volume) string { return v.ID }, req.GetStartingToken(), req.GetMaxEntries())
+	resp := &csi.ControllerListVolumeHealthResponse{NextToken: next}
+	for _, v := range vols {
 		hs, err := s.storage.VolumeHealth(ctx, v.ID)
 		if status.Code(toStatus(err)) == codes.NotFound {
 			continue // deleted meanwhile
@@ -72,9 +63,6 @@ func (s *ControllerServer) ControllerListVolumeHealth(ctx context.Context, req *
 			return nil, toStatus(err)
 		}
 		resp.Entries = append(resp.Entries, toCSIHealth(v.ID, hs))
-	}
-	if end < len(vols) {
-		resp.NextToken = vols[end].ID
 	}
 	return resp, nil
 }

@@ -2,12 +2,9 @@ package driver
 
 import (
 	"context"
-	"sort"
 	"strings"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
@@ -101,12 +98,8 @@ func (s *ControllerServer) GetSnapshot(ctx context.Context, req *csi.GetSnapshot
 }
 
 func (s *ControllerServer) ListSnapshots(ctx context.Context, req *csi.ListSnapshotsRequest) (*csi.ListSnapshotsResponse, error) {
-	if req.GetMaxEntries() < 0 {
-		return nil, invalid("max_entries must not be negative")
-	}
-	token := req.GetStartingToken()
-	if token != "" && !pool.ValidSnapshotID(token) {
-		return nil, status.Errorf(codes.Aborted, "starting_token %q was not returned by ListSnapshots", token)
+	if err := checkPaging(req.GetMaxEntries(), req.GetStartingToken(), pool.ValidSnapshotID); err != nil {
+		return nil, err
 	}
 	snaps, err := s.storage.ListSnapshots(ctx)
 	if err != nil {
@@ -120,17 +113,10 @@ func (s *ControllerServer) ListSnapshots(ctx context.Context, req *csi.ListSnaps
 			matched = append(matched, snap)
 		}
 	}
-	start := sort.Search(len(matched), func(i int) bool { return matched[i].ID >= token })
-	end := len(matched)
-	if max := int(req.GetMaxEntries()); max > 0 && start+max < end {
-		end = start + max
-	}
-	resp := &csi.ListSnapshotsResponse{}
-	for _, snap := range matched[start:end] {
+	matched, next := page(matched, func(s pool.Snapshot) string { return s.ID }, req.GetStartingToken(), req.GetMaxEntries())
+	resp := &csi.ListSnapshotsResponse{NextToken: next}
+	for _, snap := range matched {
 		resp.Entries = append(resp.Entries, &csi.ListSnapshotsResponse_Entry{Snapshot: toCSISnapshot(snap)})
-	}
-	if end < len(matched) {
-		resp.NextToken = matched[end].ID
 	}
 	return resp, nil
 }
