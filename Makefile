@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 BIN := bin
 
-.PHONY: all build check test integration e2e demo lint clean
+.PHONY: all build check test integration e2e packaging demo lint clean
 
 all: build
 
@@ -12,7 +12,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lvm-iscsi-csi ./cmd/lvm-iscsi-csi
 
 # The one command that runs every test (what .ci/run runs).
-check: lint test integration e2e
+check: lint test integration e2e packaging
 
 # Unit tests: fakes only, no root, no daemons.
 test:
@@ -25,6 +25,10 @@ integration:
 # Real-kernel end-to-end tests (real lvm2, tgtd, iscsid, mkfs, mount, csi-sanity).
 e2e:
 	test/e2e/run.sh
+
+# Image, chart and manifests against real tools: buildah, helm, kube-apiserver + etcd (as root).
+packaging:
+	hack/verify-packaging.sh
 
 # The driver's main job on a loop-file-backed volume group, end to end.
 demo:
