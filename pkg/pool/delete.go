@@ -50,11 +50,26 @@ func (p *Pool) Delete(ctx context.Context, id string) error {
 			return fmt.Errorf("marking %s for deletion: %w", id, err)
 		}
 	}
-	return p.finishDelete(ctx, lv, info)
+	return p.finishDeleteJob(ctx, lv, info)
+}
+
+// finishDeleteJob runs finishDelete as a job: zeroing a large thick volume
+// outlasts a CO's call, whose retry (or the reconciler) then waits for the
+// same job instead of starting the wipe over.
+func (p *Pool) finishDeleteJob(ctx context.Context, lv *lvm.LV, info tagInfo) error {
+	return p.jobs.run(ctx, "delete\x00"+lv.Name, func(ctx context.Context) error { return p.finishDelete(ctx, lv, info) })
 }
 
 func (p *Pool) finishDelete(ctx context.Context, lv *lvm.LV, info tagInfo) error {
 	id := lv.Name
+	// Read again: an earlier job may have finished since the caller looked.
+	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
+	if errors.Is(err, lvm.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nil, info.prov) }); err != nil {
 		return err
 	}

@@ -565,3 +565,43 @@ func TestReadyChecksVGAndThinPool(t *testing.T) {
 		t.Fatal("a missing VG is reported ready")
 	}
 }
+
+// blockingWipe holds Zero until released, to play a wipe longer than a call.
+type blockingWipe struct {
+	*recordingWiper
+	release, entered chan struct{}
+	once             sync.Once
+}
+
+func (b *blockingWipe) Zero(ctx context.Context, dev string) error {
+	b.once.Do(func() { close(b.entered) })
+	<-b.release
+	return b.recordingWiper.Zero(ctx, dev)
+}
+
+func TestLongWipeOutlivesTheCallAndIsNotRestarted(t *testing.T) {
+	e := newEnv(t, false)
+	v := e.create(t, "big", 64*mib, Thick)
+	release, entered := make(chan struct{}), make(chan struct{})
+	e.pool.blocks = &blockingWipe{recordingWiper: e.wiper, release: release, entered: entered}
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.pool.Delete(ctx, v.ID) }()
+	<-entered
+	cancel() // the CO gave up on the call
+	if err := <-done; !errors.Is(err, ErrInProgress) {
+		t.Fatalf("Delete whose call ended mid-wipe = %v, want ErrInProgress", err)
+	}
+	retry := make(chan error, 1)
+	go func() { retry <- e.pool.Delete(e.ctx, v.ID) }() // joins the running wipe
+	close(release)
+	if err := <-retry; err != nil {
+		t.Fatalf("retried Delete: %v", err)
+	}
+	if len(e.wiper.zeroed) != 1 {
+		t.Fatalf("zeroed %v: the wipe ran more than once", e.wiper.zeroed)
+	}
+	if _, err := e.lvm.GetLV(e.ctx, testVG, v.ID); !errors.Is(err, lvm.ErrNotFound) {
+		t.Fatalf("LV left: %v", err)
+	}
+}

@@ -90,7 +90,7 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 	}
 	for _, i := range unfinished {
 		klog.InfoS("Finishing an interrupted delete", "volumeID", lvs[i].Name)
-		if err := p.finishDelete(ctx, &lvs[i], parseTags(lvs[i].Tags)); err != nil {
+		if err := p.finishDeleteJob(ctx, &lvs[i], parseTags(lvs[i].Tags)); err != nil {
 			errs = append(errs, fmt.Errorf("volume %s: %w", lvs[i].Name, err))
 		}
 	}
