@@ -167,11 +167,8 @@ func (s *ControllerServer) ControllerPublishVolume(ctx context.Context, req *csi
 	if err := required("volume_id", id, "node_id", req.GetNodeId()); err != nil {
 		return nil, err
 	}
-	if req.GetVolumeCapability() == nil {
-		return nil, invalid("volume_capability is required")
-	}
-	if why := checkCapability(req.GetVolumeCapability()); why != "" {
-		return nil, invalid("%s", why)
+	if err := requireCapability(req.GetVolumeCapability()); err != nil {
+		return nil, err
 	}
 	if err := checkVolumeID(id); err != nil {
 		return nil, err

@@ -103,6 +103,16 @@ func (s *NodeServer) checkPath(field, p string) error {
 	return nil
 }
 
+// checkPaths is checkPath over (field, path) pairs.
+func (s *NodeServer) checkPaths(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := s.checkPath(pairs[i], pairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // targetFrom reads publish_context. The IQN must end in the volume id, so a
 // context meant for another volume cannot make this one log in there.
 func targetFrom(volumeID string, pc map[string]string) (iscsi.Target, error) {
@@ -133,11 +143,8 @@ func (s *NodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolu
 		return nil, err
 	}
 	c := req.GetVolumeCapability()
-	if c == nil {
-		return nil, invalid("volume_capability is required")
-	}
-	if why := checkCapability(c); why != "" {
-		return nil, invalid("%s", why)
+	if err := requireCapability(c); err != nil {
+		return nil, err
 	}
 	if err := checkVolumeID(id); err != nil {
 		return nil, err
@@ -330,19 +337,13 @@ func (s *NodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublish
 		return nil, err
 	}
 	c := req.GetVolumeCapability()
-	if c == nil {
-		return nil, invalid("volume_capability is required")
-	}
-	if why := checkCapability(c); why != "" {
-		return nil, invalid("%s", why)
+	if err := requireCapability(c); err != nil {
+		return nil, err
 	}
 	if err := checkVolumeID(id); err != nil {
 		return nil, err
 	}
-	if err := s.checkPath("staging_target_path", staging); err != nil {
-		return nil, err
-	}
-	if err := s.checkPath("target_path", target); err != nil {
+	if err := s.checkPaths("staging_target_path", staging, "target_path", target); err != nil {
 		return nil, err
 	}
 	release, ok := s.volumes.tryLock(id + "\x00" + target)

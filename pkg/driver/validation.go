@@ -158,6 +158,18 @@ func checkCapability(c *csi.VolumeCapability) string {
 	return ""
 }
 
+// requireCapability checks the one volume capability a publish or stage
+// call must carry.
+func requireCapability(c *csi.VolumeCapability) error {
+	if c == nil {
+		return invalid("volume_capability is required")
+	}
+	if why := checkCapability(c); why != "" {
+		return invalid("%s", why)
+	}
+	return nil
+}
+
 func validateCapabilities(caps []*csi.VolumeCapability) error {
 	if len(caps) == 0 {
 		return invalid("volume_capabilities are required")
