@@ -185,20 +185,38 @@ func (s *NodeServer) attach(ctx context.Context, id string, t iscsi.Target) (str
 	if err := s.cfg.Initiator.Login(ctx, t); err != nil {
 		return "", toStatus(fmt.Errorf("logging in to %s at %s: %w", t.IQN, t.Portal, err))
 	}
-	dev, err := s.cfg.Disks.WaitForDevice(ctx, t, deviceTimeout)
-	if err != nil {
-		return "", toStatus(fmt.Errorf("finding the disk of %s: %w", t.IQN, err))
-	}
-	if err := s.cfg.Disks.VerifySerial(dev, id); err != nil {
-		klog.ErrorS(err, "Refusing a disk that is not the volume's; logging out of it", "volumeID", id, "device", dev)
-		// A session that shows another volume's disk must not linger: log
-		// out (the disk's data is not touched) and let a retry start over.
-		if lerr := s.cfg.Initiator.Logout(ctx, t.Portal, t.IQN); lerr != nil {
-			klog.ErrorS(lerr, "Logging out of a mismatched target failed", "iqn", t.IQN)
+	deadline := time.Now().Add(deviceTimeout)
+	for {
+		dev, err := s.cfg.Disks.WaitForDevice(ctx, t, max(time.Until(deadline), time.Second))
+		if err != nil {
+			return "", toStatus(fmt.Errorf("finding the disk of %s: %w", t.IQN, err))
+		}
+		err = s.cfg.Disks.VerifySerial(dev, id)
+		if err == nil {
+			return dev, nil
+		}
+		// Seen in the real-kernel runs: the name found (a by-path link
+		// udev has not yet moved to a new disk, or a disk still being
+		// registered) is gone from sysfs a moment later. Look again
+		// rather than fail a stage over udev lag.
+		if errors.Is(err, iscsi.ErrDeviceNotFound) && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return "", toStatus(ctx.Err())
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
+		}
+		if errors.Is(err, iscsi.ErrSerialMismatch) {
+			klog.ErrorS(err, "Refusing a disk that is not the volume's; logging out of it", "volumeID", id, "device", dev)
+			// A session that shows another volume's disk must not linger:
+			// log out (the disk's data is not touched); a retry starts over.
+			if lerr := s.cfg.Initiator.Logout(ctx, t.Portal, t.IQN); lerr != nil {
+				klog.ErrorS(lerr, "Logging out of a mismatched target failed", "iqn", t.IQN)
+			}
 		}
 		return "", toStatus(fmt.Errorf("disk %s behind %s: %w", dev, t.IQN, err))
 	}
-	return dev, nil
 }
 
 func (s *NodeServer) mountFilesystem(dev, staging string, m *csi.VolumeCapability_MountVolume) error {

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc/codes"
 
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
 )
 
@@ -116,5 +118,35 @@ func TestNodeStageGrowsASmallerFilesystemToTheDevice(t *testing.T) {
 	n.stage(vol, dev, nodeFsCap("ext4"))
 	if len(r.calls) != 1 || r.calls[0] != [2]string{dev, n.stagingPath(vol)} {
 		t.Fatalf("resize calls = %v, want the staged filesystem grown", r.calls)
+	}
+}
+
+// flakyDisks loses the disk once between finding it and reading its
+// serial, as udev lag did in the real-kernel runs.
+type flakyDisks struct {
+	Disks
+	lost int
+}
+
+func (f *flakyDisks) VerifySerial(dev, want string) error {
+	if f.lost > 0 {
+		f.lost--
+		return fmt.Errorf("%w: %s", iscsi.ErrDeviceNotFound, dev)
+	}
+	return f.Disks.VerifySerial(dev, want)
+}
+
+func TestNodeStageLooksAgainWhenTheDiskVanishesBeforeItsSerialIsRead(t *testing.T) {
+	n := newNodeTest(t, nil)
+	vol := pool.VolumeID("udev-lag")
+	dev := n.disks.add(t, vol, vol)
+	flaky := &flakyDisks{Disks: n.disks, lost: 1}
+	n.srv.cfg.Disks = flaky
+	n.stage(vol, dev, nodeBlockCap())
+	if flaky.lost != 0 {
+		t.Fatal("the serial was not checked")
+	}
+	if !n.ini.LoggedIn(nodeTestPortal, nodeIQN(vol)) {
+		t.Fatal("a transient disappearance logged the node out")
 	}
 }
