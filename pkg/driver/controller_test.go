@@ -12,6 +12,7 @@ import (
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm/lvmfake"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt/tgtfake"
 )
 
@@ -182,7 +183,7 @@ func TestCreateVolumeRejectsBadInputWithoutTouchingLVM(t *testing.T) {
 
 func TestConcurrentCreateOfSameNameIsAborted(t *testing.T) {
 	c, _, _ := newController(t)
-	release, ok := c.names.tryLock("pvc-1")
+	release, ok := c.locks.tryLock(volumeNameLock("pvc-1"))
 	if !ok {
 		t.Fatal("lock not free")
 	}
@@ -205,14 +206,14 @@ func TestPublishUnpublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	pc := resp.GetPublishContext()
-	if pc[ctxPortal] != "192.0.2.10:3260" || pc[ctxIQN] != DefaultIQNPrefix+":"+id || pc[ctxLUN] != "1" || pc[ctxCHAPUser] == "" || pc[ctxCHAPPassword] == "" {
+	if pc[publish.KeyPortal] != "192.0.2.10:3260" || pc[publish.KeyIQN] != DefaultIQNPrefix+":"+id || pc[publish.KeyLUN] != "1" || pc[publish.KeyCHAPUser] == "" || pc[publish.KeyCHAPPassword] == "" {
 		t.Fatalf("publish_context = %v", pc)
 	}
 	if len(pc) != 5 {
 		t.Fatalf("publish_context has extra keys: %v", pc)
 	}
 	again, err := c.ControllerPublishVolume(ctx, pub)
-	if err != nil || again.GetPublishContext()[ctxCHAPPassword] != pc[ctxCHAPPassword] {
+	if err != nil || again.GetPublishContext()[publish.KeyCHAPPassword] != pc[publish.KeyCHAPPassword] {
 		t.Fatalf("retry = %v, %v", again, err)
 	}
 	_, err = c.ControllerPublishVolume(ctx, &csi.ControllerPublishVolumeRequest{VolumeId: id, NodeId: testNodeB, VolumeCapability: rwo})

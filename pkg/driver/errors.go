@@ -3,20 +3,59 @@ package driver
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
 )
 
-// errorCodes maps the storage packages' sentinel errors to gRPC codes. This
-// file is the only place that does so.
+// This file is the only place that knows gRPC codes. Handlers return plain
+// Go errors that wrap a sentinel (their own, below, or one of the storage
+// and tool packages'); the locking wrapper (locks.go) turns each into a
+// status with toStatus.
+
+// Sentinels of the CSI layer itself, named for what went wrong.
+var (
+	// errBadRequest: a field is missing or malformed.
+	errBadRequest = errors.New("invalid request")
+	// errUnknownObject: an id or path that cannot name anything of ours.
+	errUnknownObject = errors.New("no such object")
+	// errOutOfRange: no size within the requested range will do.
+	errOutOfRange = errors.New("out of range")
+	// errInFlight: another call on the same volume is running.
+	errInFlight = errors.New("operation in progress")
+	// errNotStaged: a node call needs the volume staged (or attached) on
+	// this node first.
+	errNotStaged = errors.New("volume not staged")
+	// errPathInUse: the staging path holds another device.
+	errPathInUse = errors.New("path in use")
+	// errSingleWriter: a single-writer volume is already published.
+	errSingleWriter = errors.New("single-writer volume already published")
+	// errRescanIncomplete: the node does not see the new size yet.
+	errRescanIncomplete = errors.New("new size not visible yet")
+	// errPagingToken: a starting_token this list never returned.
+	errPagingToken = errors.New("unknown starting_token")
+)
+
+// errorCodes maps sentinels to gRPC codes, first match wins.
 var errorCodes = []struct {
 	err  error
 	code codes.Code
 }{
+	{errBadRequest, codes.InvalidArgument},
+	{errUnknownObject, codes.NotFound},
+	{errOutOfRange, codes.OutOfRange},
+	{errInFlight, codes.Aborted},
+	{errPagingToken, codes.Aborted}, // the spec's code for a bad token
+	{errNotStaged, codes.FailedPrecondition},
+	{errPathInUse, codes.AlreadyExists},
+	{errSingleWriter, codes.FailedPrecondition},
+	{errRescanIncomplete, codes.Unavailable},
+
 	{pool.ErrNotFound, codes.NotFound},
 	{pool.ErrExists, codes.AlreadyExists},
 	{pool.ErrNoSpace, codes.ResourceExhausted},
@@ -28,6 +67,11 @@ var errorCodes = []struct {
 	// A clone still being filled: the CO retries, and the retry waits for
 	// the same job.
 	{pool.ErrInProgress, codes.Aborted},
+	// An LV with snapshots or thin dependents, or a device held open: the
+	// request cannot succeed until something else changes.
+	{lvm.ErrHasDependents, codes.FailedPrecondition},
+	{lvm.ErrInUse, codes.FailedPrecondition},
+
 	// Node side. A disk that is not the volume's is refused for good; the
 	// rest may clear up, and a non-final code makes kubelet treat the
 	// volume as possibly staged, so it calls NodeUnstageVolume to clean up.
@@ -41,7 +85,7 @@ var errorCodes = []struct {
 }
 
 // toStatus turns any error into a gRPC status error. Errors that already
-// are statuses (validation) pass through; unknown errors are Internal.
+// are statuses pass through; errors matching no sentinel are Internal.
 func toStatus(err error) error {
 	if err == nil {
 		return nil
@@ -57,6 +101,28 @@ func toStatus(err error) error {
 	return status.Error(codes.Internal, err.Error())
 }
 
+// kindError is an error of one of this package's kinds whose message is
+// its own: the sentinel decides the code, the text stays readable.
+type kindError struct {
+	kind error
+	err  error
+}
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
+
+// fail builds an error of kind; format may wrap causes with %w.
+func fail(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, err: fmt.Errorf(format, args...)}
+}
+
+func invalid(format string, args ...any) error { return fail(errBadRequest, format, args...) }
+
 func aborted(what string) error {
-	return status.Errorf(codes.Aborted, "an operation on %s is already in progress", what)
+	return fail(errInFlight, "an operation on %s is already in progress", what)
+}
+
+// panicError is what a handler that panicked answers (Internal).
+func panicError(method string) error {
+	return status.Errorf(codes.Internal, "internal error in %s (see the plugin's log)", method)
 }

@@ -4,21 +4,47 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kubernetes-csi/csi-lib-utils/protosanitizer"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"k8s.io/klog/v2"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
 )
 
 // payloadVerbosity is the klog level at which requests and responses are
-// logged (sanitized); every call is logged at level 0 without them.
-const payloadVerbosity = 5
+// logged (sanitized). Calls that change something, and every failure, are
+// logged at level 0 without them; the calls a CO repeats all day to watch
+// (quietMethods) only at quietVerbosity.
+const (
+	payloadVerbosity = 5
+	quietVerbosity   = 4
+)
+
+// quietMethods are polled by kubelet, the sidecars and the liveness probe:
+// logging each success at level 0 would bury what matters.
+var quietMethods = map[string]bool{
+	"/csi.v1.Identity/Probe":                        true,
+	"/csi.v1.Identity/GetPluginInfo":                true,
+	"/csi.v1.Identity/GetPluginCapabilities":        true,
+	"/csi.v1.Controller/ControllerGetCapabilities":  true,
+	"/csi.v1.Controller/GetCapacity":                true,
+	"/csi.v1.Controller/ListVolumes":                true,
+	"/csi.v1.Controller/ListSnapshots":              true,
+	"/csi.v1.Controller/ControllerGetVolume":        true,
+	"/csi.v1.Controller/ControllerGetVolumeHealth":  true,
+	"/csi.v1.Controller/ControllerListVolumeHealth": true,
+	"/csi.v1.Node/NodeGetCapabilities":              true,
+	"/csi.v1.Node/NodeGetInfo":                      true,
+	"/csi.v1.Node/NodeGetVolumeStats":               true,
+	"/csi.v1.Node/NodeGetVolumeHealth":              true,
+}
 
 // logAndRecover is the single gRPC interceptor: it logs each call (method,
 // duration, code), logs payloads at higher verbosity with secrets stripped,
@@ -32,13 +58,17 @@ func logAndRecover(ctx context.Context, req any, info *grpc.UnaryServerInfo, han
 	defer func() {
 		if r := recover(); r != nil {
 			klog.ErrorS(nil, "Panic in gRPC handler", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			resp, err = nil, status.Errorf(codes.Internal, "internal error in %s (see the plugin's log)", info.FullMethod)
+			resp, err = nil, panicError(info.FullMethod)
 		}
 		code := status.Code(err)
 		if err != nil {
 			klog.ErrorS(err, "GRPC call failed", "method", info.FullMethod, "code", code.String(), "duration", time.Since(start))
 		} else {
-			klog.InfoS("GRPC call", "method", info.FullMethod, "code", code.String(), "duration", time.Since(start))
+			verbosity := klog.Level(0)
+			if quietMethods[info.FullMethod] {
+				verbosity = quietVerbosity
+			}
+			klog.V(verbosity).InfoS("GRPC call", "method", info.FullMethod, "code", code.String(), "duration", time.Since(start))
 			if klog.V(payloadVerbosity).Enabled() {
 				klog.InfoS("GRPC response", "method", info.FullMethod, "response", sanitize(resp))
 			}
@@ -47,10 +77,14 @@ func logAndRecover(ctx context.Context, req any, info *grpc.UnaryServerInfo, han
 	return handler(ctx, req)
 }
 
-// secretContextKeys are publish_context keys whose values are secret: the
-// CSI spec only marks `secrets` fields, but our CHAP credentials travel in
-// publish_context (the contract in DESIGN.md), so they are masked here too.
+// secretContextKey reports whether a publish_context value is secret: the
+// CSI spec only marks `secrets` fields, but the CHAP credentials travel in
+// publish_context (pkg/publish.SecretKeys), so they are masked here too,
+// along with anything whose name says it is a password or secret.
 func secretContextKey(key string) bool {
+	if slices.Contains(publish.SecretKeys, key) {
+		return true
+	}
 	k := strings.ToLower(key)
 	return strings.Contains(k, "password") || strings.Contains(k, "secret")
 }

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"k8s.io/klog/v2"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
@@ -23,15 +21,13 @@ const rescanTimeout = 30 * time.Second
 // disk's capacity is read again; the session and the disk stay), then grow
 // the filesystem (resize2fs online for ext4, xfs_growfs for xfs). A block
 // volume only needs the rescan.
-func (s *NodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVolumeRequest) (*csi.NodeExpandVolumeResponse, error) {
+func (s *nodeService) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVolumeRequest) (*csi.NodeExpandVolumeResponse, error) {
 	id, p := req.GetVolumeId(), req.GetVolumePath()
 	if err := required("volume_id", id, "volume_path", p); err != nil {
 		return nil, err
 	}
-	if c := req.GetVolumeCapability(); c != nil {
-		if why := checkCapability(c); why != "" {
-			return nil, invalid("%s", why)
-		}
+	if err := optionalCapability(req.GetVolumeCapability()); err != nil {
+		return nil, err
 	}
 	if req.GetCapacityRange().GetRequiredBytes() < 0 {
 		return nil, invalid("capacity_range must not be negative")
@@ -39,30 +35,24 @@ func (s *NodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVo
 	if err := checkVolumeID(id); err != nil {
 		return nil, err
 	}
-	if err := s.checkPath("volume_path", p); err != nil {
+	if err := checkPath(s.cfg.KubeletDir, "volume_path", p); err != nil {
 		return nil, err
 	}
 	info, err := os.Stat(p)
 	if err != nil {
-		return nil, status.Errorf(codes.NotFound, "volume path %s: %v", p, err)
+		return nil, fail(errUnknownObject, "volume path %s: %w", p, err)
 	}
-	release, ok := s.volumes.tryLock(id)
-	if !ok {
-		return nil, aborted("volume " + id)
-	}
-	defer release()
-
 	rec, err := s.records.load(id)
 	if err != nil {
-		return nil, status.Errorf(codes.Internal, "reading the staging record of %s: %v", id, err)
+		return nil, fmt.Errorf("reading the staging record of %s: %w", id, err)
 	}
 	if rec == nil {
-		return nil, status.Errorf(codes.NotFound, "volume %s is not staged on this node", id)
+		return nil, fail(errUnknownObject, "volume %s is not staged on this node", id)
 	}
 	t := iscsi.Target{Portal: rec.Portal, IQN: rec.IQN, LUN: rec.LUN}
 	sessions, err := s.cfg.Initiator.Sessions(ctx)
 	if err != nil {
-		return nil, toStatus(fmt.Errorf("listing iSCSI sessions: %w", err))
+		return nil, fmt.Errorf("listing iSCSI sessions: %w", err)
 	}
 	sid := -1
 	for _, ses := range sessions {
@@ -71,17 +61,17 @@ func (s *NodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVo
 		}
 	}
 	if sid < 0 {
-		return nil, status.Errorf(codes.FailedPrecondition, "no iSCSI session to %s: volume %s is not attached", t.IQN, id)
+		return nil, fail(errNotStaged, "no iSCSI session to %s: volume %s is not attached", t.IQN, id)
 	}
 	if err := s.cfg.Initiator.Rescan(ctx, sid); err != nil {
-		return nil, toStatus(fmt.Errorf("rescanning session %d: %w", sid, err))
+		return nil, fmt.Errorf("rescanning session %d: %w", sid, err)
 	}
 	dev, err := s.cfg.Disks.WaitForDevice(ctx, t, deviceTimeout)
 	if err != nil {
-		return nil, toStatus(fmt.Errorf("finding the disk of %s: %w", t.IQN, err))
+		return nil, fmt.Errorf("finding the disk of %s: %w", t.IQN, err)
 	}
 	if err := s.cfg.Disks.VerifySerial(dev, id); err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	size, err := s.waitForSize(ctx, dev, uint64(req.GetCapacityRange().GetRequiredBytes()))
 	if err != nil {
@@ -90,7 +80,7 @@ func (s *NodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVo
 	block := req.GetVolumeCapability().GetBlock() != nil || !info.IsDir()
 	if !block {
 		if _, err := s.cfg.Resizer.Resize(dev, p); err != nil {
-			return nil, status.Errorf(codes.Internal, "growing the filesystem on %s: %v", dev, err)
+			return nil, fmt.Errorf("growing the filesystem on %s: %w", dev, err)
 		}
 	}
 	klog.InfoS("Volume expanded on the node", "volumeID", id, "device", dev, "size", size, "filesystem", !block)
@@ -98,22 +88,22 @@ func (s *NodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVo
 }
 
 // waitForSize polls the disk's size until it reaches want (0: any).
-func (s *NodeServer) waitForSize(ctx context.Context, dev string, want uint64) (uint64, error) {
+func (s *nodeService) waitForSize(ctx context.Context, dev string, want uint64) (uint64, error) {
 	deadline := time.Now().Add(s.rescanTimeout)
 	for {
 		size, err := s.cfg.Disks.Size(dev)
 		if err != nil {
-			return 0, status.Errorf(codes.Internal, "reading the size of %s: %v", dev, err)
+			return 0, fmt.Errorf("reading the size of %s: %w", dev, err)
 		}
 		if size >= want {
 			return size, nil
 		}
 		if time.Now().After(deadline) {
-			return 0, status.Errorf(codes.Unavailable, "%s is %d bytes after a rescan, %d expected; the target may not have been refreshed yet", dev, size, want)
+			return 0, fail(errRescanIncomplete, "%s is %d bytes after a rescan, %d expected; the target may not have been refreshed yet", dev, size, want)
 		}
 		select {
 		case <-ctx.Done():
-			return 0, toStatus(ctx.Err())
+			return 0, ctx.Err()
 		case <-time.After(500 * time.Millisecond):
 		}
 	}

@@ -37,7 +37,7 @@ func expandReq(id, path string, size int64, c *csi.VolumeCapability) *csi.NodeEx
 func TestNodeExpandVolumeRescansAndGrowsTheFilesystem(t *testing.T) {
 	n := newNodeTest(t, nil)
 	r := &fakeResizer{}
-	n.srv.cfg.Resizer = r
+	n.srv.svc.cfg.Resizer = r
 	vol := pool.VolumeID("expand-me")
 	dev := n.disks.add(t, vol, vol)
 	n.stage(vol, dev, nodeFsCap("ext4"))
@@ -64,7 +64,7 @@ func TestNodeExpandVolumeRescansAndGrowsTheFilesystem(t *testing.T) {
 func TestNodeExpandVolumeBlockOnlyRescans(t *testing.T) {
 	n := newNodeTest(t, nil)
 	r := &fakeResizer{}
-	n.srv.cfg.Resizer = r
+	n.srv.svc.cfg.Resizer = r
 	vol := pool.VolumeID("block")
 	dev := n.disks.add(t, vol, vol)
 	n.stage(vol, dev, nodeBlockCap())
@@ -82,8 +82,8 @@ func TestNodeExpandVolumeBlockOnlyRescans(t *testing.T) {
 
 func TestNodeExpandVolumeErrors(t *testing.T) {
 	n := newNodeTest(t, nil)
-	n.srv.cfg.Resizer = &fakeResizer{err: errors.New("resize2fs: bad superblock")}
-	n.srv.rescanTimeout = 10 * time.Millisecond
+	n.srv.svc.cfg.Resizer = &fakeResizer{err: errors.New("resize2fs: bad superblock")}
+	n.srv.svc.rescanTimeout = 10 * time.Millisecond
 	vol := pool.VolumeID("v")
 	dev := n.disks.add(t, vol, vol)
 	n.stage(vol, dev, nodeFsCap("ext4"))
@@ -112,7 +112,7 @@ func TestNodeExpandVolumeErrors(t *testing.T) {
 func TestNodeStageGrowsASmallerFilesystemToTheDevice(t *testing.T) {
 	n := newNodeTest(t, nil)
 	r := &fakeResizer{need: true}
-	n.srv.cfg.Resizer = r
+	n.srv.svc.cfg.Resizer = r
 	vol := pool.VolumeID("restored-larger")
 	dev := n.disks.add(t, vol, vol)
 	n.stage(vol, dev, nodeFsCap("ext4"))
@@ -141,7 +141,7 @@ func TestNodeStageLooksAgainWhenTheDiskVanishesBeforeItsSerialIsRead(t *testing.
 	vol := pool.VolumeID("udev-lag")
 	dev := n.disks.add(t, vol, vol)
 	flaky := &flakyDisks{Disks: n.disks, lost: 1}
-	n.srv.cfg.Disks = flaky
+	n.srv.svc.cfg.Disks = flaky
 	n.stage(vol, dev, nodeBlockCap())
 	if flaky.lost != 0 {
 		t.Fatal("the serial was not checked")

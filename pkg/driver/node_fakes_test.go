@@ -22,6 +22,7 @@ import (
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi/iscsifake"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
 )
 
 // What the node tests stage: targets named the way the controller names
@@ -339,11 +340,11 @@ func (n *nodeTest) targetPath(volumeID string) string {
 
 func nodePublishContext(volumeID string) map[string]string {
 	return map[string]string{
-		ctxPortal:       nodeTestPortal,
-		ctxIQN:          nodeIQN(volumeID),
-		ctxLUN:          "1",
-		ctxCHAPUser:     nodeTestCHAPUser,
-		ctxCHAPPassword: nodeTestCHAPPass,
+		publish.KeyPortal:       nodeTestPortal,
+		publish.KeyIQN:          nodeIQN(volumeID),
+		publish.KeyLUN:          "1",
+		publish.KeyCHAPUser:     nodeTestCHAPUser,
+		publish.KeyCHAPPassword: nodeTestCHAPPass,
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi/iscsifake"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
 )
 
 func TestNodeGetInfoAndCapabilities(t *testing.T) {
@@ -74,16 +75,18 @@ func TestNodeStageVolumeRejectsBadRequests(t *testing.T) {
 		}, codes.InvalidArgument},
 		{"no capability", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.VolumeCapability = nil }, codes.InvalidArgument},
 		{"unsupported fs type", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.VolumeCapability = nodeFsCap("btrfs") }, codes.InvalidArgument},
-		{"IQN of another volume", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.PublishContext[ctxIQN] = nodeIQN(nodeVolB) }, codes.InvalidArgument},
+		{"IQN of another volume", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.PublishContext[publish.KeyIQN] = nodeIQN(nodeVolB) }, codes.InvalidArgument},
 		{"IQN ending in the id without the colon", func(n *nodeTest, r *csi.NodeStageVolumeRequest) {
-			r.PublishContext[ctxIQN] = nodeTestIQNBase + ":x" + nodeVolA
+			r.PublishContext[publish.KeyIQN] = nodeTestIQNBase + ":x" + nodeVolA
 		}, codes.InvalidArgument},
-		{"no IQN", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { delete(r.PublishContext, ctxIQN) }, codes.InvalidArgument},
-		{"portal host name", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.PublishContext[ctxPortal] = "storage.example:3260" }, codes.InvalidArgument},
-		{"LUN not a number", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.PublishContext[ctxLUN] = "one" }, codes.InvalidArgument},
-		{"LUN out of range", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.PublishContext[ctxLUN] = "256" }, codes.InvalidArgument},
-		{"CHAP user without password", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { delete(r.PublishContext, ctxCHAPPassword) }, codes.InvalidArgument},
-		{"CHAP password without user", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { delete(r.PublishContext, ctxCHAPUser) }, codes.InvalidArgument},
+		{"no IQN", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { delete(r.PublishContext, publish.KeyIQN) }, codes.InvalidArgument},
+		{"portal host name", func(n *nodeTest, r *csi.NodeStageVolumeRequest) {
+			r.PublishContext[publish.KeyPortal] = "storage.example:3260"
+		}, codes.InvalidArgument},
+		{"LUN not a number", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.PublishContext[publish.KeyLUN] = "one" }, codes.InvalidArgument},
+		{"LUN out of range", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.PublishContext[publish.KeyLUN] = "256" }, codes.InvalidArgument},
+		{"CHAP user without password", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { delete(r.PublishContext, publish.KeyCHAPPassword) }, codes.InvalidArgument},
+		{"CHAP password without user", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { delete(r.PublishContext, publish.KeyCHAPUser) }, codes.InvalidArgument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNodeTest(t, nil)

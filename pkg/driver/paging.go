@@ -1,11 +1,6 @@
 package driver
 
-import (
-	"sort"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-)
+import "sort"
 
 // page cuts one page out of items sorted by id. The token is the id to
 // resume at, so an item deleted between two pages does not shift the rest
@@ -29,7 +24,7 @@ func checkPaging(maxEntries int32, token string, valid func(string) bool) error 
 		return invalid("max_entries must not be negative")
 	}
 	if token != "" && !valid(token) {
-		return status.Errorf(codes.Aborted, "starting_token %q was not returned by this list", token)
+		return fail(errPagingToken, "starting_token %q was not returned by this list", token)
 	}
 	return nil
 }

@@ -2,13 +2,12 @@ package driver
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
@@ -32,10 +31,6 @@ var (
 	// mountFlagPattern keeps mount options to plain option tokens.
 	mountFlagPattern = regexp.MustCompile(`^[A-Za-z0-9_.=:,/+-]+$`)
 )
-
-func invalid(format string, args ...any) error {
-	return status.Errorf(codes.InvalidArgument, format, args...)
-}
 
 func validateName(name string) error {
 	switch {
@@ -68,7 +63,7 @@ func checkVolumeID(id string) error {
 		return invalid("volume_id is required")
 	}
 	if !pool.ValidVolumeID(id) {
-		return status.Errorf(codes.NotFound, "volume %q does not exist (not a volume id of this driver)", id)
+		return fail(errUnknownObject, "volume %q does not exist (not a volume id of this driver)", id)
 	}
 	return nil
 }
@@ -84,7 +79,7 @@ func parseNodeID(id string) (pool.Node, error) {
 	}
 	name, iqn, ok := strings.Cut(id, "/")
 	if !ok || len(id) > maxNodeIDBytes || !nodeNamePattern.MatchString(name) || !iscsi.ValidIQN(iqn) {
-		return pool.Node{}, status.Errorf(codes.NotFound, "node %q does not exist (not a node id of this driver: want <node-name>/<initiator-iqn>)", id)
+		return pool.Node{}, fail(errUnknownObject, "node %q does not exist (not a node id of this driver: want <node-name>/<initiator-iqn>)", id)
 	}
 	return pool.Node{ID: id, Initiator: iqn}, nil
 }
@@ -170,6 +165,14 @@ func requireCapability(c *csi.VolumeCapability) error {
 	return nil
 }
 
+// optionalCapability checks a capability a call may carry (expansion).
+func optionalCapability(c *csi.VolumeCapability) error {
+	if c == nil {
+		return nil
+	}
+	return requireCapability(c)
+}
+
 func validateCapabilities(caps []*csi.VolumeCapability) error {
 	if len(caps) == 0 {
 		return invalid("volume_capabilities are required")
@@ -184,7 +187,8 @@ func validateCapabilities(caps []*csi.VolumeCapability) error {
 
 // minFsSize is the smallest device each filesystem can be made on
 // (mkfs.xfs refuses anything under 300 MB); a smaller volume would be
-// created fine and then fail at every stage, stuck like the seed's FAQ 3.7.
+// created fine and then fail at every stage (docs/design.md, "the failures
+// this driver is built against": a volume stuck attaching).
 var minFsSize = map[string]uint64{"xfs": 300 << 20}
 
 // minimumSize is the smallest volume all the capabilities can use.
@@ -197,3 +201,27 @@ func minimumSize(caps []*csi.VolumeCapability) uint64 {
 }
 
 func isMultiNode(c *csi.VolumeCapability) bool { return multiNodeModes[c.GetAccessMode().GetMode()] }
+
+// checkPath accepts only absolute, clean paths below the kubelet directory:
+// nothing a request says may make the plugin mount or remove elsewhere.
+func checkPath(kubeletDir, field, p string) error {
+	switch {
+	case p == "":
+		return invalid("%s is required", field)
+	case !filepath.IsAbs(p) || filepath.Clean(p) != p:
+		return invalid("%s %q must be an absolute, clean path", field, p)
+	case !strings.HasPrefix(p, kubeletDir+"/"):
+		return invalid("%s %q is not below the kubelet directory %s", field, p, kubeletDir)
+	}
+	return nil
+}
+
+// checkPaths is checkPath over (field, path) pairs.
+func checkPaths(kubeletDir string, pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := checkPath(kubeletDir, pairs[i], pairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

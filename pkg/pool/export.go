@@ -5,16 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"k8s.io/klog/v2"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
 )
 
-// lunNumber is the one LUN of every target (LUN 0 is tgt's controller).
-const lunNumber = 1
+// lunNumber is the one LUN of every target, as the node expects it.
+const lunNumber = publish.LUN
 
 // tgtState is one reading of tgtd, taken under tgtMu and kept up to date by
 // the changes made while the lock is held.
@@ -248,8 +248,8 @@ func (p *Pool) removeAccount(ctx context.Context, st *tgtState, id string) error
 
 // ourTarget returns the volume id of a target this driver made, or "".
 func (p *Pool) ourTarget(iqn string) string {
-	id, ok := strings.CutPrefix(iqn, p.cfg.IQNPrefix+":")
-	if !ok || !ValidVolumeID(id) {
+	id, ok := publish.VolumeIDOf(iqn)
+	if !ok || !ValidVolumeID(id) || iqn != p.IQN(id) {
 		return ""
 	}
 	return id

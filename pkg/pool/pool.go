@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
 )
 
@@ -118,7 +119,7 @@ func New(cfg Config, l lvm.Interface, t tgt.Interface, secrets SecretStore, bloc
 }
 
 // IQN is the target name of a volume: one target per volume, never reused.
-func (p *Pool) IQN(id string) string { return p.cfg.IQNPrefix + ":" + id }
+func (p *Pool) IQN(id string) string { return publish.IQN(p.cfg.IQNPrefix, id) }
 
 // DefaultProvisioning is thin when a thin pool is configured.
 func (p *Pool) DefaultProvisioning() Provisioning {

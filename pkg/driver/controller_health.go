@@ -2,10 +2,9 @@ package driver
 
 import (
 	"context"
+	"errors"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
 )
@@ -27,7 +26,7 @@ func toCSIHealth(id string, hs []pool.Health) *csi.VolumeHealth {
 
 // ControllerGetVolumeHealth reports a thin volume whose pool is nearly full
 // as DEGRADED (CSI 1.13).
-func (s *ControllerServer) ControllerGetVolumeHealth(ctx context.Context, req *csi.ControllerGetVolumeHealthRequest) (*csi.ControllerGetVolumeHealthResponse, error) {
+func (s *controllerService) ControllerGetVolumeHealth(ctx context.Context, req *csi.ControllerGetVolumeHealthRequest) (*csi.ControllerGetVolumeHealthResponse, error) {
 	id := req.GetVolumeId()
 	if err := required("volume_id", id); err != nil {
 		return nil, err
@@ -37,30 +36,30 @@ func (s *ControllerServer) ControllerGetVolumeHealth(ctx context.Context, req *c
 	}
 	hs, err := s.storage.VolumeHealth(ctx, id)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &csi.ControllerGetVolumeHealthResponse{VolumeHealth: toCSIHealth(id, hs)}, nil
 }
 
 // ControllerListVolumeHealth is ControllerGetVolumeHealth for every volume,
 // paginated like ListVolumes.
-func (s *ControllerServer) ControllerListVolumeHealth(ctx context.Context, req *csi.ControllerListVolumeHealthRequest) (*csi.ControllerListVolumeHealthResponse, error) {
+func (s *controllerService) ControllerListVolumeHealth(ctx context.Context, req *csi.ControllerListVolumeHealthRequest) (*csi.ControllerListVolumeHealthResponse, error) {
 	if err := checkPaging(req.GetMaxEntries(), req.GetStartingToken(), pool.ValidVolumeID); err != nil {
 		return nil, err
 	}
 	vols, err := s.storage.List(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	vols, next := page(vols, func(v pool.Volume) string { return v.ID }, req.GetStartingToken(), req.GetMaxEntries())
 	resp := &csi.ControllerListVolumeHealthResponse{NextToken: next}
 	for _, v := range vols {
 		hs, err := s.storage.VolumeHealth(ctx, v.ID)
-		if status.Code(toStatus(err)) == codes.NotFound {
+		if errors.Is(err, pool.ErrNotFound) {
 			continue // deleted meanwhile
 		}
 		if err != nil {
-			return nil, toStatus(err)
+			return nil, err
 		}
 		resp.Entries = append(resp.Entries, toCSIHealth(v.ID, hs))
 	}

@@ -41,7 +41,7 @@ func checkSnapshotParameters(params map[string]string) error {
 	return nil
 }
 
-func (s *ControllerServer) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshotRequest) (*csi.CreateSnapshotResponse, error) {
+func (s *controllerService) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshotRequest) (*csi.CreateSnapshotResponse, error) {
 	if err := validateName(req.GetName()); err != nil {
 		return nil, err
 	}
@@ -54,19 +54,14 @@ func (s *ControllerServer) CreateSnapshot(ctx context.Context, req *csi.CreateSn
 	if err := checkVolumeID(req.GetSourceVolumeId()); err != nil {
 		return nil, err
 	}
-	release, ok := s.names.tryLock("snapshot\x00" + req.GetName())
-	if !ok {
-		return nil, aborted("snapshot name " + req.GetName())
-	}
-	defer release()
 	snap, err := s.storage.CreateSnapshot(ctx, req.GetName(), req.GetSourceVolumeId())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &csi.CreateSnapshotResponse{Snapshot: toCSISnapshot(snap)}, nil
 }
 
-func (s *ControllerServer) DeleteSnapshot(ctx context.Context, req *csi.DeleteSnapshotRequest) (*csi.DeleteSnapshotResponse, error) {
+func (s *controllerService) DeleteSnapshot(ctx context.Context, req *csi.DeleteSnapshotRequest) (*csi.DeleteSnapshotResponse, error) {
 	id := req.GetSnapshotId()
 	if err := required("snapshot_id", id); err != nil {
 		return nil, err
@@ -74,36 +69,31 @@ func (s *ControllerServer) DeleteSnapshot(ctx context.Context, req *csi.DeleteSn
 	if !pool.ValidSnapshotID(id) {
 		return &csi.DeleteSnapshotResponse{}, nil // cannot exist: already deleted
 	}
-	release, ok := s.volumes.tryLock(id)
-	if !ok {
-		return nil, aborted("snapshot " + id)
-	}
-	defer release()
 	if err := s.storage.DeleteSnapshot(ctx, id); err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &csi.DeleteSnapshotResponse{}, nil
 }
 
-func (s *ControllerServer) GetSnapshot(ctx context.Context, req *csi.GetSnapshotRequest) (*csi.GetSnapshotResponse, error) {
+func (s *controllerService) GetSnapshot(ctx context.Context, req *csi.GetSnapshotRequest) (*csi.GetSnapshotResponse, error) {
 	id := req.GetSnapshotId()
 	if err := required("snapshot_id", id); err != nil {
 		return nil, err
 	}
 	snap, err := s.storage.GetSnapshot(ctx, id)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &csi.GetSnapshotResponse{Snapshot: toCSISnapshot(snap)}, nil
 }
 
-func (s *ControllerServer) ListSnapshots(ctx context.Context, req *csi.ListSnapshotsRequest) (*csi.ListSnapshotsResponse, error) {
+func (s *controllerService) ListSnapshots(ctx context.Context, req *csi.ListSnapshotsRequest) (*csi.ListSnapshotsResponse, error) {
 	if err := checkPaging(req.GetMaxEntries(), req.GetStartingToken(), pool.ValidSnapshotID); err != nil {
 		return nil, err
 	}
 	snaps, err := s.storage.ListSnapshots(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	// Filters; an id that names nothing gives an empty list, not an error.
 	var matched []pool.Snapshot
@@ -119,38 +109,4 @@ func (s *ControllerServer) ListSnapshots(ctx context.Context, req *csi.ListSnaps
 		resp.Entries = append(resp.Entries, &csi.ListSnapshotsResponse_Entry{Snapshot: toCSISnapshot(snap)})
 	}
 	return resp, nil
-}
-
-func (s *ControllerServer) ControllerExpandVolume(ctx context.Context, req *csi.ControllerExpandVolumeRequest) (*csi.ControllerExpandVolumeResponse, error) {
-	id := req.GetVolumeId()
-	if err := required("volume_id", id); err != nil {
-		return nil, err
-	}
-	r := req.GetCapacityRange()
-	if r == nil {
-		return nil, invalid("capacity_range is required")
-	}
-	if r.GetRequiredBytes() < 0 || r.GetLimitBytes() < 0 {
-		return nil, invalid("capacity_range must not be negative")
-	}
-	if c := req.GetVolumeCapability(); c != nil {
-		if why := checkCapability(c); why != "" {
-			return nil, invalid("%s", why)
-		}
-	}
-	if err := checkVolumeID(id); err != nil {
-		return nil, err
-	}
-	release, ok := s.volumes.tryLock(id)
-	if !ok {
-		return nil, aborted("volume " + id)
-	}
-	defer release()
-	size, err := s.storage.Expand(ctx, id, uint64(r.GetRequiredBytes()), uint64(r.GetLimitBytes()))
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	// Always through the node: it must rescan the session to see the new
-	// size, block volume or not, and grow the filesystem if there is one.
-	return &csi.ControllerExpandVolumeResponse{CapacityBytes: int64(size), NodeExpansionRequired: true}, nil
 }

@@ -1,0 +1,42 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
+)
+
+func TestToStatusFollowsWrappedChains(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		code codes.Code
+	}{
+		{fmt.Errorf("create: %w", fmt.Errorf("%w: %w", pool.ErrNoSpace, lvm.ErrNoSpace)), codes.ResourceExhausted},
+		{fmt.Errorf("delete: %w", lvm.ErrHasDependents), codes.FailedPrecondition},
+		{fmt.Errorf("remove: %w", lvm.ErrInUse), codes.FailedPrecondition},
+		{fmt.Errorf("finding the disk: %w", iscsi.ErrDeviceNotFound), codes.DeadlineExceeded},
+		{fail(errNotStaged, "volume %s is not staged: %w", "csi-1", iscsi.ErrDeviceNotFound), codes.FailedPrecondition},
+		{invalid("name is required"), codes.InvalidArgument},
+		{fmt.Errorf("mount: %w", context.Canceled), codes.Canceled},
+		{fmt.Errorf("something else"), codes.Internal},
+		{status.Error(codes.Unimplemented, "as is"), codes.Unimplemented},
+	} {
+		if got := status.Code(toStatus(tc.err)); got != tc.code {
+			t.Errorf("toStatus(%v) = %s, want %s", tc.err, got, tc.code)
+		}
+	}
+}
+
+func TestKindErrorKeepsItsMessageAndCause(t *testing.T) {
+	err := fail(errNotStaged, "volume %s is not staged: %w", "csi-1", iscsi.ErrDeviceNotFound)
+	if got := status.Convert(toStatus(err)).Message(); got != "volume csi-1 is not staged: iscsi device not found" {
+		t.Fatalf("message = %q", got)
+	}
+}

@@ -1,0 +1,107 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"golang.org/x/sys/unix"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
+)
+
+func (s *nodeService) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVolumeStatsRequest) (*csi.NodeGetVolumeStatsResponse, error) {
+	id, p := req.GetVolumeId(), req.GetVolumePath()
+	if err := required("volume_id", id, "volume_path", p); err != nil {
+		return nil, err
+	}
+	if err := checkVolumeID(id); err != nil {
+		return nil, err
+	}
+	if err := checkPath(s.cfg.KubeletDir, "volume_path", p); err != nil {
+		// Not a path this plugin could have published the volume at: the
+		// spec wants NotFound here, so the cause is quoted, not wrapped.
+		return nil, fail(errUnknownObject, "no volume at %q: %v", p, err)
+	}
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, fail(errUnknownObject, "volume path %s: %w", p, err)
+	}
+	if !info.IsDir() {
+		// A block volume: its size is the device's.
+		size, err := blockDeviceSize(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading the size of %s: %w", p, err)
+		}
+		return &csi.NodeGetVolumeStatsResponse{Usage: []*csi.VolumeUsage{{Unit: csi.VolumeUsage_BYTES, Total: int64(size)}}}, nil
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(p, &st); err != nil {
+		return nil, fmt.Errorf("statfs %s: %w", p, err)
+	}
+	bs := int64(st.Bsize)
+	return &csi.NodeGetVolumeStatsResponse{Usage: []*csi.VolumeUsage{
+		{Unit: csi.VolumeUsage_BYTES, Total: int64(st.Blocks) * bs, Available: int64(st.Bavail) * bs, Used: int64(st.Blocks-st.Bfree) * bs},
+		{Unit: csi.VolumeUsage_INODES, Total: int64(st.Files), Available: int64(st.Ffree), Used: int64(st.Files - st.Ffree)},
+	}}, nil
+}
+
+// NodeGetVolumeHealth reports a staged volume whose iSCSI session or disk
+// is gone as INACCESSIBLE (CSI 1.13's successor of VolumeCondition).
+func (s *nodeService) NodeGetVolumeHealth(ctx context.Context, req *csi.NodeGetVolumeHealthRequest) (*csi.NodeGetVolumeHealthResponse, error) {
+	id := req.GetVolumeId()
+	if err := checkVolumeID(id); err != nil {
+		return nil, err
+	}
+	for field, p := range map[string]string{"volume_publish_path": req.GetVolumePublishPath(), "staging_target_path": req.GetStagingTargetPath()} {
+		if p != "" {
+			if err := checkPath(s.cfg.KubeletDir, field, p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	health := &csi.VolumeHealth{VolumeId: id}
+	if problem := s.healthProblem(ctx, id); problem != nil {
+		health.HealthStatuses = []*csi.VolumeHealth_VolumeHealthEntry{problem}
+	}
+	return &csi.NodeGetVolumeHealthResponse{VolumeHealth: health}, nil
+}
+
+func (s *nodeService) healthProblem(ctx context.Context, id string) *csi.VolumeHealth_VolumeHealthEntry {
+	inaccessible := func(reason, msg string) *csi.VolumeHealth_VolumeHealthEntry {
+		return &csi.VolumeHealth_VolumeHealthEntry{Status: csi.VolumeHealthErrorType_INACCESSIBLE, Reason: reason, Message: msg}
+	}
+	rec, err := s.records.load(id)
+	if err != nil || rec == nil {
+		return inaccessible("NotStaged", "the volume is not staged on this node")
+	}
+	sessions, err := s.cfg.Initiator.Sessions(ctx)
+	if err != nil {
+		return inaccessible("SessionsUnknown", "cannot list iSCSI sessions: "+err.Error())
+	}
+	t := iscsi.Target{Portal: rec.Portal, IQN: rec.IQN, LUN: rec.LUN}
+	if !hasSession(sessions, t) {
+		return inaccessible("NoSession", "no iSCSI session to "+rec.IQN)
+	}
+	if _, err := s.cfg.Disks.WaitForDevice(ctx, t, time.Second); err != nil {
+		return inaccessible("NoDisk", "the disk of "+rec.IQN+" is gone: "+err.Error())
+	}
+	return nil
+}
+
+// blockDeviceSize reads a block device's size by seeking to its end.
+func blockDeviceSize(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, err
+	}
+	return uint64(end), nil
+}

@@ -1,0 +1,243 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"k8s.io/klog/v2"
+	"k8s.io/mount-utils"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
+)
+
+// targetFrom reads publish_context (keys in pkg/publish). The IQN must end
+// in the volume id, so a context meant for another volume cannot make this
+// one log in there.
+func targetFrom(volumeID string, pc map[string]string) (iscsi.Target, error) {
+	t := iscsi.Target{Portal: pc[publish.KeyPortal], IQN: pc[publish.KeyIQN]}
+	if !iscsi.ValidPortal(t.Portal) {
+		return t, invalid("publish_context %s %q is not host:port", publish.KeyPortal, t.Portal)
+	}
+	if !iscsi.ValidIQN(t.IQN) || !publish.IsTargetOf(t.IQN, volumeID) {
+		return t, invalid("publish_context %s %q is not the target of volume %s", publish.KeyIQN, t.IQN, volumeID)
+	}
+	lun, err := strconv.Atoi(pc[publish.KeyLUN])
+	if err != nil || lun < 0 || lun > 255 {
+		return t, invalid("publish_context %s %q is not a LUN number", publish.KeyLUN, pc[publish.KeyLUN])
+	}
+	t.LUN = lun
+	if user, pass := pc[publish.KeyCHAPUser], pc[publish.KeyCHAPPassword]; user != "" || pass != "" {
+		if user == "" || pass == "" {
+			return t, invalid("publish_context has half a CHAP credential")
+		}
+		t.CHAP = &iscsi.CHAP{User: user, Password: pass}
+	}
+	return t, nil
+}
+
+func (s *nodeService) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRequest) (*csi.NodeStageVolumeResponse, error) {
+	id, staging := req.GetVolumeId(), req.GetStagingTargetPath()
+	if err := required("volume_id", id, "staging_target_path", staging); err != nil {
+		return nil, err
+	}
+	c := req.GetVolumeCapability()
+	if err := requireCapability(c); err != nil {
+		return nil, err
+	}
+	if err := checkVolumeID(id); err != nil {
+		return nil, err
+	}
+	if err := checkPath(s.cfg.KubeletDir, "staging_target_path", staging); err != nil {
+		return nil, err
+	}
+	target, err := targetFrom(id, req.GetPublishContext())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.records.save(id, stageRecord{Portal: target.Portal, IQN: target.IQN, LUN: target.LUN, StagingPath: staging}); err != nil {
+		return nil, fmt.Errorf("recording the staging of %s: %w", id, err)
+	}
+	dev, err := s.attach(ctx, id, target)
+	if err != nil {
+		return nil, err
+	}
+	if c.GetBlock() != nil {
+		return &csi.NodeStageVolumeResponse{}, nil
+	}
+	if err := s.mountFilesystem(dev, staging, c.GetMount()); err != nil {
+		return nil, err
+	}
+	return &csi.NodeStageVolumeResponse{}, nil
+}
+
+// attach logs in and returns the disk, after proving it is the volume's:
+// its SCSI serial must be the volume id (wrong-disk protection). On a
+// mismatch nothing is formatted or mounted.
+func (s *nodeService) attach(ctx context.Context, id string, t iscsi.Target) (string, error) {
+	if err := s.cfg.Initiator.Login(ctx, t); err != nil {
+		return "", fmt.Errorf("logging in to %s at %s: %w", t.IQN, t.Portal, err)
+	}
+	deadline := time.Now().Add(deviceTimeout)
+	for {
+		dev, err := s.cfg.Disks.WaitForDevice(ctx, t, max(time.Until(deadline), time.Second))
+		if err != nil {
+			return "", fmt.Errorf("finding the disk of %s: %w", t.IQN, err)
+		}
+		err = s.cfg.Disks.VerifySerial(dev, id)
+		if err == nil {
+			return dev, nil
+		}
+		// Seen in the real-kernel runs: the name found (a by-path link
+		// udev has not yet moved to a new disk, or a disk still being
+		// registered) is gone from sysfs a moment later. Look again
+		// rather than fail a stage over udev lag.
+		if errors.Is(err, iscsi.ErrDeviceNotFound) && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
+		}
+		if errors.Is(err, iscsi.ErrSerialMismatch) {
+			klog.ErrorS(err, "Refusing a disk that is not the volume's; logging out of it", "volumeID", id, "device", dev)
+			// A session that shows another volume's disk must not linger:
+			// log out (the disk's data is not touched); a retry starts over.
+			if lerr := s.cfg.Initiator.Logout(ctx, t.Portal, t.IQN); lerr != nil {
+				klog.ErrorS(lerr, "Logging out of a mismatched target failed", "iqn", t.IQN)
+			}
+		}
+		return "", fmt.Errorf("disk %s behind %s: %w", dev, t.IQN, err)
+	}
+}
+
+func (s *nodeService) mountFilesystem(dev, staging string, m *csi.VolumeCapability_MountVolume) error {
+	fsType := m.GetFsType()
+	if fsType == "" {
+		fsType = "ext4"
+	}
+	if err := os.MkdirAll(staging, 0o750); err != nil {
+		return fmt.Errorf("creating %s: %w", staging, err)
+	}
+	notMnt, err := s.cfg.Mounter.IsLikelyNotMountPoint(staging)
+	if err != nil {
+		return fmt.Errorf("checking %s: %w", staging, err)
+	}
+	if !notMnt {
+		src, _, err := mount.GetDeviceNameFromMount(s.cfg.Mounter, staging)
+		if err != nil {
+			return fmt.Errorf("checking what is mounted at %s: %w", staging, err)
+		}
+		if sameDevice(src, dev) {
+			return nil // staged before: a retry
+		}
+		return fail(errPathInUse, "%s already has %s mounted, not %s", staging, src, dev)
+	}
+	opts := append([]string{"defaults"}, m.GetMountFlags()...)
+	if err := s.cfg.Mounter.FormatAndMount(dev, staging, fsType, opts); err != nil {
+		return fmt.Errorf("formatting/mounting %s at %s: %w", dev, staging, err)
+	}
+	// A volume restored or cloned into a larger one carries its source's
+	// smaller filesystem: grow it to the device now.
+	need, err := s.cfg.Resizer.NeedResize(dev, staging)
+	if err != nil {
+		return fmt.Errorf("checking whether the filesystem on %s fills it: %w", dev, err)
+	}
+	if need {
+		if _, err := s.cfg.Resizer.Resize(dev, staging); err != nil {
+			return fmt.Errorf("growing the filesystem on %s to the device: %w", dev, err)
+		}
+		klog.InfoS("Grew the filesystem to its device at stage", "device", dev)
+	}
+	return nil
+}
+
+// sameDevice compares two device paths after resolving links.
+func sameDevice(a, b string) bool {
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && ra == rb
+}
+
+func (s *nodeService) NodeUnstageVolume(ctx context.Context, req *csi.NodeUnstageVolumeRequest) (*csi.NodeUnstageVolumeResponse, error) {
+	id, staging := req.GetVolumeId(), req.GetStagingTargetPath()
+	if err := required("volume_id", id, "staging_target_path", staging); err != nil {
+		return nil, err
+	}
+	if err := checkVolumeID(id); err != nil {
+		return nil, err
+	}
+	if err := checkPath(s.cfg.KubeletDir, "staging_target_path", staging); err != nil {
+		return nil, err
+	}
+	if err := mount.CleanupMountPoint(staging, s.cfg.Mounter, true); err != nil {
+		return nil, fmt.Errorf("unmounting %s: %w", staging, err)
+	}
+	if err := s.detach(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := s.records.remove(id); err != nil {
+		return nil, fmt.Errorf("forgetting the staging of %s: %w", id, err)
+	}
+	return &csi.NodeUnstageVolumeResponse{}, nil
+}
+
+// detach flushes and deletes the volume's disk and logs out of its target
+// only. The target comes from the stage record, or, when that is lost,
+// from the live sessions whose IQN ends in the volume id. Every step
+// tolerates what is already gone (device, session, record).
+func (s *nodeService) detach(ctx context.Context, id string) error {
+	rec, err := s.records.load(id)
+	if err != nil {
+		return fmt.Errorf("reading the staging record of %s: %w", id, err)
+	}
+	var targets []iscsi.Target
+	if rec != nil {
+		targets = append(targets, iscsi.Target{Portal: rec.Portal, IQN: rec.IQN, LUN: rec.LUN})
+	}
+	sessions, err := s.cfg.Initiator.Sessions(ctx)
+	if err != nil {
+		return fmt.Errorf("listing iSCSI sessions: %w", err)
+	}
+	for _, ses := range sessions {
+		if publish.IsTargetOf(ses.IQN, id) && (rec == nil || ses.IQN != rec.IQN || ses.Portal != rec.Portal) {
+			targets = append(targets, iscsi.Target{Portal: ses.Portal, IQN: ses.IQN, LUN: publish.LUN})
+		}
+	}
+	for _, t := range targets {
+		if hasSession(sessions, t) {
+			dev, err := s.cfg.Disks.WaitForDevice(ctx, t, time.Second)
+			switch {
+			case err == nil:
+				if err := s.cfg.Disks.Remove(ctx, dev); err != nil {
+					return fmt.Errorf("removing disk %s of %s: %w", dev, t.IQN, err)
+				}
+			case !errors.Is(err, iscsi.ErrDeviceNotFound):
+				return fmt.Errorf("finding the disk of %s: %w", t.IQN, err)
+			}
+		}
+		if err := s.cfg.Initiator.Logout(ctx, t.Portal, t.IQN); err != nil {
+			return fmt.Errorf("logging out of %s: %w", t.IQN, err)
+		}
+		if err := s.cfg.Initiator.DeleteRecord(ctx, t.Portal, t.IQN); err != nil {
+			return fmt.Errorf("deleting the node record of %s: %w", t.IQN, err)
+		}
+	}
+	return nil
+}
+
+func hasSession(sessions []iscsi.Session, t iscsi.Target) bool {
+	for _, s := range sessions {
+		if s.IQN == t.IQN && s.Portal == t.Portal {
+			return true
+		}
+	}
+	return false
+}
