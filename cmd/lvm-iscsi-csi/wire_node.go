@@ -26,7 +26,7 @@ func wireNode(_ context.Context, opts driver.Options, cfg *driver.Config) error 
 	iqn, err := iscsi.ReadInitiatorName(opts.InitiatorNameFile)
 	if err != nil {
 		// Without it the node cannot be fenced or logged in; say exactly
-		// what to fix (the seed's FAQ 3.4: "is open-iscsi installed?").
+		// what to fix (FAQ 3.4 in docs/design.md: "is open-iscsi installed?").
 		return fmt.Errorf("this node's iSCSI initiator name: %w (install open-iscsi, or set --initiator-name-file)", err)
 	}
 	exec := utilexec.New()

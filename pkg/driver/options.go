@@ -25,7 +25,7 @@ const (
 func (m Mode) hasController() bool { return m == ModeController || m == ModeAll }
 func (m Mode) hasNode() bool       { return m == ModeNode || m == ModeAll }
 
-// Defaults of the command-line contract (../shared/DESIGN.md).
+// Defaults of the command-line contract (README, docs/design.md).
 const (
 	DefaultEndpoint          = "unix:///csi/csi.sock"
 	DefaultIQNPrefix         = "iqn.2026-11.io.csi.lvm-iscsi"

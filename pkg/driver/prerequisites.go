@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// Prerequisite is one thing outside the plugin that its mode needs: the
-// seed's FAQ (3.1, 3.2, 3.4) is a list of volumes stuck because one of these
+// Prerequisite is one thing outside the plugin that its mode needs: FAQ
+// 3.1, 3.2 and 3.4 (docs/design.md) are volumes stuck because one of these
 // was missing and nothing said so. Probe reports each failing one by name.
 type Prerequisite struct {
 	Name  string

@@ -28,7 +28,7 @@ func (r CreateRequest) source() string { return r.SourceSnapshot + r.SourceVolum
 //
 // An empty volume and all its tags are written by one lvcreate, so a crash
 // leaves either nothing or a complete volume: there is no "creating" state to
-// get stuck in (the seed's FAQ 3.1/3.3). A volume with a content source is
+// get stuck in (FAQ 3.1/3.3 in docs/design.md). A volume with a content source is
 // created tagged "creating" and only reported once its data is complete (see
 // clone.go); a crash leaves a "creating" LV that the reconciler removes, and
 // the retry starts over.

@@ -13,7 +13,7 @@ import (
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 )
 
-// Reconcile makes tgtd match the LV tags (the seed's FAQ 3.3: targets and
+// Reconcile makes tgtd match the LV tags (FAQ 3.3 in docs/design.md: targets and
 // LVs left over by half-done operations, cleaned by hand): every published
 // volume's target, LUN, serial, CHAP account and ACL are recreated; targets
 // of ours that no published LV backs are removed; deletions a crash

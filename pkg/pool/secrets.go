@@ -13,7 +13,7 @@ import (
 )
 
 // SecretStore keeps each volume's CHAP credentials on the storage host
-// only: never in LV tags, logs or volume_context (DESIGN.md).
+// only: never in LV tags, logs or volume_context (docs/design.md, "CHAP").
 type SecretStore interface {
 	// Ensure returns the volume's credentials, generating and storing them
 	// durably the first time.

@@ -8,7 +8,8 @@ import (
 	"strings"
 )
 
-// LV tags are the database (DESIGN.md: "the storage is the database").
+// LV tags are the database (docs/design.md, "State in LV tags": the storage
+// is the database).
 // Every tag of ours starts with tagPrefix; values that may hold arbitrary
 // bytes (the CSI name, node ids) are base64url-encoded because LVM tags only
 // allow [A-Za-z0-9_+.\-/=!:&#].

@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-// The CSI driver name fixed by the command-line contract (DESIGN.md). Spelled
+// The CSI driver name fixed by the command-line contract (README). Spelled
 // out here rather than imported, so a change in pkg/driver cannot pass silently.
 const driverName = "lvm-iscsi.csi.io"
 
