@@ -44,14 +44,10 @@ func (s *controllerService) ControllerGetVolumeHealth(ctx context.Context, req *
 // ControllerListVolumeHealth is ControllerGetVolumeHealth for every volume,
 // paginated like ListVolumes.
 func (s *controllerService) ControllerListVolumeHealth(ctx context.Context, req *csi.ControllerListVolumeHealthRequest) (*csi.ControllerListVolumeHealthResponse, error) {
-	if err := checkPaging(req.GetMaxEntries(), req.GetStartingToken(), pool.ValidVolumeID); err != nil {
-		return nil, err
-	}
-	vols, err := s.storage.List(ctx)
+	vols, next, err := s.volumePage(ctx, req.GetMaxEntries(), req.GetStartingToken())
 	if err != nil {
 		return nil, err
 	}
-	vols, next := page(vols, func(v pool.Volume) string { return v.ID }, req.GetStartingToken(), req.GetMaxEntries())
 	resp := &csi.ControllerListVolumeHealthResponse{NextToken: next}
 	for _, v := range vols {
 		hs, err := s.storage.VolumeHealth(ctx, v.ID)

@@ -121,14 +121,10 @@ func (s *controllerService) ValidateVolumeCapabilities(ctx context.Context, req 
 }
 
 func (s *controllerService) ListVolumes(ctx context.Context, req *csi.ListVolumesRequest) (*csi.ListVolumesResponse, error) {
-	if err := checkPaging(req.GetMaxEntries(), req.GetStartingToken(), pool.ValidVolumeID); err != nil {
-		return nil, err
-	}
-	vols, err := s.storage.List(ctx)
+	vols, next, err := s.volumePage(ctx, req.GetMaxEntries(), req.GetStartingToken())
 	if err != nil {
 		return nil, err
 	}
-	vols, next := page(vols, func(v pool.Volume) string { return v.ID }, req.GetStartingToken(), req.GetMaxEntries())
 	resp := &csi.ListVolumesResponse{NextToken: next}
 	for _, v := range vols {
 		resp.Entries = append(resp.Entries, &csi.ListVolumesResponse_Entry{
@@ -152,6 +148,20 @@ func (s *controllerService) ControllerGetVolume(ctx context.Context, req *csi.Co
 		Volume: &csi.Volume{VolumeId: v.ID, CapacityBytes: int64(v.Size)},
 		Status: &csi.ControllerGetVolumeResponse_VolumeStatus{PublishedNodeIds: nodeIDs(v)},
 	}, nil
+}
+
+// volumePage is one page of the volume list, for ListVolumes and
+// ControllerListVolumeHealth.
+func (s *controllerService) volumePage(ctx context.Context, maxEntries int32, token string) ([]pool.Volume, string, error) {
+	if err := checkPaging(maxEntries, token, pool.ValidVolumeID); err != nil {
+		return nil, "", err
+	}
+	vols, err := s.storage.List(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	vols, next := page(vols, func(v pool.Volume) string { return v.ID }, token, maxEntries)
+	return vols, next, nil
 }
 
 // nodeIDs are the nodes a volume is published to.

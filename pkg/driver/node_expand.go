@@ -23,19 +23,10 @@ const rescanTimeout = 30 * time.Second
 // volume only needs the rescan.
 func (s *nodeService) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVolumeRequest) (*csi.NodeExpandVolumeResponse, error) {
 	id, p := req.GetVolumeId(), req.GetVolumePath()
-	if err := required("volume_id", id, "volume_path", p); err != nil {
-		return nil, err
-	}
-	if err := optionalCapability(req.GetVolumeCapability()); err != nil {
-		return nil, err
-	}
 	if req.GetCapacityRange().GetRequiredBytes() < 0 {
 		return nil, invalid("capacity_range must not be negative")
 	}
-	if err := checkVolumeID(id); err != nil {
-		return nil, err
-	}
-	if err := checkPath(s.cfg.KubeletDir, "volume_path", p); err != nil {
+	if err := s.check(volumeCall{id: id, capability: req.GetVolumeCapability(), paths: []string{"volume_path", p}}); err != nil {
 		return nil, err
 	}
 	info, err := os.Stat(p)

@@ -13,17 +13,8 @@ import (
 
 func (s *nodeService) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolumeRequest) (*csi.NodePublishVolumeResponse, error) {
 	id, staging, target := req.GetVolumeId(), req.GetStagingTargetPath(), req.GetTargetPath()
-	if err := required("volume_id", id, "staging_target_path", staging, "target_path", target); err != nil {
-		return nil, err
-	}
 	c := req.GetVolumeCapability()
-	if err := requireCapability(c); err != nil {
-		return nil, err
-	}
-	if err := checkVolumeID(id); err != nil {
-		return nil, err
-	}
-	if err := checkPaths(s.cfg.KubeletDir, "staging_target_path", staging, "target_path", target); err != nil {
+	if err := s.check(volumeCall{id: id, capability: c, capabilityRequired: true, paths: []string{"staging_target_path", staging, "target_path", target}}); err != nil {
 		return nil, err
 	}
 	opts := []string{"bind"}
@@ -108,13 +99,7 @@ func makeFile(path string) error {
 
 func (s *nodeService) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
 	id, target := req.GetVolumeId(), req.GetTargetPath()
-	if err := required("volume_id", id, "target_path", target); err != nil {
-		return nil, err
-	}
-	if err := checkVolumeID(id); err != nil {
-		return nil, err
-	}
-	if err := checkPath(s.cfg.KubeletDir, "target_path", target); err != nil {
+	if err := s.check(volumeCall{id: id, paths: []string{"target_path", target}}); err != nil {
 		return nil, err
 	}
 	if err := mount.CleanupMountPoint(target, s.cfg.Mounter, true); err != nil {

@@ -44,17 +44,8 @@ func targetFrom(volumeID string, pc map[string]string) (iscsi.Target, error) {
 
 func (s *nodeService) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRequest) (*csi.NodeStageVolumeResponse, error) {
 	id, staging := req.GetVolumeId(), req.GetStagingTargetPath()
-	if err := required("volume_id", id, "staging_target_path", staging); err != nil {
-		return nil, err
-	}
 	c := req.GetVolumeCapability()
-	if err := requireCapability(c); err != nil {
-		return nil, err
-	}
-	if err := checkVolumeID(id); err != nil {
-		return nil, err
-	}
-	if err := checkPath(s.cfg.KubeletDir, "staging_target_path", staging); err != nil {
+	if err := s.check(volumeCall{id: id, capability: c, capabilityRequired: true, paths: []string{"staging_target_path", staging}}); err != nil {
 		return nil, err
 	}
 	target, err := targetFrom(id, req.GetPublishContext())
@@ -168,13 +159,7 @@ func sameDevice(a, b string) bool {
 
 func (s *nodeService) NodeUnstageVolume(ctx context.Context, req *csi.NodeUnstageVolumeRequest) (*csi.NodeUnstageVolumeResponse, error) {
 	id, staging := req.GetVolumeId(), req.GetStagingTargetPath()
-	if err := required("volume_id", id, "staging_target_path", staging); err != nil {
-		return nil, err
-	}
-	if err := checkVolumeID(id); err != nil {
-		return nil, err
-	}
-	if err := checkPath(s.cfg.KubeletDir, "staging_target_path", staging); err != nil {
+	if err := s.check(volumeCall{id: id, paths: []string{"staging_target_path", staging}}); err != nil {
 		return nil, err
 	}
 	if err := mount.CleanupMountPoint(staging, s.cfg.Mounter, true); err != nil {

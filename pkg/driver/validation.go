@@ -225,3 +225,36 @@ func checkPaths(kubeletDir string, pairs ...string) error {
 	}
 	return nil
 }
+
+// volumeCall is what a node call on one volume carries.
+type volumeCall struct {
+	id string
+	// paths are (field, path) pairs, all required and all below the
+	// kubelet directory.
+	paths []string
+	// capability is checked when present, and must be present when
+	// capabilityRequired.
+	capability         *csi.VolumeCapability
+	capabilityRequired bool
+}
+
+// check validates a node call in the order the spec (and csi-sanity)
+// expects: every required field first (InvalidArgument), then what the
+// fields say (an id that cannot be ours is NotFound; a path outside the
+// kubelet directory InvalidArgument).
+func (s *nodeService) check(c volumeCall) error {
+	if err := required(append([]string{"volume_id", c.id}, c.paths...)...); err != nil {
+		return err
+	}
+	capCheck := optionalCapability
+	if c.capabilityRequired {
+		capCheck = requireCapability
+	}
+	if err := capCheck(c.capability); err != nil {
+		return err
+	}
+	if err := checkVolumeID(c.id); err != nil {
+		return err
+	}
+	return checkPaths(s.cfg.KubeletDir, c.paths...)
+}
