@@ -18,6 +18,8 @@
 #                (default bin/)
 #   E2E_SKIP_FILE              csi-sanity skip list (default test/sanity/skip.txt)
 #   E2E_SANITY_ARGS            extra arguments for sanity.test, e.g. -ginkgo.focus=Probe
+#   E2E_SANITY_ACCESS          access types csi-sanity runs with (default "mount block"; "" skips it)
+#   E2E_GO_RUN                 -test.run regexp for our own e2e tests (default: all)
 #   E2E_VG_SIZE                size of the loop-file volume group (default 3G)
 #   E2E_THIN_POOL_SIZE         size of the thin pool in it (default 1G)
 #   E2E_TGT_CONTROL_PORT       tgtd management port, tgtadm -C (default 0)
@@ -262,7 +264,7 @@ log "csi-sanity, mount and block (${#skip_args[@]} skipped sections, logs: $out/
 
 status=0
 # The whole suite once per access type: filesystem volumes, then raw block.
-for access in mount block; do
+for access in ${E2E_SANITY_ACCESS-mount block}; do
   start=$SECONDS
   # shellcheck disable=SC2086 # E2E_SANITY_ARGS is a list of arguments on purpose
   "$bin/sanity.test" -test.v -test.timeout=30m \
@@ -281,7 +283,7 @@ done
 # --- our own end-to-end tests -------------------------------------------------
 log "e2e tests (log: $out/e2e.log)"
 start=$SECONDS
-"$bin/e2e.test" -test.v -test.timeout=30m \
+"$bin/e2e.test" -test.v -test.timeout=30m -test.run="${E2E_GO_RUN:-.}" \
   -controller-endpoint="unix://$run/controller.sock" \
   -node-endpoint="unix://$run/node.sock" \
   -root="$work/e2e" -volume-group="$vg" -tgt-control-port="$control_port" \
