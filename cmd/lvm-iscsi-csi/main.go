@@ -30,7 +30,7 @@ func run(args []string) int {
 	opts := driver.DefaultOptions()
 	opts.AddFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: lvm-iscsi-csi --mode=controller|node|all [flags]\n\nCSI driver %s: LVM volumes exported over iSCSI by tgt.\n\nFlags:\n", driver.DriverName)
+		fmt.Fprintf(fs.Output(), "Usage: lvm-iscsi-csi --mode=controller|node|all [flags]\n\nCSI driver %s: LVM volumes exported over iSCSI by tgt.\n\nFlags:\n", driver.DefaultDriverName)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -40,7 +40,7 @@ func run(args []string) int {
 		return 2
 	}
 	if opts.ShowVersion {
-		fmt.Println(driver.DriverName, version)
+		fmt.Println(opts.DriverName, version)
 		return 0
 	}
 	if err := opts.Validate(); err != nil {

@@ -10,11 +10,14 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc"
 	"k8s.io/klog/v2"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/kubeletplugin"
 )
 
 // gracePeriod is how long in-flight RPCs get to finish on shutdown.
@@ -50,9 +53,12 @@ func New(cfg Config) (*Driver, error) {
 	if mode.hasNode() && cfg.Node == nil {
 		return nil, errors.New("node mode without a node server")
 	}
+	if cfg.Options.DriverName == "" {
+		return nil, errors.New("no driver name")
+	}
 	d := &Driver{
 		cfg:      cfg,
-		identity: &IdentityServer{version: cfg.Version, mode: mode, prerequisites: cfg.Prerequisites},
+		identity: &IdentityServer{name: cfg.Options.DriverName, version: cfg.Version, mode: mode, prerequisites: cfg.Prerequisites},
 		server:   grpc.NewServer(grpc.UnaryInterceptor(logAndRecover)),
 	}
 	csi.RegisterIdentityServer(d.server, d.identity)
@@ -83,12 +89,12 @@ func (d *Driver) serve(ctx context.Context, l net.Listener, path string) error {
 	defer os.Remove(path)
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
-	for _, bg := range d.cfg.Background {
+	for _, bg := range append(d.kubeletServices(), d.cfg.Background...) {
 		go bg(bgCtx)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- d.server.Serve(l) }()
-	klog.InfoS("Serving CSI", "driver", DriverName, "version", d.cfg.Version, "mode", d.cfg.Options.Mode, "endpoint", d.cfg.Options.Endpoint)
+	klog.InfoS("Serving CSI", "driver", d.cfg.Options.DriverName, "version", d.cfg.Version, "mode", d.cfg.Options.Mode, "endpoint", d.cfg.Options.Endpoint)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("gRPC server stopped: %w", err)
@@ -104,4 +110,32 @@ func (d *Driver) serve(ctx context.Context, l net.Listener, path string) error {
 		d.server.Stop()
 	}
 	return nil
+}
+
+// kubeletServices are what kubelet needs besides CSI, when the options ask
+// for them: plugin registration (node mode) and the health endpoint.
+func (d *Driver) kubeletServices() []func(ctx context.Context) {
+	o := d.cfg.Options
+	var services []func(ctx context.Context)
+	if o.Mode.hasNode() && o.KubeletRegistrationPath != "" {
+		reg := kubeletplugin.Registration{
+			DriverName:  o.DriverName,
+			Endpoint:    o.KubeletRegistrationPath,
+			RegistryDir: filepath.Join(o.KubeletDir, "plugins_registry"),
+		}
+		services = append(services, func(ctx context.Context) {
+			if err := reg.Serve(ctx, nil); err != nil {
+				klog.ErrorS(err, "Kubelet plugin registration stopped; kubelet will not use this node plugin", "socket", reg.SocketPath())
+			}
+		})
+	}
+	if o.HealthAddress != "" {
+		health := kubeletplugin.Health{Address: o.HealthAddress, Check: d.identity.ready}
+		services = append(services, func(ctx context.Context) {
+			if err := health.Serve(ctx); err != nil {
+				klog.ErrorS(err, "Health endpoint stopped", "address", o.HealthAddress)
+			}
+		})
+	}
+	return services
 }

@@ -2,25 +2,25 @@ package driver
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 	"k8s.io/klog/v2"
 )
 
-// DriverName is the CSI driver name Kubernetes objects refer to.
-const DriverName = "lvm-iscsi.csi.io"
-
 // IdentityServer answers who the plugin is and whether it can serve.
 type IdentityServer struct {
 	csi.UnimplementedIdentityServer
+	name          string
 	version       string
 	mode          Mode
 	prerequisites []Prerequisite
 }
 
 func (s *IdentityServer) GetPluginInfo(context.Context, *csi.GetPluginInfoRequest) (*csi.GetPluginInfoResponse, error) {
-	return &csi.GetPluginInfoResponse{Name: DriverName, VendorVersion: s.version}, nil
+	return &csi.GetPluginInfoResponse{Name: s.name, VendorVersion: s.version}, nil
 }
 
 // GetPluginCapabilities describes the plugin as a whole, so every process
@@ -44,12 +44,18 @@ func (s *IdentityServer) GetPluginCapabilities(context.Context, *csi.GetPluginCa
 // missing prerequisite is "not ready" (the sidecars wait and Kubernetes
 // shows why in the log), not an RPC error: the plugin itself is healthy.
 func (s *IdentityServer) Probe(ctx context.Context, _ *csi.ProbeRequest) (*csi.ProbeResponse, error) {
-	ready := true
+	return &csi.ProbeResponse{Ready: wrapperspb.Bool(s.ready(ctx) == nil)}, nil
+}
+
+// ready checks every prerequisite and says which are missing; Probe and
+// the HTTP health endpoint both answer from it.
+func (s *IdentityServer) ready(ctx context.Context) error {
+	var missing []error
 	for _, p := range s.prerequisites {
 		if err := p.Check(ctx); err != nil {
 			klog.InfoS("Prerequisite missing, reporting not ready", "prerequisite", p.Name, "err", err)
-			ready = false
+			missing = append(missing, fmt.Errorf("%s: %w", p.Name, err))
 		}
 	}
-	return &csi.ProbeResponse{Ready: wrapperspb.Bool(ready)}, nil
+	return errors.Join(missing...)
 }

@@ -38,9 +38,9 @@ func TestProbeReadyOnlyWhenAllPrerequisitesHold(t *testing.T) {
 
 func TestPluginInfoAndCapabilitiesAreTheSameInEveryMode(t *testing.T) {
 	for _, mode := range []Mode{ModeNode, ModeController, ModeAll} {
-		s := &IdentityServer{version: "v1.2.3", mode: mode}
+		s := &IdentityServer{name: DefaultDriverName, version: "v1.2.3", mode: mode}
 		info, _ := s.GetPluginInfo(context.Background(), &csi.GetPluginInfoRequest{})
-		if info.Name != DriverName || info.VendorVersion != "v1.2.3" {
+		if info.Name != DefaultDriverName || info.VendorVersion != "v1.2.3" {
 			t.Fatalf("%s: plugin info = %v", mode, info)
 		}
 		caps, _ := s.GetPluginCapabilities(context.Background(), &csi.GetPluginCapabilitiesRequest{})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -28,6 +29,7 @@ func (m Mode) hasNode() bool       { return m == ModeNode || m == ModeAll }
 // Defaults of the command-line contract (README, docs/design.md).
 const (
 	DefaultEndpoint          = "unix:///csi/csi.sock"
+	DefaultDriverName        = "lvm-iscsi.csi.io"
 	DefaultIQNPrefix         = "iqn.2026-11.io.csi.lvm-iscsi"
 	DefaultStateDir          = "/var/lib/lvm-iscsi-csi"
 	DefaultInitiatorNameFile = "/etc/iscsi/initiatorname.iscsi"
@@ -60,6 +62,18 @@ type Options struct {
 	// StateDir holds durable private state (CHAP secrets on the controller,
 	// staging records on nodes), mode 0700.
 	StateDir string
+	// DriverName is the CSI driver name Kubernetes objects refer to
+	// (CSIDriver, StorageClass provisioner); one per storage host while
+	// each host has its own release.
+	DriverName string
+
+	// KubeletRegistrationPath is the CSI socket as kubelet sees it (a host
+	// path). When set, the node plugin registers itself with kubelet
+	// through <kubelet-dir>/plugins_registry, as node-driver-registrar does.
+	KubeletRegistrationPath string
+	// HealthAddress is host:port of an HTTP /healthz endpoint answering
+	// what Probe answers, for a liveness probe; empty turns it off.
+	HealthAddress string
 
 	// TgtControlPort selects the tgtd instance (tgtadm -C) on the storage host.
 	TgtControlPort int
@@ -96,6 +110,7 @@ func DefaultOptions() Options {
 	host, _ := os.Hostname()
 	return Options{
 		Endpoint:            DefaultEndpoint,
+		DriverName:          DefaultDriverName,
 		NodeID:              host,
 		IQNPrefix:           DefaultIQNPrefix,
 		StateDir:            DefaultStateDir,
@@ -121,6 +136,9 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Portal, "portal", o.Portal, "iSCSI portal host:port nodes log in to (controller mode; required)")
 	fs.StringVar(&o.IQNPrefix, "iqn-prefix", o.IQNPrefix, "target IQN prefix; the volume id is appended")
 	fs.StringVar(&o.StateDir, "state-dir", o.StateDir, "directory for durable private state (mode 0700)")
+	fs.StringVar(&o.DriverName, "driver-name", o.DriverName, "CSI driver name (CSIDriver object, StorageClass provisioner)")
+	fs.StringVar(&o.KubeletRegistrationPath, "kubelet-registration-path", o.KubeletRegistrationPath, "the CSI socket as kubelet sees it; when set, register with kubelet through <kubelet-dir>/plugins_registry (node mode)")
+	fs.StringVar(&o.HealthAddress, "health-address", o.HealthAddress, "host:port for an HTTP /healthz endpoint that answers like Probe (empty: off)")
 	fs.IntVar(&o.TgtControlPort, "tgt-control-port", o.TgtControlPort, "tgtd control port (tgtadm -C) on the storage host")
 	fs.StringVar(&o.InitiatorNameFile, "initiator-name-file", o.InitiatorNameFile, "open-iscsi initiator name file (node mode)")
 	fs.StringVar(&o.ISCSILockFile, "iscsi-lock-file", o.ISCSILockFile, "lock file serialising iscsiadm calls on this host (node mode)")
@@ -152,6 +170,8 @@ var (
 	vgNamePattern = regexp.MustCompile(`^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$`)
 	// iqnPrefixPattern is a conservative iqn.yyyy-mm.reversed.domain[:x].
 	iqnPrefixPattern = regexp.MustCompile(`^iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[a-z0-9.:-]+)?$`)
+	// driverNamePattern is what the CSI spec allows for a plugin name.
+	driverNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`)
 	// nodeNamePattern is a DNS subdomain (what Kubernetes node names are).
 	nodeNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$`)
 )
@@ -167,6 +187,14 @@ func (o *Options) Validate() error {
 	}
 	if !filepath.IsAbs(o.StateDir) {
 		errs = append(errs, fmt.Errorf("--state-dir must be an absolute path, got %q", o.StateDir))
+	}
+	if !driverNamePattern.MatchString(o.DriverName) || len(o.DriverName) > 63 {
+		errs = append(errs, fmt.Errorf("--driver-name %q is not a CSI driver name (lower-case DNS name, at most 63 characters)", o.DriverName))
+	}
+	if o.HealthAddress != "" {
+		if _, _, err := net.SplitHostPort(o.HealthAddress); err != nil {
+			errs = append(errs, fmt.Errorf("--health-address %q is not host:port", o.HealthAddress))
+		}
 	}
 	if !iqnPrefixPattern.MatchString(o.IQNPrefix) || len(o.IQNPrefix) > 180 {
 		errs = append(errs, fmt.Errorf("--iqn-prefix %q is not an iqn.yyyy-mm.domain[:name] prefix in lower case", o.IQNPrefix))
@@ -231,6 +259,9 @@ func (o *Options) validateNode() []error {
 	}
 	if !filepath.IsAbs(o.KubeletDir) || filepath.Clean(o.KubeletDir) != o.KubeletDir || o.KubeletDir == "/" {
 		errs = append(errs, fmt.Errorf("--kubelet-dir must be an absolute, clean path other than /, got %q", o.KubeletDir))
+	}
+	if p := o.KubeletRegistrationPath; p != "" && (!filepath.IsAbs(p) || filepath.Clean(p) != p) {
+		errs = append(errs, fmt.Errorf("--kubelet-registration-path must be an absolute, clean path, got %q", p))
 	}
 	if o.MaxVolumesPerNode < 0 {
 		errs = append(errs, fmt.Errorf("--max-volumes-per-node %d is negative", o.MaxVolumesPerNode))

@@ -121,7 +121,7 @@ func controllerConfig(t *testing.T, dir, endpoint string, blocks pool.BlockDevic
 	// the volume group only (production also dials tgtd's control socket).
 	tgtSocket := filepath.Join(dir, "no-tgtd.sock")
 	return driver.Config{
-		Options:       driver.Options{Endpoint: endpoint, Mode: driver.ModeController},
+		Options:       driver.Options{Endpoint: endpoint, Mode: driver.ModeController, DriverName: driver.DefaultDriverName},
 		Version:       "sanity-inprocess",
 		Controller:    driver.NewControllerServer(p),
 		Prerequisites: []driver.Prerequisite{{Name: "volume group", Check: p.Ready}},
@@ -147,7 +147,7 @@ func nodeConfig(t *testing.T, dir, endpoint, kubeletDir string) driver.Config {
 		t.Fatal(err)
 	}
 	return driver.Config{
-		Options: driver.Options{Endpoint: endpoint, Mode: driver.ModeNode},
+		Options: driver.Options{Endpoint: endpoint, Mode: driver.ModeNode, DriverName: driver.DefaultDriverName},
 		Version: "sanity-inprocess",
 		Node: driver.NewNodeServer(driver.NodeConfig{
 			NodeID:     driver.NodeID(fixtureNode, iqn),
