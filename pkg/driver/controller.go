@@ -82,7 +82,7 @@ func (s *ControllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 	if err := validateCapabilities(req.GetVolumeCapabilities()); err != nil {
 		return nil, err
 	}
-	prov, err := provisioningFrom(req.GetParameters(), s.storage.DefaultProvisioning())
+	params, err := ParseParameters(req.GetParameters(), ParameterEnv{DefaultProvisioning: s.storage.DefaultProvisioning()})
 	if err != nil {
 		return nil, err
 	}
@@ -125,14 +125,13 @@ func (s *ControllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 		return nil, aborted("volume name " + strconv.Quote(req.GetName()))
 	}
 	defer release()
-	v, err := s.storage.Create(ctx, pool.CreateRequest{
+	v, err := s.storage.Create(ctx, params.createRequest(pool.CreateRequest{
 		Name:           req.GetName(),
 		RequiredSize:   required,
 		LimitSize:      uint64(r.GetLimitBytes()),
-		Provisioning:   prov,
 		SourceSnapshot: fromSnapshot,
 		SourceVolume:   fromVolume,
-	})
+	}))
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -140,6 +139,7 @@ func (s *ControllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 		VolumeId:      v.ID,
 		CapacityBytes: int64(v.Size),
 		ContentSource: req.GetVolumeContentSource(),
+		VolumeContext: params.VolumeContext(),
 	}}, nil
 }
 
@@ -250,7 +250,7 @@ func (s *ControllerServer) ValidateVolumeCapabilities(ctx context.Context, req *
 	if _, err := s.storage.Get(ctx, id); err != nil {
 		return nil, toStatus(err)
 	}
-	if _, err := provisioningFrom(req.GetParameters(), s.storage.DefaultProvisioning()); err != nil {
+	if _, err := ParseParameters(req.GetParameters(), ParameterEnv{DefaultProvisioning: s.storage.DefaultProvisioning()}); err != nil {
 		return &csi.ValidateVolumeCapabilitiesResponse{Message: status.Convert(err).Message()}, nil
 	}
 	for _, c := range req.GetVolumeCapabilities() {
@@ -313,11 +313,11 @@ func (s *ControllerServer) GetCapacity(ctx context.Context, req *csi.GetCapacity
 			return &csi.GetCapacityResponse{}, nil // no room for what cannot be served
 		}
 	}
-	prov, err := provisioningFrom(req.GetParameters(), s.storage.DefaultProvisioning())
+	params, err := ParseParameters(req.GetParameters(), ParameterEnv{DefaultProvisioning: s.storage.DefaultProvisioning()})
 	if err != nil {
 		return nil, err
 	}
-	free, err := s.storage.Capacity(ctx, prov)
+	free, err := s.storage.Capacity(ctx, params.Provisioning)
 	if err != nil {
 		return nil, toStatus(err)
 	}

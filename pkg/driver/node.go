@@ -156,6 +156,10 @@ func (s *NodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolu
 	if err != nil {
 		return nil, err
 	}
+	params, err := ParseVolumeContext(req.GetVolumeContext())
+	if err != nil {
+		return nil, err
+	}
 	release, ok := s.volumes.tryLock(id)
 	if !ok {
 		return nil, aborted("volume " + id)
@@ -172,7 +176,7 @@ func (s *NodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolu
 	if c.GetBlock() != nil {
 		return &csi.NodeStageVolumeResponse{}, nil
 	}
-	if err := s.mountFilesystem(dev, staging, c.GetMount()); err != nil {
+	if err := s.mountFilesystem(dev, staging, c.GetMount(), params); err != nil {
 		return nil, err
 	}
 	return &csi.NodeStageVolumeResponse{}, nil
@@ -219,7 +223,7 @@ func (s *NodeServer) attach(ctx context.Context, id string, t iscsi.Target) (str
 	}
 }
 
-func (s *NodeServer) mountFilesystem(dev, staging string, m *csi.VolumeCapability_MountVolume) error {
+func (s *NodeServer) mountFilesystem(dev, staging string, m *csi.VolumeCapability_MountVolume, params Parameters) error {
 	fsType := m.GetFsType()
 	if fsType == "" {
 		fsType = "ext4"
@@ -242,7 +246,7 @@ func (s *NodeServer) mountFilesystem(dev, staging string, m *csi.VolumeCapabilit
 		return status.Errorf(codes.AlreadyExists, "%s already has %s mounted, not %s", staging, src, dev)
 	}
 	opts := append([]string{"defaults"}, m.GetMountFlags()...)
-	if err := s.cfg.Mounter.FormatAndMount(dev, staging, fsType, opts); err != nil {
+	if err := s.cfg.Mounter.FormatAndMountSensitiveWithFormatOptions(dev, staging, fsType, opts, nil, params.FormatOptions(fsType)); err != nil {
 		return status.Errorf(codes.Internal, "formatting/mounting %s at %s: %v", dev, staging, err)
 	}
 	// A volume restored or cloned into a larger one carries its source's
