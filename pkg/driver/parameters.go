@@ -20,8 +20,9 @@ import (
 //
 // Adding a parameter: an entry here (with its field in Parameters), then
 // - one that changes how the LV is made: its field in pool.CreateRequest,
-//   copied in createRequest below, mapped to lvm.CreateOptions in
-//   pkg/pool/create.go and turned into lvcreate's argv in pkg/lvm/create.go;
+//   copied in createRequest below, mapped to lvm.CreateOptions by
+//   createOptions in pkg/pool/create.go and turned into lvcreate's argv in
+//   pkg/lvm/create.go;
 // - one the node needs at stage time: get (for volume_context) and, if it
 //   changes mkfs, formatOptions; nothing outside this file.
 // and a test of what it changes (the table's own tests cover parsing).
