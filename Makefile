@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 BIN := bin
 
-.PHONY: all build check test integration e2e packaging demo lint clean
+.PHONY: all build check test integration e2e packaging demo lint generate clean
 
 all: build
 
@@ -33,6 +33,12 @@ packaging:
 # The driver's main job on a loop-file-backed volume group, end to end.
 demo:
 	E2E_RUN=demo test/e2e/run.sh
+
+# Files written from the StorageClass parameter table (pkg/driver/parameters.go):
+# the table in docs/storageclass.md and the chart schema's parameters. `make test`
+# fails while they are stale (hack/gen-parameters' test).
+generate:
+	$(GO) run ./hack/gen-parameters
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -15,7 +15,7 @@ func (s *controllerService) CreateVolume(ctx context.Context, req *csi.CreateVol
 	if err := validateCapabilities(req.GetVolumeCapabilities()); err != nil {
 		return nil, err
 	}
-	prov, err := provisioningFrom(req.GetParameters(), s.storage.DefaultProvisioning())
+	params, err := ParseParameters(req.GetParameters(), ParameterEnv{DefaultProvisioning: s.storage.DefaultProvisioning()})
 	if err != nil {
 		return nil, err
 	}
@@ -34,14 +34,13 @@ func (s *controllerService) CreateVolume(ctx context.Context, req *csi.CreateVol
 		}
 		required = floor
 	}
-	v, err := s.storage.Create(ctx, pool.CreateRequest{
+	v, err := s.storage.Create(ctx, params.createRequest(pool.CreateRequest{
 		Name:           req.GetName(),
 		RequiredSize:   required,
 		LimitSize:      uint64(r.GetLimitBytes()),
-		Provisioning:   prov,
 		SourceSnapshot: fromSnapshot,
 		SourceVolume:   fromVolume,
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +48,7 @@ func (s *controllerService) CreateVolume(ctx context.Context, req *csi.CreateVol
 		VolumeId:      v.ID,
 		CapacityBytes: int64(v.Size),
 		ContentSource: req.GetVolumeContentSource(),
+		VolumeContext: params.VolumeContext(),
 	}}, nil
 }
 
@@ -105,7 +105,7 @@ func (s *controllerService) ValidateVolumeCapabilities(ctx context.Context, req 
 	if _, err := s.storage.Get(ctx, id); err != nil {
 		return nil, err
 	}
-	if _, err := provisioningFrom(req.GetParameters(), s.storage.DefaultProvisioning()); err != nil {
+	if _, err := ParseParameters(req.GetParameters(), ParameterEnv{DefaultProvisioning: s.storage.DefaultProvisioning()}); err != nil {
 		return &csi.ValidateVolumeCapabilitiesResponse{Message: err.Error()}, nil
 	}
 	for _, c := range req.GetVolumeCapabilities() {
@@ -179,11 +179,11 @@ func (s *controllerService) GetCapacity(ctx context.Context, req *csi.GetCapacit
 			return &csi.GetCapacityResponse{}, nil // no room for what cannot be served
 		}
 	}
-	prov, err := provisioningFrom(req.GetParameters(), s.storage.DefaultProvisioning())
+	params, err := ParseParameters(req.GetParameters(), ParameterEnv{DefaultProvisioning: s.storage.DefaultProvisioning()})
 	if err != nil {
 		return nil, err
 	}
-	free, err := s.storage.Capacity(ctx, prov)
+	free, err := s.storage.Capacity(ctx, params.Provisioning)
 	if err != nil {
 		return nil, err
 	}

@@ -52,6 +52,10 @@ func (s *nodeService) NodeStageVolume(ctx context.Context, req *csi.NodeStageVol
 	if err != nil {
 		return nil, err
 	}
+	params, err := ParseVolumeContext(req.GetVolumeContext())
+	if err != nil {
+		return nil, err
+	}
 	if err := s.records.save(id, stageRecord{Portal: target.Portal, IQN: target.IQN, LUN: target.LUN, StagingPath: staging}); err != nil {
 		return nil, fmt.Errorf("recording the staging of %s: %w", id, err)
 	}
@@ -62,7 +66,7 @@ func (s *nodeService) NodeStageVolume(ctx context.Context, req *csi.NodeStageVol
 	if c.GetBlock() != nil {
 		return &csi.NodeStageVolumeResponse{}, nil
 	}
-	if err := s.mountFilesystem(dev, staging, c.GetMount()); err != nil {
+	if err := s.mountFilesystem(dev, staging, c.GetMount(), params); err != nil {
 		return nil, err
 	}
 	return &csi.NodeStageVolumeResponse{}, nil
@@ -109,7 +113,7 @@ func (s *nodeService) attach(ctx context.Context, id string, t iscsi.Target) (st
 	}
 }
 
-func (s *nodeService) mountFilesystem(dev, staging string, m *csi.VolumeCapability_MountVolume) error {
+func (s *nodeService) mountFilesystem(dev, staging string, m *csi.VolumeCapability_MountVolume, params Parameters) error {
 	fsType := m.GetFsType()
 	if fsType == "" {
 		fsType = "ext4"
@@ -132,7 +136,7 @@ func (s *nodeService) mountFilesystem(dev, staging string, m *csi.VolumeCapabili
 		return fail(errPathInUse, "%s already has %s mounted, not %s", staging, src, dev)
 	}
 	opts := append([]string{"defaults"}, m.GetMountFlags()...)
-	if err := s.cfg.Mounter.FormatAndMount(dev, staging, fsType, opts); err != nil {
+	if err := s.cfg.Mounter.FormatAndMountSensitiveWithFormatOptions(dev, staging, fsType, opts, nil, params.FormatOptions(fsType)); err != nil {
 		return fmt.Errorf("formatting/mounting %s at %s: %w", dev, staging, err)
 	}
 	// A volume restored or cloned into a larger one carries its source's

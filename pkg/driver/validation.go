@@ -20,8 +20,6 @@ const (
 	maxNameBytes = 128
 	// maxNodeIDBytes is Kubernetes' limit on CSINode's nodeID.
 	maxNodeIDBytes = 192
-	// paramProvisioning is the one StorageClass parameter of the contract.
-	paramProvisioning = "provisioning"
 	// kubernetesParamPrefix marks keys csi-provisioner adds itself
 	// (--extra-create-metadata); they are accepted and ignored.
 	kubernetesParamPrefix = "csi.storage.k8s.io/"
@@ -82,26 +80,6 @@ func parseNodeID(id string) (pool.Node, error) {
 		return pool.Node{}, fail(errUnknownObject, "node %q does not exist (not a node id of this driver: want <node-name>/<initiator-iqn>)", id)
 	}
 	return pool.Node{ID: id, Initiator: iqn}, nil
-}
-
-// provisioningFrom reads the StorageClass parameters.
-func provisioningFrom(params map[string]string, def pool.Provisioning) (pool.Provisioning, error) {
-	prov := def
-	for k, v := range params {
-		switch {
-		case k == paramProvisioning:
-			switch pool.Provisioning(v) {
-			case pool.Thin, pool.Thick:
-				prov = pool.Provisioning(v)
-			default:
-				return "", invalid("parameter %s=%q: want thin or thick", k, v)
-			}
-		case strings.HasPrefix(k, kubernetesParamPrefix):
-		default:
-			return "", invalid("unknown parameter %q (known: %s)", k, paramProvisioning)
-		}
-	}
-	return prov, nil
 }
 
 var supportedFsTypes = map[string]bool{"": true, "ext4": true, "xfs": true}

@@ -5,6 +5,15 @@ import (
 	"fmt"
 )
 
+// CreateOptions describes a new LV or snapshot. It sits next to the argv
+// it becomes, so an option of lvcreate is added in this one file.
+type CreateOptions struct {
+	Name     string
+	Size     uint64 // bytes; the caller has rounded it to the extent size
+	ThinPool string // non-empty: a thin LV (-V) in that pool of the VG
+	Tags     []string
+}
+
 // CreateLV creates a thick LV, or a thin LV in opts.ThinPool, and returns
 // it as lvs reports it.
 //

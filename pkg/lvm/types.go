@@ -58,14 +58,6 @@ func (lv *LV) IsCOWSnapshot() bool {
 	return t == typeCOWSnapshot || t == typeInvalidCOW
 }
 
-// CreateOptions describes a new LV or snapshot.
-type CreateOptions struct {
-	Name     string
-	Size     uint64 // bytes; the caller has rounded it to the extent size
-	ThinPool string // non-empty: a thin LV (-V) in that pool of the VG
-	Tags     []string
-}
-
 // Interface is what the rest of the driver uses of LVM; *LVM implements it
 // with the lvm commands and lvmfake.Fake in memory.
 type Interface interface {

@@ -82,11 +82,7 @@ func (p *Pool) fill(ctx context.Context, req CreateRequest, src *source, id stri
 		if thinClone {
 			lv, err = p.lvm.CreateSnapshot(ctx, p.cfg.VolumeGroup, src.lv.Name, lvm.CreateOptions{Name: id, Tags: tags})
 		} else {
-			opts := lvm.CreateOptions{Name: id, Size: size, Tags: tags}
-			if req.Provisioning == Thin {
-				opts.ThinPool = p.cfg.ThinPool
-			}
-			lv, err = p.lvm.CreateLV(ctx, p.cfg.VolumeGroup, opts)
+			lv, err = p.lvm.CreateLV(ctx, p.cfg.VolumeGroup, p.createOptions(req, id, size, tags))
 		}
 		if errors.Is(err, lvm.ErrNoSpace) {
 			return fmt.Errorf("%w: %v", ErrNoSpace, err)

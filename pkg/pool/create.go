@@ -79,14 +79,10 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 		return p.createFrom(ctx, req, src, id, size)
 	}
 
-	opts := lvm.CreateOptions{Name: id, Size: size, Tags: volumeTags(req.Name, req.Provisioning)}
 	if err := p.checkRoom(ctx, req.Provisioning, size); err != nil {
 		return Volume{}, err
 	}
-	if req.Provisioning == Thin {
-		opts.ThinPool = p.cfg.ThinPool
-	}
-	lv, err := p.lvm.CreateLV(ctx, p.cfg.VolumeGroup, opts)
+	lv, err := p.lvm.CreateLV(ctx, p.cfg.VolumeGroup, p.createOptions(req, id, size, volumeTags(req.Name, req.Provisioning)))
 	switch {
 	case errors.Is(err, lvm.ErrExists):
 		// A concurrent or earlier attempt won the race; judge what it made.
@@ -102,6 +98,17 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 	}
 	v, _, _ := volumeFromLV(lv)
 	return v, nil
+}
+
+// createOptions is the one mapping of a request to lvcreate's options, for
+// an empty volume and for the target of a copy alike: a StorageClass
+// parameter that changes how the LV is made is applied here.
+func (p *Pool) createOptions(req CreateRequest, id string, size uint64, tags []string) lvm.CreateOptions {
+	opts := lvm.CreateOptions{Name: id, Size: size, Tags: tags}
+	if req.Provisioning == Thin {
+		opts.ThinPool = p.cfg.ThinPool
+	}
+	return opts
 }
 
 // checkRoom refuses a new allocation the VG (thick) or the thin pool's

@@ -2,6 +2,9 @@ package packaging
 
 import (
 	"testing"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/driver"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
 )
 
 const driverName = "lvm-iscsi.csi.io"
@@ -41,7 +44,8 @@ func TestCSIDriver(t *testing.T) {
 }
 
 // TestStorageClasses: every class names this driver and only parameters the
-// driver accepts (it refuses unknown ones with InvalidArgument).
+// driver accepts (it refuses unknown ones with InvalidArgument): its own
+// parse decides, so this test follows pkg/driver/parameters.go.
 func TestStorageClasses(t *testing.T) {
 	forEachRender(t, func(t *testing.T, r render) {
 		classes := r.ofKind("StorageClass")
@@ -57,13 +61,13 @@ func TestStorageClasses(t *testing.T) {
 			if sc.Provisioner != driverName {
 				t.Errorf("%s: provisioner %q", o.Metadata.Name, sc.Provisioner)
 			}
-			for k, v := range sc.Parameters {
-				switch {
-				case k == "provisioning" && (v == "thin" || v == "thick"):
-				case k == "csi.storage.k8s.io/fstype" && (v == "ext4" || v == "xfs"):
-				default:
-					t.Errorf("%s: parameter %s=%q the driver refuses", o.Metadata.Name, k, v)
-				}
+			if _, err := driver.ParseParameters(sc.Parameters, driver.ParameterEnv{DefaultProvisioning: pool.Thick}); err != nil {
+				t.Errorf("%s: the driver refuses its parameters: %v", o.Metadata.Name, err)
+			}
+			// csi-provisioner turns this one into the volume capability's
+			// fs type, which the driver checks separately.
+			if fs, ok := sc.Parameters["csi.storage.k8s.io/fstype"]; ok && fs != "ext4" && fs != "xfs" {
+				t.Errorf("%s: csi.storage.k8s.io/fstype %q: the driver supports ext4 and xfs", o.Metadata.Name, fs)
 			}
 		}
 		for _, o := range r.ofKind("VolumeSnapshotClass") {

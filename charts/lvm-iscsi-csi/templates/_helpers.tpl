@@ -70,6 +70,24 @@ Arguments: root (the chart's context), name (container name), values
     {{- end }}
 {{- end }}
 
+{{/*
+The driver's StorageClass parameters of one storageClasses[] entry, as YAML
+(read it with fromYaml): .parameters without its empty values (an empty value
+asks for the default, which is the key left out), plus the older spelling
+.provisioning. Setting both spellings of provisioning is refused.
+*/}}
+{{- define "lvm-iscsi-csi.storageClassParameters" -}}
+{{- $p := dict }}
+{{- range $k, $v := .parameters }}
+{{- if ne (toString $v) "" }}{{ $_ := set $p $k (toString $v) }}{{ end }}
+{{- end }}
+{{- with .provisioning }}
+{{- if hasKey $p "provisioning" }}{{ fail (printf "storageClasses: %s sets provisioning and parameters.provisioning: keep parameters.provisioning only" $.name) }}{{ end }}
+{{- $_ := set $p "provisioning" . }}
+{{- end }}
+{{- toYaml $p }}
+{{- end }}
+
 {{/* Checks on values the schema cannot express. */}}
 {{- define "lvm-iscsi-csi.validate" -}}
 {{- if eq (int .Values.controller.healthPort) (int .Values.node.healthPort) }}

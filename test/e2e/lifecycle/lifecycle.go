@@ -74,6 +74,7 @@ type Volume struct {
 	ID             string
 	Size           int64
 	Capability     *csi.VolumeCapability
+	VolumeContext  map[string]string // CreateVolume's, passed to stage and publish as kubelet does
 	PublishContext map[string]string
 	StagingPath    string
 	TargetPath     string
@@ -110,7 +111,8 @@ func (d *Driver) Create(ctx context.Context, name string, size int64, params map
 	if err != nil {
 		return nil, fmt.Errorf("CreateVolume: %w", err)
 	}
-	v := &Volume{Name: name, ID: resp.GetVolume().GetVolumeId(), Size: resp.GetVolume().GetCapacityBytes(), Capability: c}
+	v := &Volume{Name: name, ID: resp.GetVolume().GetVolumeId(), Size: resp.GetVolume().GetCapacityBytes(), Capability: c,
+		VolumeContext: resp.GetVolume().GetVolumeContext()}
 	v.StagingPath = filepath.Join(d.Root, "staging", v.ID)
 	v.TargetPath = filepath.Join(d.Root, "pods", v.ID, "volume")
 	return v, nil
@@ -140,7 +142,8 @@ func (d *Driver) CreateFrom(ctx context.Context, name string, size int64, params
 	if err != nil {
 		return nil, fmt.Errorf("CreateVolume from %s: %w", sourceID, err)
 	}
-	v := &Volume{Name: name, ID: resp.GetVolume().GetVolumeId(), Size: resp.GetVolume().GetCapacityBytes(), Capability: c}
+	v := &Volume{Name: name, ID: resp.GetVolume().GetVolumeId(), Size: resp.GetVolume().GetCapacityBytes(), Capability: c,
+		VolumeContext: resp.GetVolume().GetVolumeContext()}
 	v.StagingPath = filepath.Join(d.Root, "staging", v.ID)
 	v.TargetPath = filepath.Join(d.Root, "pods", v.ID, "volume")
 	return v, nil
@@ -206,6 +209,7 @@ func (d *Driver) Stage(ctx context.Context, v *Volume) error {
 	}
 	_, err := d.Node.NodeStageVolume(ctx, &csi.NodeStageVolumeRequest{
 		VolumeId: v.ID, StagingTargetPath: v.StagingPath, VolumeCapability: v.Capability, PublishContext: v.PublishContext,
+		VolumeContext: v.VolumeContext,
 	})
 	if err != nil {
 		return fmt.Errorf("NodeStageVolume: %w", err)
@@ -221,7 +225,7 @@ func (d *Driver) Publish(ctx context.Context, v *Volume) error {
 	}
 	_, err := d.Node.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{
 		VolumeId: v.ID, StagingTargetPath: v.StagingPath, TargetPath: v.TargetPath,
-		VolumeCapability: v.Capability, PublishContext: v.PublishContext,
+		VolumeCapability: v.Capability, PublishContext: v.PublishContext, VolumeContext: v.VolumeContext,
 	})
 	if err != nil {
 		return fmt.Errorf("NodePublishVolume: %w", err)

@@ -41,6 +41,16 @@ xfs=$work/xfs.img
 truncate -s 320M "$xfs"
 rec mkfs_xfs "$xfs" mkfs.xfs -f "$xfs"
 
+# Format options from StorageClass parameters (blockSize) go first: mount-utils
+# puts FormatAndMountSensitiveWithFormatOptions' options before its own.
+# Separate images, so the cases above and below stay as they were.
+ext4b=$work/ext4-b4096.img
+truncate -s 64M "$ext4b"
+rec mkfs_ext4_b4096 "$ext4b" mkfs.ext4 -b 4096 -F -m0 "$ext4b"
+xfsb=$work/xfs-b1024.img
+truncate -s 320M "$xfsb"
+rec mkfs_xfs_b1024 "$xfsb" mkfs.xfs -b size=1024 -f "$xfsb"
+
 # A disk with two filesystem signatures (the ext4 superblock copied over
 # the XFS image): blkid exits 8, "ambivalent result", which mount-utils
 # must not take for an unformatted disk (exit 2).
