@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 	"k8s.io/klog/v2"
 )
 
@@ -56,10 +57,10 @@ type setting struct {
 // Login implements Initiator. Every error matches ErrLoginFailed; those
 // from iscsiadm also keep its *runner.ExitError (CHAP secrets masked).
 func (a *Iscsiadm) Login(ctx context.Context, t Target) error {
-	if err := checkLoginTarget(t); err != nil {
-		return fmt.Errorf("%w: %w", ErrLoginFailed, err)
-	}
 	what := fmt.Sprintf("logging in to %s at %s", t.IQN, t.Portal)
+	if err := checkLoginTarget(t); err != nil {
+		return &toolerr.Error{Tool: tool, Op: what, Kinds: []error{ErrLoginFailed}, Err: err}
+	}
 	err := a.locked(ctx, func() error {
 		// -o new on an existing record rewrites it from iscsid.conf
 		// defaults, and the updates below then put back what this package
@@ -91,7 +92,7 @@ func (a *Iscsiadm) Login(ctx context.Context, t Target) error {
 	}
 	if !errors.Is(err, ErrLoginFailed) {
 		// The lock was not had before ctx ended.
-		return fmt.Errorf("%s: %w: %w", what, ErrLoginFailed, err)
+		return &toolerr.Error{Tool: tool, Op: what, Kinds: []error{ErrLoginFailed}, Err: err}
 	}
 	return err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner/runnertest"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 )
 
 const (
@@ -168,6 +169,10 @@ func TestRecordedFailures(t *testing.T) {
 			if !errors.As(err, &exitErr) || exitErr.ExitCode != call.ExitCode {
 				t.Errorf("err = %v does not carry tgtadm's exit code %d", err, call.ExitCode)
 			}
+			var te *toolerr.Error
+			if !errors.As(err, &te) || te.Tool != "tgt" || !strings.HasPrefix(err.Error(), "tgt: ") {
+				t.Errorf("err = %q is not a *toolerr.Error of tgt", err)
+			}
 		})
 	}
 }
@@ -175,9 +180,9 @@ func TestRecordedFailures(t *testing.T) {
 func TestUnrecognisedFailureKeepsExitError(t *testing.T) {
 	tg := newTestTgt(t, runnertest.Call{Argv: tgtadm("--op", "delete", "--mode", "target", "--force", "--tid", "1"), Stderr: "tgtadm: out of memory\n", ExitCode: 22})
 	err := tg.DeleteTarget(ctx, 1)
-	var tgtErr *Error
-	if !errors.As(err, &tgtErr) || tgtErr.Kind != nil {
-		t.Fatalf("err = %#v, want *Error without a kind", err)
+	var tgtErr *toolerr.Error
+	if !errors.As(err, &tgtErr) || len(tgtErr.Kinds) != 0 {
+		t.Fatalf("err = %#v, want *toolerr.Error without a kind", err)
 	}
 	if runner.ExitCode(err) != 22 || !strings.Contains(err.Error(), "out of memory") {
 		t.Errorf("err = %v lost tgtadm's exit code or message", err)

@@ -1,6 +1,7 @@
 // Package tgtfake is an in-memory tgt.Interface for other packages' unit
 // tests. It keeps the rules of tgtd that callers depend on: ErrExists and
-// ErrNotFound where tgtd gives them, a LUN needs a backing store, tgt's
+// ErrNotFound where tgtd gives them (as *toolerr.Error, the shape tgt.Tgt
+// returns), a LUN needs a backing store, tgt's
 // target-derived default serials, bindings listed back, deletion of an
 // account unbinding it everywhere, and a Restart that forgets everything as
 // a restarted tgtd does. Tests add sessions with Login or AddSession and
@@ -16,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 )
 
 // Fake is safe for concurrent use. The zero value is not usable; use New.
@@ -106,9 +108,10 @@ func (f *Fake) begin(method string) error {
 	return nil
 }
 
-// fail builds the error tgt.Tgt would return: a *tgt.Error of that kind.
+// fail builds the error tgt.Tgt would return: a *toolerr.Error of that
+// kind.
 func fail(op string, kind error) error {
-	return &tgt.Error{Op: op, Kind: kind}
+	return &toolerr.Error{Tool: "tgt", Op: op, Kinds: []error{kind}}
 }
 
 func (f *Fake) target(op string, tid int) (*tgt.Target, error) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 )
 
 var ctx = context.Background()
@@ -279,5 +280,15 @@ func TestUnreachable(t *testing.T) {
 	f.SetUnreachable(false)
 	if listOne(t, f).TID != 1 {
 		t.Error("state lost while unreachable")
+	}
+}
+
+// TestErrorsHaveTheRealShape: callers see what tgt.Tgt returns, a
+// *toolerr.Error of tgt that matches the sentinel.
+func TestErrorsHaveTheRealShape(t *testing.T) {
+	err := New().DeleteTarget(ctx, 1)
+	var te *toolerr.Error
+	if !errors.As(err, &te) || te.Tool != "tgt" || !errors.Is(err, tgt.ErrNotFound) {
+		t.Errorf("DeleteTarget of a missing target = %#v", err)
 	}
 }
