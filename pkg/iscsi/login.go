@@ -113,18 +113,11 @@ func recordSettings(chap *CHAP) []setting {
 	if chap == nil {
 		return append(settings, setting{name: "node.session.auth.authmethod", value: "None"})
 	}
-	settings = append(settings,
+	return append(settings,
 		setting{name: "node.session.auth.authmethod", value: "CHAP"},
 		setting{name: "node.session.auth.username", value: chap.User},
 		setting{name: "node.session.auth.password", value: chap.Password, secret: true},
 	)
-	if chap.MutualUser != "" {
-		settings = append(settings,
-			setting{name: "node.session.auth.username_in", value: chap.MutualUser},
-			setting{name: "node.session.auth.password_in", value: chap.MutualPassword, secret: true},
-		)
-	}
-	return settings
 }
 
 func seconds(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
@@ -142,11 +135,8 @@ func checkLoginTarget(t Target) error {
 	if c.User == "" || c.Password == "" {
 		return fmt.Errorf("%w: CHAP needs both a user name and a password", ErrInvalidArgument)
 	}
-	if (c.MutualUser == "") != (c.MutualPassword == "") {
-		return fmt.Errorf("%w: mutual CHAP needs both a user name and a password", ErrInvalidArgument)
-	}
 	// Never echo the values: one of them is a secret.
-	for field, v := range map[string]string{"user": c.User, "password": c.Password, "mutual user": c.MutualUser, "mutual password": c.MutualPassword} {
+	for field, v := range map[string]string{"user": c.User, "password": c.Password} {
 		if len(v) > maxCHAPLength || strings.ContainsFunc(v, isSpaceOrControl) {
 			return fmt.Errorf("%w: CHAP %s is longer than %d bytes or contains spaces or control characters", ErrInvalidArgument, field, maxCHAPLength)
 		}

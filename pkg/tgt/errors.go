@@ -21,8 +21,7 @@ var (
 	// session or connection.
 	ErrNotFound = toolerr.ErrNotFound
 	// ErrExists: the target (tid or name), LUN, ACL, account or account
-	// binding is already there, or the target already has an outgoing
-	// account.
+	// binding is already there.
 	ErrExists = toolerr.ErrExists
 	// ErrDaemonUnreachable: tgtadm could not talk to tgtd on the control
 	// port (not running, stale socket, closed the connection). It is
