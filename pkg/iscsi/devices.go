@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 	"k8s.io/klog/v2"
 )
 
@@ -133,7 +134,7 @@ func (d *Devices) Remove(ctx context.Context, dev string) error {
 		if !d.exists(name) {
 			return nil
 		}
-		return fmt.Errorf("flushing %s before removing it: %w", dev, err)
+		return &toolerr.Error{Tool: tool, Op: "flushing " + dev + " before removing it", Err: err}
 	}
 	// O_WRONLY without O_CREATE: writing to a delete file that vanished
 	// must not create a regular file in its place.

@@ -5,6 +5,6 @@
 //
 // Failures are returned wrapped in this package's sentinel errors
 // (ErrNotFound, ErrLoginFailed, ...) so callers test them with errors.Is;
-// the *runner.ExitError of the failing command stays in the chain for
-// errors.As and for the message.
+// a failed command is a *toolerr.Error, and the *runner.ExitError of the
+// failing command stays in the chain for errors.As and for the message.
 package iscsi

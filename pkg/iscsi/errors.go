@@ -2,26 +2,33 @@ package iscsi
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 )
 
+// tool starts the messages of this package's errors.
+const tool = "iscsi"
+
+// Sentinels for errors.Is. ErrNotFound, ErrDaemonUnavailable and
+// ErrInvalidArgument are toolerr's shared sentinels under this package's
+// names (the same values as lvm's and tgt's); the others mean something
+// only on the node and are this package's own.
 var (
 	// ErrNotFound: the node record, session or target asked for does not
-	// exist.
-	ErrNotFound = errors.New("not found")
+	// exist. It is toolerr.ErrNotFound.
+	ErrNotFound = toolerr.ErrNotFound
 	// ErrLoginFailed: iscsiadm could not log in to the target.
 	ErrLoginFailed = errors.New("iscsi login failed")
 	// ErrAuthFailed: the target refused the CHAP credentials. It comes
 	// together with ErrLoginFailed.
 	ErrAuthFailed = errors.New("iscsi authentication failed")
 	// ErrDaemonUnavailable: iscsiadm could not reach iscsid (not running,
-	// or no iSCSI support in the kernel).
-	ErrDaemonUnavailable = errors.New("iscsid unavailable")
+	// or no iSCSI support in the kernel). It is toolerr.ErrUnavailable.
+	ErrDaemonUnavailable = toolerr.ErrUnavailable
 	// ErrInvalidArgument: a portal, IQN, LUN or device name that must not
-	// reach a command or a sysfs path.
-	ErrInvalidArgument = errors.New("invalid argument")
+	// reach a command or a sysfs path. It is toolerr.ErrInvalid.
+	ErrInvalidArgument = toolerr.ErrInvalid
 	// ErrDeviceNotFound: no SCSI disk for the target showed up.
 	ErrDeviceNotFound = errors.New("iscsi device not found")
 	// ErrSerialMismatch: the disk found is not the volume asked for.
@@ -42,10 +49,11 @@ const (
 	exitAuthFailed        = 24 // ISCSI_ERR_LOGIN_AUTH_FAILED
 )
 
-// classify wraps err, the failure of one iscsiadm call doing what, in the
-// sentinels its exit code stands for, plus extra (the operation's own
-// sentinel, such as ErrLoginFailed). The result matches all of them and the
-// *runner.ExitError with errors.Is / errors.As.
+// classify wraps err, the failure of one iscsiadm call doing what, in a
+// *toolerr.Error whose kinds are the sentinels its exit code stands for,
+// plus extra (the operation's own sentinel, such as ErrLoginFailed). The
+// result matches all of them and the *runner.ExitError with errors.Is /
+// errors.As.
 func classify(what string, err error, extra ...error) error {
 	var kinds []error
 	switch runner.ExitCode(err) {
@@ -59,19 +67,5 @@ func classify(what string, err error, extra ...error) error {
 		kinds = append(kinds, ErrInvalidArgument)
 	}
 	kinds = append(kinds, extra...)
-	return &Error{Op: what, Kinds: kinds, Err: err}
+	return &toolerr.Error{Tool: tool, Op: what, Kinds: kinds, Err: err}
 }
-
-// Error is a failed operation of this package: Op says what was being
-// done, Kinds the sentinels it matches, Err the underlying failure
-// (usually a *runner.ExitError, whose message has secrets masked).
-type Error struct {
-	Op    string
-	Kinds []error
-	Err   error
-}
-
-func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Op, e.Err) }
-
-// Unwrap exposes the sentinels and the underlying error to errors.Is/As.
-func (e *Error) Unwrap() []error { return append(append([]error{}, e.Kinds...), e.Err) }

@@ -7,12 +7,11 @@ import (
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
 )
 
-// CHAP holds the credentials of one volume's target. User and Password
-// authenticate this initiator to the target; MutualUser and MutualPassword,
-// when set, make the target authenticate itself back.
+// CHAP holds the credentials of one volume's target: User and Password
+// authenticate this initiator to the target. There is no mutual CHAP (the
+// target authenticating itself back): the controller never sets it up.
 type CHAP struct {
-	User, Password             string
-	MutualUser, MutualPassword string
+	User, Password string
 }
 
 // Target is one volume as the node sees it: the portal to connect to

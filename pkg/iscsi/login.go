@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 	"k8s.io/klog/v2"
 )
 
@@ -56,10 +57,10 @@ type setting struct {
 // Login implements Initiator. Every error matches ErrLoginFailed; those
 // from iscsiadm also keep its *runner.ExitError (CHAP secrets masked).
 func (a *Iscsiadm) Login(ctx context.Context, t Target) error {
-	if err := checkLoginTarget(t); err != nil {
-		return fmt.Errorf("%w: %w", ErrLoginFailed, err)
-	}
 	what := fmt.Sprintf("logging in to %s at %s", t.IQN, t.Portal)
+	if err := checkLoginTarget(t); err != nil {
+		return &toolerr.Error{Tool: tool, Op: what, Kinds: []error{ErrLoginFailed}, Err: err}
+	}
 	err := a.locked(ctx, func() error {
 		// -o new on an existing record rewrites it from iscsid.conf
 		// defaults, and the updates below then put back what this package
@@ -91,7 +92,7 @@ func (a *Iscsiadm) Login(ctx context.Context, t Target) error {
 	}
 	if !errors.Is(err, ErrLoginFailed) {
 		// The lock was not had before ctx ended.
-		return fmt.Errorf("%s: %w: %w", what, ErrLoginFailed, err)
+		return &toolerr.Error{Tool: tool, Op: what, Kinds: []error{ErrLoginFailed}, Err: err}
 	}
 	return err
 }
@@ -112,18 +113,11 @@ func recordSettings(chap *CHAP) []setting {
 	if chap == nil {
 		return append(settings, setting{name: "node.session.auth.authmethod", value: "None"})
 	}
-	settings = append(settings,
+	return append(settings,
 		setting{name: "node.session.auth.authmethod", value: "CHAP"},
 		setting{name: "node.session.auth.username", value: chap.User},
 		setting{name: "node.session.auth.password", value: chap.Password, secret: true},
 	)
-	if chap.MutualUser != "" {
-		settings = append(settings,
-			setting{name: "node.session.auth.username_in", value: chap.MutualUser},
-			setting{name: "node.session.auth.password_in", value: chap.MutualPassword, secret: true},
-		)
-	}
-	return settings
 }
 
 func seconds(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
@@ -141,11 +135,8 @@ func checkLoginTarget(t Target) error {
 	if c.User == "" || c.Password == "" {
 		return fmt.Errorf("%w: CHAP needs both a user name and a password", ErrInvalidArgument)
 	}
-	if (c.MutualUser == "") != (c.MutualPassword == "") {
-		return fmt.Errorf("%w: mutual CHAP needs both a user name and a password", ErrInvalidArgument)
-	}
 	// Never echo the values: one of them is a secret.
-	for field, v := range map[string]string{"user": c.User, "password": c.Password, "mutual user": c.MutualUser, "mutual password": c.MutualPassword} {
+	for field, v := range map[string]string{"user": c.User, "password": c.Password} {
 		if len(v) > maxCHAPLength || strings.ContainsFunc(v, isSpaceOrControl) {
 			return fmt.Errorf("%w: CHAP %s is longer than %d bytes or contains spaces or control characters", ErrInvalidArgument, field, maxCHAPLength)
 		}

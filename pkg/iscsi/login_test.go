@@ -32,23 +32,7 @@ func TestLoginWithoutCHAP(t *testing.T) {
 	}
 }
 
-func TestLoginWithMutualCHAP(t *testing.T) {
-	calls := append(recordCalls(t),
-		recorded(t, "update_authmethod_chap"),
-		recorded(t, "update_username"),
-		recorded(t, "update_password"),
-		recorded(t, "update_username_in"),
-		recorded(t, "update_password_in"),
-		succeeded(recorded(t, "login_no_iscsid")),
-	)
-	a := newTestIscsiadm(t, calls...)
-	chap := &CHAP{User: recUser, Password: recPassword, MutualUser: recMutual, MutualPassword: recMutualPw}
-	if err := a.Login(context.Background(), Target{Portal: recPortal, IQN: recIQN, LUN: 1, CHAP: chap}); err != nil {
-		t.Fatalf("Login: %v", err)
-	}
-}
-
-func TestLoginOneWayCHAPSetsNoMutualCredentials(t *testing.T) {
+func TestLoginWithCHAP(t *testing.T) {
 	calls := append(recordCalls(t),
 		recorded(t, "update_authmethod_chap"),
 		recorded(t, "update_username"),
@@ -155,7 +139,6 @@ func TestLoginRefusesBadTargetsWithoutRunningAnything(t *testing.T) {
 		"option as IQN":       {Portal: recPortal, IQN: "--login"},
 		"upper-case IQN":      {Portal: recPortal, IQN: "iqn.2026-11.io.csi.lvm-iscsi:VOL"},
 		"CHAP without secret": {Portal: recPortal, IQN: recIQN, CHAP: &CHAP{User: recUser}},
-		"half mutual CHAP":    {Portal: recPortal, IQN: recIQN, CHAP: &CHAP{User: recUser, Password: recPassword, MutualUser: recMutual}},
 		"newline in secret":   {Portal: recPortal, IQN: recIQN, CHAP: &CHAP{User: recUser, Password: "abc\nnode.startup = automatic"}},
 		"long secret":         {Portal: recPortal, IQN: recIQN, CHAP: &CHAP{User: recUser, Password: strings.Repeat("x", 256)}},
 	} {

@@ -17,8 +17,6 @@ const (
 	recMissing  = "iqn.2026-11.io.csi.lvm-iscsi:vol-missing"
 	recUser     = "chap-user"
 	recPassword = "chap-secret-0123456789"
-	recMutual   = "mutual-user"
-	recMutualPw = "mutual-secret-0123456789"
 )
 
 // recorded loads one case recorded by testdata/record.sh as a scripted

@@ -17,13 +17,14 @@ var alreadyBigEnough = []string{"matches existing size", "not larger than existi
 // first: lvextend's own refusal to "grow" to the current size or less is
 // the no-op case, which also holds when a concurrent call got there first.
 func (l *LVM) ExtendLV(ctx context.Context, vg, name string, size uint64) error {
-	if err := checkLV(vg, name); err != nil {
+	op := fmt.Sprintf("extend logical volume %s to %d bytes", lvPath(vg, name), size)
+	if err := checkLV(op, vg, name); err != nil {
 		return err
 	}
 	if size == 0 {
-		return fmt.Errorf("%w: size 0 for %s", ErrInvalid, lvPath(vg, name))
+		return fail(op, ErrInvalid, "invalid size 0")
 	}
-	_, err := l.run(ctx, "lvextend", "-L", bytesArg(size), lvPath(vg, name))
+	_, err := l.run(ctx, op, "lvextend", "-L", bytesArg(size), lvPath(vg, name))
 	if err != nil && isAlreadyBigEnough(err) {
 		return nil
 	}
@@ -47,20 +48,21 @@ func isAlreadyBigEnough(err error) bool {
 // recorded state never shows half of a change. Adding a tag it has or
 // deleting one it lacks is not an error to lvm.
 func (l *LVM) ChangeTags(ctx context.Context, vg, name string, add, del []string) error {
-	if err := checkLV(vg, name); err != nil {
+	op := "change the tags of logical volume " + lvPath(vg, name)
+	if err := checkLV(op, vg, name); err != nil {
 		return err
 	}
-	if err := checkTags(add); err != nil {
+	if err := checkTags(op, add); err != nil {
 		return err
 	}
-	if err := checkTags(del); err != nil {
+	if err := checkTags(op, del); err != nil {
 		return err
 	}
 	if len(add) == 0 && len(del) == 0 {
 		return nil
 	}
 	args := append(tagArgs("--addtag", add), tagArgs("--deltag", del)...)
-	_, err := l.run(ctx, "lvchange", append(args, lvPath(vg, name))...)
+	_, err := l.run(ctx, op, "lvchange", append(args, lvPath(vg, name))...)
 	return err
 }
 
@@ -68,9 +70,10 @@ func (l *LVM) ChangeTags(ctx context.Context, vg, name string, add, del []string
 // thin snapshots, which lvcreate flags to skip activation; without it
 // "lvchange -ay" succeeds and leaves them inactive (testdata/lvchange-activate-plain).
 func (l *LVM) Activate(ctx context.Context, vg, name string) error {
-	if err := checkLV(vg, name); err != nil {
+	op := "activate logical volume " + lvPath(vg, name)
+	if err := checkLV(op, vg, name); err != nil {
 		return err
 	}
-	_, err := l.run(ctx, "lvchange", "-ay", "-K", lvPath(vg, name))
+	_, err := l.run(ctx, op, "lvchange", "-ay", "-K", lvPath(vg, name))
 	return err
 }

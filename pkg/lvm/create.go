@@ -22,24 +22,25 @@ type CreateOptions struct {
 // for thin LVs ("--zero is supported only with thin pool creation"): they
 // read back zeroes until written anyway.
 func (l *LVM) CreateLV(ctx context.Context, vg string, opts CreateOptions) (*LV, error) {
-	if err := checkCreate(vg, opts); err != nil {
+	op := "create logical volume " + lvPath(vg, opts.Name)
+	if err := checkCreate(op, vg, opts); err != nil {
 		return nil, err
 	}
 	if opts.Size == 0 {
-		return nil, fmt.Errorf("%w: size 0 for %s", ErrInvalid, lvPath(vg, opts.Name))
+		return nil, fail(op, ErrInvalid, "invalid size 0")
 	}
 	args := []string{"-y", "--wipesignatures", "y"}
 	if opts.ThinPool == "" {
 		args = append(args, "-Zy", "-n", opts.Name, "-L", bytesArg(opts.Size))
 	} else {
 		if !ValidLVName(opts.ThinPool) {
-			return nil, fmt.Errorf("%w: thin pool name %q", ErrInvalid, opts.ThinPool)
+			return nil, fail(op, ErrInvalid, "invalid thin pool name %q", opts.ThinPool)
 		}
 		args = append(args, "-n", opts.Name, "-V", bytesArg(opts.Size), "--thinpool", opts.ThinPool)
 	}
 	args = append(args, tagArgs("--addtag", opts.Tags)...)
 	args = append(args, vg)
-	if _, err := l.run(ctx, "lvcreate", args...); err != nil {
+	if _, err := l.run(ctx, op, "lvcreate", args...); err != nil {
 		return nil, err
 	}
 	return l.GetLV(ctx, vg, opts.Name)
@@ -51,11 +52,12 @@ func (l *LVM) CreateLV(ctx context.Context, vg string, opts CreateOptions) (*LV,
 // much COW space (lvm trims it to what the origin's size can use).
 // No signature wiping here: the snapshot's content is the origin's.
 func (l *LVM) CreateSnapshot(ctx context.Context, vg, origin string, opts CreateOptions) (*LV, error) {
-	if err := checkCreate(vg, opts); err != nil {
+	op := fmt.Sprintf("snapshot logical volume %s as %s", lvPath(vg, origin), opts.Name)
+	if err := checkCreate(op, vg, opts); err != nil {
 		return nil, err
 	}
 	if !ValidLVName(origin) {
-		return nil, fmt.Errorf("%w: origin name %q", ErrInvalid, origin)
+		return nil, fail(op, ErrInvalid, "invalid origin name %q", origin)
 	}
 	args := []string{"-y", "-n", opts.Name, "-s"}
 	if opts.Size > 0 {
@@ -63,16 +65,16 @@ func (l *LVM) CreateSnapshot(ctx context.Context, vg, origin string, opts Create
 	}
 	args = append(args, lvPath(vg, origin))
 	args = append(args, tagArgs("--addtag", opts.Tags)...)
-	if _, err := l.run(ctx, "lvcreate", args...); err != nil {
+	if _, err := l.run(ctx, op, "lvcreate", args...); err != nil {
 		return nil, err
 	}
 	return l.GetLV(ctx, vg, opts.Name)
 }
 
 // checkCreate validates the names and tags of a create request.
-func checkCreate(vg string, opts CreateOptions) error {
-	if err := checkLV(vg, opts.Name); err != nil {
+func checkCreate(op, vg string, opts CreateOptions) error {
+	if err := checkLV(op, vg, opts.Name); err != nil {
 		return err
 	}
-	return checkTags(opts.Tags)
+	return checkTags(op, opts.Tags)
 }

@@ -7,32 +7,39 @@ import (
 	"strings"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 )
 
-// Sentinel errors. Failed commands come back as an error that matches one of
-// these with errors.Is and still unwraps to the *runner.ExitError with lvm's
-// own message; callers map them (pkg/driver to gRPC codes).
+// tool starts the messages of this package's errors.
+const tool = "lvm"
+
+// Sentinel errors. Every failure of this package is a *toolerr.Error that
+// matches the sentinels its lvm message stands for with errors.Is and still
+// unwraps to the *runner.ExitError with lvm's own message; callers map
+// them (pkg/driver to gRPC codes). The shared ones are toolerr's under this
+// package's names, so they are the same values as tgt's and iscsi's.
 var (
-	// ErrNotFound: the LV (or the origin, or the thin pool named) does not exist.
-	ErrNotFound = errors.New("lvm: not found")
+	// ErrNotFound: the LV (or the origin, or the thin pool named) does not
+	// exist. It is toolerr.ErrNotFound.
+	ErrNotFound = toolerr.ErrNotFound
 	// ErrVGNotFound: the volume group itself does not exist. It is kept apart
 	// from ErrNotFound for LV operations so that a missing or misnamed VG is
 	// never mistaken for "volume already deleted"; GetVG matches both.
-	ErrVGNotFound = errors.New("lvm: volume group not found")
+	ErrVGNotFound = errors.New("volume group not found")
 	// ErrExists: an LV of that name is already in the VG.
-	ErrExists = errors.New("lvm: already exists")
+	ErrExists = toolerr.ErrExists
 	// ErrNoSpace: not enough free extents in the VG, or a thin pool past the
 	// administrator's activation/thin_pool_autoextend_threshold.
-	ErrNoSpace = errors.New("lvm: insufficient space")
+	ErrNoSpace = toolerr.ErrNoSpace
 	// ErrInUse: the LV's device is open (a mount, tgtd, udev's probe) or the
 	// LV has dependents (see ErrHasDependents).
-	ErrInUse = errors.New("lvm: in use")
+	ErrInUse = toolerr.ErrInUse
 	// ErrHasDependents: the LV is the origin of COW snapshots or a thin pool
 	// holding thin LVs; lvm would take them along or refuses. It matches
 	// ErrInUse too, but retrying does not help.
 	ErrHasDependents = fmt.Errorf("%w: has dependent snapshots or thin volumes", ErrInUse)
 	// ErrInvalid: a name, tag, size or option lvm (or this package) rejects.
-	ErrInvalid = errors.New("lvm: invalid argument")
+	ErrInvalid = toolerr.ErrInvalid
 )
 
 // exitInvalidCommandLine is lvm's EINVALID_CMD_LINE exit code: the arguments
@@ -67,24 +74,34 @@ var stderrClasses = []struct {
 	{"please specify either size or extents with snapshots", ErrInvalid},
 }
 
-// classify turns a failed lvm command into an error matching the sentinel
-// its message stands for. Errors it cannot place are returned as they are.
-func classify(err error) error {
+// classify turns err, the failure of the lvm command doing op, into a
+// *toolerr.Error whose Kinds are the sentinel its message stands for (none
+// when it says nothing recognisable).
+func classify(op string, err error) *toolerr.Error {
+	e := &toolerr.Error{Tool: tool, Op: op, Err: err}
 	var exitErr *runner.ExitError
 	if !errors.As(err, &exitErr) {
-		return err
+		return e
 	}
 	if vgNotFound.MatchString(exitErr.Stderr) {
-		return fmt.Errorf("%w: %w", ErrVGNotFound, err)
+		e.Kinds = []error{ErrVGNotFound}
+		return e
 	}
 	stderr := strings.ToLower(exitErr.Stderr)
 	for _, c := range stderrClasses {
 		if strings.Contains(stderr, c.substr) {
-			return fmt.Errorf("%w: %w", c.err, err)
+			e.Kinds = []error{c.err}
+			return e
 		}
 	}
 	if exitErr.ExitCode == exitInvalidCommandLine {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+		e.Kinds = []error{ErrInvalid}
 	}
-	return err
+	return e
+}
+
+// fail is a failure of op this package judged itself, before or after
+// running lvm: kind, and what it saw.
+func fail(op string, kind error, format string, args ...any) error {
+	return &toolerr.Error{Tool: tool, Op: op, Kinds: []error{kind}, Err: fmt.Errorf(format, args...)}
 }

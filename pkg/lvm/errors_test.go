@@ -1,10 +1,13 @@
 package lvm
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 )
 
 var sentinels = map[string]error{
@@ -57,11 +60,14 @@ func TestClassifyRecordedStderr(t *testing.T) {
 		"lvremove-prompt-active": nil,
 	} {
 		raw := recordedError(t, recording)
-		err := classify(raw)
+		err := classify("op", raw)
 		assertOnly(t, recording, err, want...)
 		var exitErr *runner.ExitError
 		if !errors.As(err, &exitErr) || exitErr != raw {
 			t.Errorf("%s: classified error %v does not unwrap to the command's ExitError", recording, err)
+		}
+		if err.Tool != "lvm" || err.Op != "op" || !strings.HasPrefix(err.Error(), "lvm: op: ") {
+			t.Errorf("%s: classified error %q does not name the tool and the operation", recording, err)
 		}
 	}
 }
@@ -69,13 +75,60 @@ func TestClassifyRecordedStderr(t *testing.T) {
 // libdevmapper's EBUSY on the remove ioctl cannot be produced at will; the
 // line follows its format "device-mapper: %s ioctl on %s failed: %s".
 func TestClassifyDeviceMapperBusy(t *testing.T) {
-	err := classify(&runner.ExitError{ExitCode: 5, Stderr: "  device-mapper: remove ioctl on  (253:4) failed: Device or resource busy\n  Unable to deactivate csivg-foreign (253:4).\n"})
+	err := classify("op", &runner.ExitError{ExitCode: 5, Stderr: "  device-mapper: remove ioctl on  (253:4) failed: Device or resource busy\n  Unable to deactivate csivg-foreign (253:4).\n"})
 	assertOnly(t, "dm busy", err, "ErrInUse")
 }
 
-func TestClassifyLeavesOtherErrorsAlone(t *testing.T) {
-	plain := errors.New("exec: lvs: not found in $PATH")
-	if got := classify(plain); got != plain {
-		t.Errorf("classify(%v) = %v", plain, got)
+// An error that is not a command's exit (here the wait for a slot ended)
+// matches no sentinel but keeps its cause.
+func TestClassifyLeavesOtherErrorsUnclassified(t *testing.T) {
+	got := classify("op", context.Canceled)
+	assertOnly(t, "context error", got)
+	if !errors.Is(got, context.Canceled) {
+		t.Errorf("classify(%v) = %v, lost the cause", context.Canceled, got)
 	}
+}
+
+// ErrVGNotFound stays apart from ErrNotFound: pkg/pool takes ErrNotFound
+// from an LV operation as "volume already gone".
+func TestVGNotFoundIsNotNotFound(t *testing.T) {
+	if errors.Is(ErrVGNotFound, ErrNotFound) || errors.Is(ErrNotFound, ErrVGNotFound) {
+		t.Error("ErrVGNotFound and ErrNotFound match each other")
+	}
+	if !errors.Is(ErrHasDependents, ErrInUse) {
+		t.Error("ErrHasDependents does not match ErrInUse")
+	}
+}
+
+// The shared sentinels are toolerr's values, so callers can test any tool
+// package's failures with one vocabulary.
+func TestSentinelsAreShared(t *testing.T) {
+	for name, pair := range map[string][2]error{
+		"ErrNotFound": {ErrNotFound, toolerr.ErrNotFound},
+		"ErrExists":   {ErrExists, toolerr.ErrExists},
+		"ErrNoSpace":  {ErrNoSpace, toolerr.ErrNoSpace},
+		"ErrInUse":    {ErrInUse, toolerr.ErrInUse},
+		"ErrInvalid":  {ErrInvalid, toolerr.ErrInvalid},
+	} {
+		if pair[0] != pair[1] {
+			t.Errorf("lvm.%s is not toolerr's", name)
+		}
+	}
+}
+
+// Failures judged by this package itself have the same shape as a failed
+// command: a *toolerr.Error naming lvm and the operation.
+func TestOwnFailuresNameTheOperation(t *testing.T) {
+	l := newTestLVM(t, recorded(t, "lvs-all", lvsArgv("csivg")...))
+	err := l.RemoveLV(context.Background(), "csivg", "nosuch")
+	var te *toolerr.Error
+	if !errors.As(err, &te) || err.Error() != "lvm: remove logical volume csivg/nosuch: no such logical volume in the volume group" {
+		t.Errorf("RemoveLV(missing) = %q (%T)", err, err)
+	}
+	assertOnly(t, "RemoveLV(missing)", err, "ErrNotFound")
+	err = newTestLVM(t).ChangeTags(context.Background(), "csivg", "lv", []string{"a,b"}, nil)
+	if err == nil || err.Error() != `lvm: change the tags of logical volume csivg/lv: invalid tag "a,b"` {
+		t.Errorf("ChangeTags(bad tag) = %v", err)
+	}
+	assertOnly(t, "ChangeTags(bad tag)", err, "ErrInvalid")
 }

@@ -20,7 +20,7 @@ func TestGlobalFilterIsPassedToEveryCommand(t *testing.T) {
 	}
 	// RemoveLV reads the VG first in the real flow; call the runner path
 	// directly to see the filter on a failing command too.
-	if _, err := l.run(context.Background(), "lvremove", "-y", "vg0/lv0"); err == nil {
+	if _, err := l.run(context.Background(), "remove", "lvremove", "-y", "vg0/lv0"); err == nil {
 		t.Fatal("expected the scripted failure")
 	}
 }

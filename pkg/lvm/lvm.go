@@ -76,42 +76,57 @@ func New(r *runner.Runner, maxConcurrent int, opts ...Option) *LVM {
 	return l
 }
 
-// run runs one lvm command once a slot is free, and classifies its failure.
-func (l *LVM) run(ctx context.Context, name string, args ...string) ([]byte, error) {
+// run runs the lvm command doing op once a slot is free, and classifies
+// its failure.
+func (l *LVM) run(ctx context.Context, op, name string, args ...string) ([]byte, error) {
+	out, err := l.command(ctx, name, args...)
+	if err != nil {
+		return out, classify(op, err)
+	}
+	return out, nil
+}
+
+// command runs one lvm command once a slot is free, and returns its
+// failure as it is.
+func (l *LVM) command(ctx context.Context, name string, args ...string) ([]byte, error) {
 	select {
 	case l.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("lvm: waiting to run %s: %w", name, ctx.Err())
+		return nil, fmt.Errorf("waiting to run %s: %w", name, ctx.Err())
 	}
 	defer func() { <-l.slots }()
 	if l.config != "" {
 		args = append([]string{"--config", l.config}, args...)
 	}
-	out, err := l.runner.Run(ctx, name, args...)
-	if err != nil {
-		return out, classify(err)
-	}
-	return out, nil
+	return l.runner.Run(ctx, name, args...)
 }
 
 // lvPath is the vg/lv argument lvm commands take.
 func lvPath(vg, name string) string { return vg + "/" + name }
 
-// checkLV validates a VG and LV name pair before it reaches a command line.
-func checkLV(vg, name string) error {
+// checkVG validates a VG name before it reaches a command line.
+func checkVG(op, vg string) error {
 	if !validVGName(vg) {
-		return fmt.Errorf("%w: volume group name %q", ErrInvalid, vg)
-	}
-	if !ValidLVName(name) {
-		return fmt.Errorf("%w: logical volume name %q", ErrInvalid, name)
+		return fail(op, ErrInvalid, "invalid volume group name %q", vg)
 	}
 	return nil
 }
 
-func checkTags(tags []string) error {
+// checkLV validates a VG and LV name pair before it reaches a command line.
+func checkLV(op, vg, name string) error {
+	if err := checkVG(op, vg); err != nil {
+		return err
+	}
+	if !ValidLVName(name) {
+		return fail(op, ErrInvalid, "invalid logical volume name %q", name)
+	}
+	return nil
+}
+
+func checkTags(op string, tags []string) error {
 	for _, t := range tags {
 		if !ValidTag(t) {
-			return fmt.Errorf("%w: tag %q", ErrInvalid, t)
+			return fail(op, ErrInvalid, "invalid tag %q", t)
 		}
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"k8s.io/klog/v2"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 )
 
 // RemoveLV removes vg/name.
@@ -18,31 +20,32 @@ import (
 // for such dependents first and refuses with ErrHasDependents. A thin
 // origin has none: its thin snapshots outlive it.
 func (l *LVM) RemoveLV(ctx context.Context, vg, name string) error {
-	if err := checkLV(vg, name); err != nil {
+	op := "remove logical volume " + lvPath(vg, name)
+	if err := checkLV(op, vg, name); err != nil {
 		return err
 	}
 	lvs, err := l.ListLVs(ctx, vg)
 	if err != nil {
 		return err
 	}
-	if err := checkRemovable(lvs, vg, name); err != nil {
+	if err := checkRemovable(op, lvs, name); err != nil {
 		return err
 	}
 	for attempt := 0; ; attempt++ {
-		_, err = l.run(ctx, "lvremove", "-y", lvPath(vg, name))
+		_, err = l.run(ctx, op, "lvremove", "-y", lvPath(vg, name))
 		if err == nil || !retryableInUse(err) || attempt >= len(l.removeRetryDelays) {
 			return err
 		}
 		klog.V(2).InfoS("Logical volume busy, retrying removal", "lv", lvPath(vg, name), "attempt", attempt+1, "err", err)
 		if err := sleep(ctx, l.removeRetryDelays[attempt]); err != nil {
-			return fmt.Errorf("lvm: removing %s: %w", lvPath(vg, name), err)
+			return &toolerr.Error{Tool: tool, Op: op, Err: fmt.Errorf("waiting to retry: %w", err)}
 		}
 	}
 }
 
 // checkRemovable returns ErrNotFound when name is not among lvs and
 // ErrHasDependents when removing it would take other LVs along.
-func checkRemovable(lvs []LV, vg, name string) error {
+func checkRemovable(op string, lvs []LV, name string) error {
 	var target *LV
 	for i := range lvs {
 		if lvs[i].Name == name {
@@ -50,7 +53,7 @@ func checkRemovable(lvs []LV, vg, name string) error {
 		}
 	}
 	if target == nil {
-		return fmt.Errorf("%w: logical volume %s", ErrNotFound, lvPath(vg, name))
+		return fail(op, ErrNotFound, "no such logical volume in the volume group")
 	}
 	var dependents []string
 	for i := range lvs {
@@ -60,7 +63,7 @@ func checkRemovable(lvs []LV, vg, name string) error {
 		}
 	}
 	if len(dependents) > 0 {
-		return fmt.Errorf("%w: %s is needed by %s", ErrHasDependents, lvPath(vg, name), strings.Join(dependents, ", "))
+		return fail(op, ErrHasDependents, "it has dependent snapshots or thin volumes: %s", strings.Join(dependents, ", "))
 	}
 	return nil
 }

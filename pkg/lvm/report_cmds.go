@@ -2,24 +2,26 @@ package lvm
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
 	"strings"
 )
 
 // GetVG returns the volume group vg.
 func (l *LVM) GetVG(ctx context.Context, vg string) (*VG, error) {
-	if !validVGName(vg) {
-		return nil, fmt.Errorf("%w: volume group name %q", ErrInvalid, vg)
+	op := "read volume group " + vg
+	if err := checkVG(op, vg); err != nil {
+		return nil, err
 	}
 	args := append(slices.Clone(reportArgs), "-o", vgFields, vg)
-	out, err := l.run(ctx, "vgs", args...)
-	if errors.Is(err, ErrVGNotFound) {
-		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
-	}
+	out, err := l.command(ctx, "vgs", args...)
 	if err != nil {
-		return nil, err
+		e := classify(op, err)
+		if slices.Contains(e.Kinds, ErrVGNotFound) {
+			// The VG is what GetVG looks up: here a missing one is also
+			// plainly not found.
+			e.Kinds = append(e.Kinds, ErrNotFound)
+		}
+		return nil, e
 	}
 	vgs, err := parseVGs(out)
 	if err != nil {
@@ -30,18 +32,19 @@ func (l *LVM) GetVG(ctx context.Context, vg string) (*VG, error) {
 			return &vgs[i], nil
 		}
 	}
-	return nil, fmt.Errorf("%w: volume group %q missing from vgs output", ErrNotFound, vg)
+	return nil, fail(op, ErrNotFound, "not in the vgs output")
 }
 
 // ListLVs returns the visible LVs of vg. Without -a lvs leaves out the
 // hidden sub-LVs; parseLVs drops them as well in case a configuration adds
 // them back.
 func (l *LVM) ListLVs(ctx context.Context, vg string) ([]LV, error) {
-	if !validVGName(vg) {
-		return nil, fmt.Errorf("%w: volume group name %q", ErrInvalid, vg)
+	op := "list the logical volumes of " + vg
+	if err := checkVG(op, vg); err != nil {
+		return nil, err
 	}
 	args := append(slices.Clone(reportArgs), "-o", lvFields, vg)
-	out, err := l.run(ctx, "lvs", args...)
+	out, err := l.run(ctx, op, "lvs", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -55,11 +58,12 @@ func (l *LVM) ListLVs(ctx context.Context, vg string) ([]LV, error) {
 
 // GetLV returns the LV vg/name.
 func (l *LVM) GetLV(ctx context.Context, vg, name string) (*LV, error) {
-	if err := checkLV(vg, name); err != nil {
+	op := "read logical volume " + lvPath(vg, name)
+	if err := checkLV(op, vg, name); err != nil {
 		return nil, err
 	}
 	args := append(slices.Clone(reportArgs), "-o", lvFields, lvPath(vg, name))
-	out, err := l.run(ctx, "lvs", args...)
+	out, err := l.run(ctx, op, "lvs", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -72,5 +76,5 @@ func (l *LVM) GetLV(ctx context.Context, vg, name string) (*LV, error) {
 			return &lvs[i], nil
 		}
 	}
-	return nil, fmt.Errorf("%w: logical volume %s missing from lvs output", ErrNotFound, lvPath(vg, name))
+	return nil, fail(op, ErrNotFound, "not in the lvs output")
 }

@@ -60,7 +60,7 @@ func TestParseLVs(t *testing.T) {
 	if !slices.Equal(thick.Tags, []string{"csi.name=pvc-0001", "lvm-iscsi-csi"}) {
 		t.Errorf("thick1 tags = %q", thick.Tags)
 	}
-	if thick.IsThinPool() || thick.IsThinVolume() || thick.IsSnapshot() {
+	if thick.IsThinPool() || thick.IsThinVolume() || thick.Origin != "" || thick.IsCOWSnapshot() {
 		t.Errorf("thick1 (a COW origin) classified as pool/thin/snapshot: %q", thick.Attr)
 	}
 
@@ -74,12 +74,12 @@ func TestParseLVs(t *testing.T) {
 	}
 
 	thin := lvs["thin1"]
-	if !thin.IsThinVolume() || thin.IsSnapshot() || thin.PoolLV != "pool" || thin.Size != 128*mib || thin.DataPercent != 25 || !thin.Active {
+	if !thin.IsThinVolume() || thin.Origin != "" || thin.PoolLV != "pool" || thin.Size != 128*mib || thin.DataPercent != 25 || !thin.Active {
 		t.Errorf("thin1 = %+v", thin)
 	}
 
 	snap := lvs["snap1"]
-	if !snap.IsThinVolume() || !snap.IsSnapshot() || snap.IsCOWSnapshot() || snap.Origin != "thin1" || snap.PoolLV != "pool" {
+	if !snap.IsThinVolume() || snap.IsCOWSnapshot() || snap.Origin != "thin1" || snap.PoolLV != "pool" {
 		t.Errorf("snap1 = %+v", snap)
 	}
 	// Thin snapshots are created with the activation skip flag, inactive,
@@ -89,12 +89,12 @@ func TestParseLVs(t *testing.T) {
 	}
 
 	cow := lvs["cow1"]
-	if !cow.IsCOWSnapshot() || !cow.IsSnapshot() || cow.IsThinVolume() || cow.Origin != "thick1" || cow.Size != 32*mib || !cow.Active {
+	if !cow.IsCOWSnapshot() || cow.IsThinVolume() || cow.Origin != "thick1" || cow.Size != 32*mib || !cow.Active {
 		t.Errorf("cow1 = %+v", cow)
 	}
 
 	foreign := lvs["foreign"]
-	if foreign.Tags != nil || foreign.IsSnapshot() || foreign.IsThinVolume() || foreign.Size != 16*mib {
+	if foreign.Tags != nil || foreign.Origin != "" || foreign.IsCOWSnapshot() || foreign.IsThinVolume() || foreign.Size != 16*mib {
 		t.Errorf("foreign = %+v", foreign)
 	}
 }
@@ -112,7 +112,7 @@ func TestParseLVsDropsHiddenSubLVs(t *testing.T) {
 
 func TestParseLVsThinSnapshotOutlivesOrigin(t *testing.T) {
 	snap := lvsByName(t, "lvs-after-thin-origin")["snap1"]
-	if snap.Origin != "" || snap.IsSnapshot() || !snap.IsThinVolume() || snap.DataPercent != 25 {
+	if snap.Origin != "" || !snap.IsThinVolume() || snap.DataPercent != 25 {
 		t.Errorf("snap1 after its origin was removed = %+v", snap)
 	}
 }

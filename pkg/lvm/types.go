@@ -47,10 +47,6 @@ func (lv *LV) IsThinPool() bool { return lv.attr(attrType) == typeThinPool }
 // IsThinVolume reports whether lv is a thin LV (thin snapshots included).
 func (lv *LV) IsThinVolume() bool { return lv.attr(attrType) == typeThinVolume }
 
-// IsSnapshot reports whether lv is a snapshot: a thick COW snapshot, or a
-// thin snapshot whose origin still exists.
-func (lv *LV) IsSnapshot() bool { return lv.Origin != "" || lv.IsCOWSnapshot() }
-
 // IsCOWSnapshot reports whether lv is a thick copy-on-write snapshot, valid
 // or not. Removing its origin would remove it too.
 func (lv *LV) IsCOWSnapshot() bool {

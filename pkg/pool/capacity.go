@@ -18,7 +18,7 @@ func (p *Pool) Capacity(ctx context.Context, prov Provisioning) (uint64, error) 
 	}
 	vg, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup)
 	if err != nil {
-		return 0, fmt.Errorf("%w: volume group %s: %v", ErrUnavailable, p.cfg.VolumeGroup, err)
+		return 0, fmt.Errorf("%w: volume group %s: %w", ErrUnavailable, p.cfg.VolumeGroup, err)
 	}
 	return vg.Free, nil
 }

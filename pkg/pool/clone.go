@@ -85,7 +85,7 @@ func (p *Pool) fill(ctx context.Context, req CreateRequest, src *source, id stri
 			lv, err = p.lvm.CreateLV(ctx, p.cfg.VolumeGroup, p.createOptions(req, id, size, tags))
 		}
 		if errors.Is(err, lvm.ErrNoSpace) {
-			return fmt.Errorf("%w: %v", ErrNoSpace, err)
+			return fmt.Errorf("%w: %w", ErrNoSpace, err)
 		}
 		if err != nil {
 			return err
@@ -167,7 +167,7 @@ func (p *Pool) scratchSnapshot(ctx context.Context, origin *lvm.LV, cloneID stri
 	}
 	lv, err := p.lvm.CreateSnapshot(ctx, p.cfg.VolumeGroup, origin.Name, opts)
 	if errors.Is(err, lvm.ErrNoSpace) {
-		return nil, fmt.Errorf("%w: %v", ErrNoSpace, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoSpace, err)
 	}
 	return lv, err
 }

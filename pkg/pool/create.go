@@ -47,7 +47,7 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 	}
 	vg, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup)
 	if err != nil {
-		return Volume{}, fmt.Errorf("%w: volume group %s: %v", ErrUnavailable, p.cfg.VolumeGroup, err)
+		return Volume{}, fmt.Errorf("%w: volume group %s: %w", ErrUnavailable, p.cfg.VolumeGroup, err)
 	}
 	var src *source
 	required := req.RequiredSize
@@ -92,7 +92,7 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 		}
 		return existing(lv, req, id)
 	case errors.Is(err, lvm.ErrNoSpace):
-		return Volume{}, fmt.Errorf("%w: %v", ErrNoSpace, err)
+		return Volume{}, fmt.Errorf("%w: %w", ErrNoSpace, err)
 	case err != nil:
 		return Volume{}, err
 	}

@@ -29,7 +29,7 @@ func (p *Pool) Expand(ctx context.Context, id string, required, limit uint64) (u
 	}
 	vg, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup)
 	if err != nil {
-		return 0, fmt.Errorf("%w: volume group %s: %v", ErrUnavailable, p.cfg.VolumeGroup, err)
+		return 0, fmt.Errorf("%w: volume group %s: %w", ErrUnavailable, p.cfg.VolumeGroup, err)
 	}
 	size, err := roundSize(required, limit, vg.ExtentSize)
 	if err != nil {
@@ -48,7 +48,7 @@ func (p *Pool) Expand(ctx context.Context, id string, required, limit uint64) (u
 		}
 		if err := p.lvm.ExtendLV(ctx, p.cfg.VolumeGroup, id, size); err != nil {
 			if errors.Is(err, lvm.ErrNoSpace) {
-				return 0, fmt.Errorf("%w: %v", ErrNoSpace, err)
+				return 0, fmt.Errorf("%w: %w", ErrNoSpace, err)
 			}
 			return 0, fmt.Errorf("growing %s: %w", id, err)
 		}

@@ -26,11 +26,11 @@ type tgtState struct {
 func (p *Pool) readTgt(ctx context.Context) (*tgtState, error) {
 	targets, err := p.tgt.ListTargets(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading tgtd's targets: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: reading tgtd's targets: %w", ErrUnavailable, err)
 	}
 	accounts, err := p.tgt.ListAccounts(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading tgtd's accounts: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: reading tgtd's accounts: %w", ErrUnavailable, err)
 	}
 	st := &tgtState{targets: targets, accounts: map[string]bool{}}
 	for _, a := range accounts {

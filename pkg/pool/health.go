@@ -20,7 +20,7 @@ func (p *Pool) ThinPoolUsage(ctx context.Context) (data, metadata float64, err e
 	}
 	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, p.cfg.ThinPool)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%w: thin pool %s/%s: %v", ErrUnavailable, p.cfg.VolumeGroup, p.cfg.ThinPool, err)
+		return 0, 0, fmt.Errorf("%w: thin pool %s/%s: %w", ErrUnavailable, p.cfg.VolumeGroup, p.cfg.ThinPool, err)
 	}
 	return lv.DataPercent, lv.MetadataPercent, nil
 }

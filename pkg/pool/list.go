@@ -11,7 +11,7 @@ import (
 func (p *Pool) List(ctx context.Context) ([]Volume, error) {
 	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
 	if err != nil {
-		return nil, fmt.Errorf("%w: listing LVs: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: listing LVs: %w", ErrUnavailable, err)
 	}
 	var vols []Volume
 	for i := range lvs {

@@ -31,7 +31,7 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 		// its own change after us, never undone by a stale reading.
 		var err error
 		if lvs, err = p.lvm.ListLVs(ctx, p.cfg.VolumeGroup); err != nil {
-			return fmt.Errorf("%w: listing LVs: %v", ErrUnavailable, err)
+			return fmt.Errorf("%w: listing LVs: %w", ErrUnavailable, err)
 		}
 		for i := range lvs {
 			lv := &lvs[i]

@@ -68,7 +68,7 @@ func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snaps
 		}
 		return existingSnapshot(lv, name, sourceID)
 	case errors.Is(err, lvm.ErrNoSpace):
-		return Snapshot{}, fmt.Errorf("%w: %v", ErrNoSpace, err)
+		return Snapshot{}, fmt.Errorf("%w: %w", ErrNoSpace, err)
 	case err != nil:
 		return Snapshot{}, err
 	}
@@ -155,7 +155,7 @@ func (p *Pool) GetSnapshot(ctx context.Context, id string) (Snapshot, error) {
 func (p *Pool) ListSnapshots(ctx context.Context) ([]Snapshot, error) {
 	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
 	if err != nil {
-		return nil, fmt.Errorf("%w: listing LVs: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: listing LVs: %w", ErrUnavailable, err)
 	}
 	var out []Snapshot
 	for i := range lvs {
@@ -171,7 +171,7 @@ func (p *Pool) ListSnapshots(ctx context.Context) ([]Snapshot, error) {
 func (p *Pool) checkVGRoom(ctx context.Context, size uint64) error {
 	vg, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup)
 	if err != nil {
-		return fmt.Errorf("%w: volume group %s: %v", ErrUnavailable, p.cfg.VolumeGroup, err)
+		return fmt.Errorf("%w: volume group %s: %w", ErrUnavailable, p.cfg.VolumeGroup, err)
 	}
 	if vg.Free < size {
 		return fmt.Errorf("%w: volume group %s has %d bytes free, %d needed", ErrNoSpace, vg.Name, vg.Free, size)

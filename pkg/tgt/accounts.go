@@ -42,43 +42,16 @@ func (t *Tgt) DeleteAccount(ctx context.Context, user string) error {
 }
 
 // BindAccount makes initiators of target tid authenticate as user (one of
-// possibly several incoming accounts).
+// possibly several incoming accounts). DeleteAccount undoes it: tgtd
+// unbinds a deleted account from every target.
 func (t *Tgt) BindAccount(ctx context.Context, tid int, user string) error {
-	return t.accountBinding(ctx, "bind", tid, user, false)
-}
-
-// BindOutgoingAccount makes target tid authenticate itself to initiators as
-// user (mutual CHAP). A target has at most one: ErrExists otherwise.
-func (t *Tgt) BindOutgoingAccount(ctx context.Context, tid int, user string) error {
-	return t.accountBinding(ctx, "bind", tid, user, true)
-}
-
-// UnbindAccount withdraws BindAccount.
-func (t *Tgt) UnbindAccount(ctx context.Context, tid int, user string) error {
-	return t.accountBinding(ctx, "unbind", tid, user, false)
-}
-
-// UnbindOutgoingAccount withdraws BindOutgoingAccount.
-func (t *Tgt) UnbindOutgoingAccount(ctx context.Context, tid int, user string) error {
-	return t.accountBinding(ctx, "unbind", tid, user, true)
-}
-
-func (t *Tgt) accountBinding(ctx context.Context, verb string, tid int, user string, outgoing bool) error {
-	direction := "incoming"
-	if outgoing {
-		direction = "outgoing"
-	}
-	op := fmt.Sprintf("%s %s account %s to target %d", verb, direction, user, tid)
+	op := fmt.Sprintf("bind account %s to target %d", user, tid)
 	if err := checkTID(op, tid); err != nil {
 		return err
 	}
 	if err := checkToken(op, "user", user, maxAccountNameLen); err != nil {
 		return err
 	}
-	args := []string{"--tid", itoa(tid), "--user", user}
-	if outgoing {
-		args = append(args, "--outgoing")
-	}
-	_, err := t.run(ctx, op, verb, "account", args...)
+	_, err := t.run(ctx, op, "bind", "account", "--tid", itoa(tid), "--user", user)
 	return err
 }

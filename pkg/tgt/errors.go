@@ -1,62 +1,43 @@
 package tgt
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 )
 
-// Sentinels for errors.Is. Errors from tgtadm are *Error values that match
-// one of these (when tgtd said something recognisable) and also unwrap to
-// the *runner.ExitError with tgtadm's exit code and stderr.
+// tool starts the messages of this package's errors.
+const tool = "tgt"
+
+// Sentinels for errors.Is. Every failure of this package is a
+// *toolerr.Error that matches one of these (when tgtd said something
+// recognisable) and also unwraps to the *runner.ExitError with tgtadm's
+// exit code and stderr. They are toolerr's shared sentinels under this
+// package's names: tgt.ErrNotFound is lvm.ErrNotFound is iscsi.ErrNotFound.
 var (
 	// ErrNotFound: no such target, logical unit, account, binding, ACL,
 	// session or connection.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = toolerr.ErrNotFound
 	// ErrExists: the target (tid or name), LUN, ACL, account or account
-	// binding is already there, or the target already has an outgoing
-	// account.
-	ErrExists = errors.New("already exists")
+	// binding is already there.
+	ErrExists = toolerr.ErrExists
 	// ErrDaemonUnreachable: tgtadm could not talk to tgtd on the control
-	// port (not running, stale socket, closed the connection).
-	ErrDaemonUnreachable = errors.New("tgtd unreachable")
-	// ErrBusy: tgtd refused because the target or LUN is in use.
-	ErrBusy = errors.New("in use")
+	// port (not running, stale socket, closed the connection). It is
+	// toolerr.ErrUnavailable.
+	ErrDaemonUnreachable = toolerr.ErrUnavailable
+	// ErrBusy: tgtd refused because the target or LUN is in use. It is
+	// toolerr.ErrInUse.
+	ErrBusy = toolerr.ErrInUse
 	// ErrInvalid: an argument this package or tgtd refuses (tgtd says
 	// "invalid request", for example for a backing store it cannot open).
-	ErrInvalid = errors.New("invalid argument")
+	ErrInvalid = toolerr.ErrInvalid
 )
-
-// Error is a failed tgt operation.
-type Error struct {
-	Op   string // what was attempted, e.g. "create target 3"
-	Kind error  // one of the sentinels, or nil when unrecognised
-	Err  error  // usually the *runner.ExitError
-}
-
-func (e *Error) Error() string {
-	if e.Err == nil {
-		return fmt.Sprintf("tgt: %s: %v", e.Op, e.Kind)
-	}
-	return fmt.Sprintf("tgt: %s: %v", e.Op, e.Err)
-}
-
-// Unwrap exposes both the sentinel and the cause to errors.Is and errors.As.
-func (e *Error) Unwrap() []error {
-	var errs []error
-	for _, err := range []error{e.Kind, e.Err} {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
-}
 
 // invalid is an argument refused before any command runs.
 func invalid(op, format string, args ...any) error {
-	return &Error{Op: op, Kind: ErrInvalid, Err: fmt.Errorf(format, args...)}
+	return &toolerr.Error{Tool: tool, Op: op, Kinds: []error{ErrInvalid}, Err: fmt.Errorf(format, args...)}
 }
 
 // stderrKinds maps tgtadm's messages (tgtadm_strerror in tgtadm.c and its
@@ -86,19 +67,20 @@ var stderrKinds = []struct {
 	{"isn't supported", ErrInvalid},
 }
 
-// classify wraps a tgtadm failure in an *Error whose Kind comes from its
-// stderr; tgtadm's exit code (22 for nearly everything) says too little.
+// classify wraps a tgtadm failure in a *toolerr.Error whose kind comes
+// from its stderr; tgtadm's exit code (22 for nearly everything) says too
+// little.
 func classify(op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	e := &toolerr.Error{Tool: tool, Op: op, Err: err}
 	stderr := strings.ToLower(runner.Stderr(err))
-	var kind error
 	for _, k := range stderrKinds {
 		if strings.Contains(stderr, strings.ToLower(k.text)) {
-			kind = k.kind
+			e.Kinds = []error{k.kind}
 			break
 		}
 	}
-	return &Error{Op: op, Kind: kind, Err: err}
+	return e
 }

@@ -38,16 +38,6 @@ func (t *Tgt) DeleteLUN(ctx context.Context, tid, lun int) error {
 	return err
 }
 
-// SetLUNOnline takes a LUN offline (initiators get "not ready") or back
-// online. tgtd refuses with ErrBusy while an initiator prevents removal.
-func (t *Tgt) SetLUNOnline(ctx context.Context, tid, lun int, online bool) error {
-	op := fmt.Sprintf("set lun %d of target %d online=%t", lun, tid, online)
-	if err := firstError(checkTID(op, tid), checkLUN(op, lun)); err != nil {
-		return err
-	}
-	return t.updateLUN(ctx, op, tid, lun, fmt.Sprintf("online=%d", boolInt(online)))
-}
-
 // RefreshLUN makes tgtd re-read the size of a LUN's backing store after it
 // grew (lvextend). tgt has no resize operation: it records a LUN's size when
 // the backing store is opened, and reopening it (a path update) is only

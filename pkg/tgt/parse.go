@@ -72,12 +72,10 @@ func (p *targetParser) line(raw string) error {
 	case "LUN information":
 		return p.lunLine(t, level, body)
 	case "Account information":
-		if level == 2 {
-			if user, ok := strings.CutSuffix(body, " (outgoing)"); ok {
-				t.OutgoingAccount = user
-			} else {
-				t.Accounts = append(t.Accounts, body)
-			}
+		// An outgoing account is listed as "user (outgoing)"; this driver
+		// never binds one, and it must not pass for an incoming account.
+		if level == 2 && !strings.HasSuffix(body, " (outgoing)") {
+			t.Accounts = append(t.Accounts, body)
 		}
 	case "ACL information":
 		if level == 2 {

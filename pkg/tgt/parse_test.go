@@ -16,10 +16,10 @@ var recordedVolA = Target{
 		SCSIID: "vol-a", SCSISN: "vol-a", Online: true, ThinProvisioning: true,
 		BackingStore: "/tmp/lvm-iscsi-csi-tgt-record/vol-a.img", BackingStoreType: "rdwr",
 	}},
-	ACLs:            []string{"10.0.0.0/8", "ALL"},
-	InitiatorNames:  []string{"iqn.1993-08.org.debian:01:node-a", "iqn.1993-08.org.debian:01:node-b"},
-	Accounts:        []string{"vol-a-in", "vol-a-in2"},
-	OutgoingAccount: "vol-a-out",
+	ACLs:           []string{"10.0.0.0/8", "ALL"},
+	InitiatorNames: []string{"iqn.1993-08.org.debian:01:node-a", "iqn.1993-08.org.debian:01:node-b"},
+	// vol-a-out is bound as the outgoing account: not an incoming one.
+	Accounts: []string{"vol-a-in", "vol-a-in2"},
 }
 
 func recordedVolB(online bool) Target {

@@ -3,6 +3,8 @@ package tgt
 import (
 	"context"
 	"fmt"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 )
 
 // ListTargets reads every target tgtd has.
@@ -13,7 +15,7 @@ func (t *Tgt) ListTargets(ctx context.Context) ([]Target, error) {
 	}
 	targets, err := ParseTargets(out)
 	if err != nil {
-		return nil, &Error{Op: "list targets", Err: err}
+		return nil, &toolerr.Error{Tool: tool, Op: "list targets", Err: err}
 	}
 	return targets, nil
 }

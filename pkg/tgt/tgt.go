@@ -21,9 +21,6 @@ func New(r *runner.Runner, controlPort int) *Tgt {
 	return &Tgt{runner: r, controlPort: controlPort}
 }
 
-// ControlPort is the tgtd control port this Tgt talks to.
-func (t *Tgt) ControlPort() int { return t.controlPort }
-
 // argv is tgtadm's command line for one operation on one mode.
 func (t *Tgt) argv(op, mode string, args ...string) []string {
 	base := []string{"--lld", "iscsi", "-C", strconv.Itoa(t.controlPort), "--op", op, "--mode", mode}

@@ -14,12 +14,11 @@ type Target struct {
 	ACLs []string
 	// InitiatorNames are initiator IQNs allowed in (-Q).
 	InitiatorNames []string
-	// Accounts are the incoming CHAP users bound to the target.
+	// Accounts are the incoming CHAP users bound to the target. An
+	// outgoing (mutual CHAP) account, which this driver never binds, is
+	// not listed.
 	Accounts []string
-	// OutgoingAccount is the CHAP user the target answers mutual CHAP with,
-	// or "".
-	OutgoingAccount string
-	Sessions        []Session // tgt's "I_T nexus information"
+	Sessions []Session // tgt's "I_T nexus information"
 }
 
 // LUN is one logical unit of a target.
@@ -73,7 +72,6 @@ type Interface interface {
 	DeleteTarget(ctx context.Context, tid int) error
 	AddLUN(ctx context.Context, tid, lun int, backingStore string, p LUNParams) error
 	DeleteLUN(ctx context.Context, tid, lun int) error
-	SetLUNOnline(ctx context.Context, tid, lun int, online bool) error
 	// RefreshLUN re-reads the backing store's size (after it grew) without
 	// removing the LUN or touching sessions.
 	RefreshLUN(ctx context.Context, tid, lun int, backingStore string) error
@@ -81,10 +79,8 @@ type Interface interface {
 	UnbindInitiator(ctx context.Context, tid int, initiatorIQN string) error
 	ListAccounts(ctx context.Context) ([]string, error)
 	CreateAccount(ctx context.Context, user, password string) error
+	// DeleteAccount also unbinds the account from every target.
 	DeleteAccount(ctx context.Context, user string) error
 	BindAccount(ctx context.Context, tid int, user string) error
-	BindOutgoingAccount(ctx context.Context, tid int, user string) error
-	UnbindAccount(ctx context.Context, tid int, user string) error
-	UnbindOutgoingAccount(ctx context.Context, tid int, user string) error
 	CloseConnection(ctx context.Context, tid, sid, cid int) error
 }

@@ -55,8 +55,6 @@ update update_authmethod_none node.session.auth.authmethod None
 update update_authmethod_chap node.session.auth.authmethod CHAP
 update update_username node.session.auth.username chap-user
 update update_password node.session.auth.password chap-secret-0123456789
-update update_username_in node.session.auth.username_in mutual-user
-update update_password_in node.session.auth.password_in mutual-secret-0123456789
 rec update_bad_name iscsiadm -m node -T "$iqn" -p "$portal" -o update -n node.session.auth.no_such_field -v chap-secret-0123456789
 rec update_missing iscsiadm -m node -T "$missing" -p "$portal" -o update -n node.startup -v manual
 rec update_password_missing iscsiadm -m node -T "$missing" -p "$portal" -o update -n node.session.auth.password -v chap-secret-0123456789

@@ -7,8 +7,8 @@
 //     (sizes rounded up to the extent size, as lvm does); ErrNoSpace when
 //     the VG has too few;
 //   - thin LVs take no extents: like lvm by default, pools may be
-//     over-provisioned; ErrNoSpace only when SetThinPoolThreshold was set
-//     below 100 and the pool's data usage has reached it;
+//     over-provisioned, and a full pool still takes thin LVs (lvm's
+//     default threshold of 100 never refuses);
 //   - a thin snapshot needs a thin origin (ErrInvalid otherwise) and is
 //     created inactive with the activation skip flag; Activate activates it;
 //   - RemoveLV refuses a COW origin with snapshots or a thin pool with thin
@@ -54,7 +54,6 @@ type Fake struct {
 	lvs         map[string]*lvm.LV
 	allocated   map[string]uint64 // extents taken from the VG, in bytes, by LV
 	hasSpare    bool
-	threshold   float64
 	failNext    map[string][]error
 	calls       map[string]int
 	uuidCounter int
@@ -73,7 +72,6 @@ func New(vg string, size, extentSize uint64) *Fake {
 		vg:        lvm.VG{Name: vg, UUID: "fake-vg-" + vg, Size: size, Free: size, ExtentSize: extentSize},
 		lvs:       map[string]*lvm.LV{},
 		allocated: map[string]uint64{},
-		threshold: 100,
 		failNext:  map[string][]error{},
 		calls:     map[string]int{},
 	}
@@ -126,15 +124,6 @@ func (f *Fake) SetDataPercent(name string, percent float64) error {
 	}
 	lv.DataPercent = percent
 	return nil
-}
-
-// SetThinPoolThreshold plays activation/thin_pool_autoextend_threshold:
-// below 100, no thin LV or snapshot is created in a pool whose data usage
-// has reached it. 100 (lvm's default) never refuses.
-func (f *Fake) SetThinPoolThreshold(percent float64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.threshold = percent
 }
 
 // begin counts a call of method and returns the error queued for it, if

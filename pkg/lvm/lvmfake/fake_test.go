@@ -197,7 +197,7 @@ func TestFakeRemoveMirrorsLVM(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap, err := f.GetLV(ctx, "csivg", "snap1")
-	if err != nil || snap.Origin != "" || snap.IsSnapshot() || !snap.IsThinVolume() {
+	if err != nil || snap.Origin != "" || !snap.IsThinVolume() {
 		t.Errorf("snap1 after its origin went = %+v, %v", snap, err)
 	}
 
@@ -251,7 +251,7 @@ func TestFakeExtendLV(t *testing.T) {
 	}
 }
 
-func TestFakeThinPoolThreshold(t *testing.T) {
+func TestFakeFullThinPoolStillTakesThinLVs(t *testing.T) {
 	f := newRecordedScene(t)
 	if err := f.SetDataPercent("pool", 100); err != nil {
 		t.Fatal(err)
@@ -260,20 +260,10 @@ func TestFakeThinPoolThreshold(t *testing.T) {
 	if err := create(f, lvm.CreateOptions{Name: "t1", Size: mib, ThinPool: "pool"}); err != nil {
 		t.Errorf("full pool, default threshold: %v", err)
 	}
-	f.SetThinPoolThreshold(80)
-	if err := create(f, lvm.CreateOptions{Name: "t2", Size: mib, ThinPool: "pool"}); !errors.Is(err, lvm.ErrNoSpace) {
-		t.Errorf("thin LV past threshold: %v", err)
+	if err := snapshot(f, "thin1", lvm.CreateOptions{Name: "s2"}); err != nil {
+		t.Errorf("thin snapshot in a full pool: %v", err)
 	}
-	if err := snapshot(f, "thin1", lvm.CreateOptions{Name: "s2"}); !errors.Is(err, lvm.ErrNoSpace) {
-		t.Errorf("thin snapshot past threshold: %v", err)
-	}
-	if err := f.SetDataPercent("pool", 50); err != nil {
-		t.Fatal(err)
-	}
-	if err := create(f, lvm.CreateOptions{Name: "t3", Size: mib, ThinPool: "pool"}); err != nil {
-		t.Errorf("below threshold: %v", err)
-	}
-	if got, _ := f.GetLV(ctx, "csivg", "pool"); got.DataPercent != 50 {
+	if got, _ := f.GetLV(ctx, "csivg", "pool"); got.DataPercent != 100 {
 		t.Errorf("pool DataPercent = %v", got.DataPercent)
 	}
 }

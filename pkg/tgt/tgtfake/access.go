@@ -48,19 +48,6 @@ func (f *Fake) UnbindInitiator(ctx context.Context, tid int, initiatorIQN string
 	return nil
 }
 
-// AllowAddress adds an address ACL (tgtadm -I), which the Interface does not
-// offer but an administrator might have set; Login honours it.
-func (f *Fake) AllowAddress(tid int, address string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	t, err := f.target("allow address", tid)
-	if err != nil {
-		return err
-	}
-	t.ACLs = append(t.ACLs, address)
-	return nil
-}
-
 // ListAccounts returns every account, sorted.
 func (f *Fake) ListAccounts(ctx context.Context) ([]string, error) {
 	defer f.mu.Unlock()
@@ -92,15 +79,6 @@ func (f *Fake) CreateAccount(ctx context.Context, user, password string) error {
 	return nil
 }
 
-// Password returns an account's password, for tests that check what the
-// code under test set.
-func (f *Fake) Password(user string) (string, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p, ok := f.accounts[user]
-	return p, ok
-}
-
 // DeleteAccount removes an account and, as tgtd does, every binding of it.
 func (f *Fake) DeleteAccount(ctx context.Context, user string) error {
 	defer f.mu.Unlock()
@@ -113,9 +91,6 @@ func (f *Fake) DeleteAccount(ctx context.Context, user string) error {
 	delete(f.accounts, user)
 	for _, t := range f.targets {
 		t.Accounts = slices.DeleteFunc(t.Accounts, func(u string) bool { return u == user })
-		if t.OutgoingAccount == user {
-			t.OutgoingAccount = ""
-		}
 	}
 	return nil
 }
@@ -134,63 +109,6 @@ func (f *Fake) BindAccount(ctx context.Context, tid int, user string) error {
 		return fail(fmt.Sprintf("bind account %s to target %d", user, tid), tgt.ErrExists)
 	}
 	t.Accounts = append(t.Accounts, user)
-	return nil
-}
-
-// BindOutgoingAccount sets the outgoing account; ErrExists if the target
-// already has one, whichever it is.
-func (f *Fake) BindOutgoingAccount(ctx context.Context, tid int, user string) error {
-	defer f.mu.Unlock()
-	if err := f.begin("BindOutgoingAccount"); err != nil {
-		return err
-	}
-	op := fmt.Sprintf("bind outgoing account %s to target %d", user, tid)
-	t, err := f.accountTarget(op, tid, user)
-	if err != nil {
-		return err
-	}
-	if t.OutgoingAccount != "" {
-		return fail(op, tgt.ErrExists)
-	}
-	t.OutgoingAccount = user
-	return nil
-}
-
-// UnbindAccount unbinds an incoming account; ErrNotFound if not bound.
-func (f *Fake) UnbindAccount(ctx context.Context, tid int, user string) error {
-	defer f.mu.Unlock()
-	if err := f.begin("UnbindAccount"); err != nil {
-		return err
-	}
-	op := fmt.Sprintf("unbind account %s from target %d", user, tid)
-	t, err := f.accountTarget(op, tid, user)
-	if err != nil {
-		return err
-	}
-	i := slices.Index(t.Accounts, user)
-	if i < 0 {
-		return fail(op, tgt.ErrNotFound)
-	}
-	t.Accounts = slices.Delete(t.Accounts, i, i+1)
-	return nil
-}
-
-// UnbindOutgoingAccount clears the outgoing account; ErrNotFound if user is
-// not it.
-func (f *Fake) UnbindOutgoingAccount(ctx context.Context, tid int, user string) error {
-	defer f.mu.Unlock()
-	if err := f.begin("UnbindOutgoingAccount"); err != nil {
-		return err
-	}
-	op := fmt.Sprintf("unbind outgoing account %s from target %d", user, tid)
-	t, err := f.accountTarget(op, tid, user)
-	if err != nil {
-		return err
-	}
-	if t.OutgoingAccount != user {
-		return fail(op, tgt.ErrNotFound)
-	}
-	t.OutgoingAccount = ""
 	return nil
 }
 

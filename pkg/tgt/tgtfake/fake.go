@@ -1,10 +1,10 @@
 // Package tgtfake is an in-memory tgt.Interface for other packages' unit
 // tests. It keeps the rules of tgtd that callers depend on: ErrExists and
-// ErrNotFound where tgtd gives them, a LUN needs a backing store, tgt's
-// target-derived default serials, bindings listed back, deletion of an
-// account unbinding it everywhere, and a Restart that forgets everything as
-// a restarted tgtd does. Tests add sessions with Login or AddSession and
-// inject failures with FailNext.
+// ErrNotFound where tgtd gives them (as *toolerr.Error, the shape tgt.Tgt
+// returns), a LUN needs a backing store, tgt's target-derived default
+// serials, bindings listed back, deletion of an account unbinding it
+// everywhere, and a Restart that forgets everything as a restarted tgtd
+// does. Tests add sessions with Login and inject failures with FailNext.
 package tgtfake
 
 import (
@@ -16,18 +16,18 @@ import (
 	"sync"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 )
 
 // Fake is safe for concurrent use. The zero value is not usable; use New.
 type Fake struct {
-	mu          sync.Mutex
-	targets     map[int]*tgt.Target
-	accounts    map[string]string // user -> password
-	sizes       map[string]uint64 // backing store -> size reported for its LUNs
-	nextSID     int
-	failures    map[string][]error
-	calls       []string
-	unreachable bool
+	mu       sync.Mutex
+	targets  map[int]*tgt.Target
+	accounts map[string]string // user -> password
+	sizes    map[string]uint64 // backing store -> size reported for its LUNs
+	nextSID  int
+	failures map[string][]error
+	calls    []string
 }
 
 var _ tgt.Interface = (*Fake)(nil)
@@ -51,15 +51,6 @@ func (f *Fake) Restart() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reset()
-}
-
-// SetUnreachable makes every call fail with tgt.ErrDaemonUnreachable (tgtd
-// down) until called with false. State is kept, as for a hung daemon;
-// combine with Restart for a crash.
-func (f *Fake) SetUnreachable(down bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.unreachable = down
 }
 
 // SetSize sets the size, in bytes, of the backing store at path (0
@@ -100,15 +91,13 @@ func (f *Fake) begin(method string) error {
 		f.failures[method] = queued[1:]
 		return queued[0]
 	}
-	if f.unreachable {
-		return fail(method, tgt.ErrDaemonUnreachable)
-	}
 	return nil
 }
 
-// fail builds the error tgt.Tgt would return: a *tgt.Error of that kind.
+// fail builds the error tgt.Tgt would return: a *toolerr.Error of that
+// kind.
 func fail(op string, kind error) error {
-	return &tgt.Error{Op: op, Kind: kind}
+	return &toolerr.Error{Tool: "tgt", Op: op, Kinds: []error{kind}}
 }
 
 func (f *Fake) target(op string, tid int) (*tgt.Target, error) {

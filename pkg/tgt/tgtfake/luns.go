@@ -67,25 +67,6 @@ func (f *Fake) DeleteLUN(ctx context.Context, tid, lun int) error {
 	return nil
 }
 
-// SetLUNOnline sets a LUN's Online flag.
-func (f *Fake) SetLUNOnline(ctx context.Context, tid, lun int, online bool) error {
-	defer f.mu.Unlock()
-	if err := f.begin("SetLUNOnline"); err != nil {
-		return err
-	}
-	op := fmt.Sprintf("set lun %d of target %d online=%t", lun, tid, online)
-	t, err := f.target(op, tid)
-	if err != nil {
-		return err
-	}
-	i := lunIndex(t, lun)
-	if i < 0 {
-		return fail(op, tgt.ErrNotFound)
-	}
-	t.LUNs[i].Online = online
-	return nil
-}
-
 // RefreshLUN re-reads the LUN's size from SetSize, as tgtd re-reads its
 // backing store when the path is updated.
 func (f *Fake) RefreshLUN(ctx context.Context, tid, lun int, backingStore string) error {

@@ -10,14 +10,13 @@ import (
 )
 
 // ErrLoginRefused is what Login returns when tgtd would refuse the
-// initiator: no ACL lets it in, or CHAP is required and the credentials do
+// initiator: it is not bound, or CHAP is required and the credentials do
 // not match.
 var ErrLoginRefused = errors.New("tgtfake: login refused")
 
 // Login logs an initiator in to target tid the way tgtd admits it: its IQN
-// must be bound (or an address ACL must match ip, "ALL" matching any), and
-// when incoming accounts are bound, user and password must be one of them.
-// It returns the new session's id.
+// must be bound, and when incoming accounts are bound, user and password
+// must be one of them. It returns the new session's id.
 func (f *Fake) Login(tid int, initiatorIQN, ip, user, password string) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -25,37 +24,16 @@ func (f *Fake) Login(tid int, initiatorIQN, ip, user, password string) (int, err
 	if err != nil {
 		return 0, err
 	}
-	allowed := slices.Contains(t.InitiatorNames, initiatorIQN) || slices.Contains(t.ACLs, "ALL") || slices.Contains(t.ACLs, ip)
-	if !allowed {
+	if !slices.Contains(t.InitiatorNames, initiatorIQN) {
 		return 0, fmt.Errorf("%w: initiator %s is not allowed on target %d", ErrLoginRefused, initiatorIQN, tid)
 	}
 	if len(t.Accounts) > 0 && (!slices.Contains(t.Accounts, user) || f.accounts[user] != password) {
 		return 0, fmt.Errorf("%w: CHAP authentication failed on target %d", ErrLoginRefused, tid)
 	}
-	return f.addSession(t, tgt.Session{Initiator: initiatorIQN, Connections: []tgt.Connection{{CID: 0, IP: ip}}}), nil
-}
-
-// AddSession puts a session on target tid without any check, for tests that
-// need a state Login cannot reach. A zero SID is replaced by the next free
-// one; the SID used is returned.
-func (f *Fake) AddSession(tid int, s tgt.Session) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	t, err := f.target("add session", tid)
-	if err != nil {
-		return 0, err
-	}
-	return f.addSession(t, s), nil
-}
-
-func (f *Fake) addSession(t *tgt.Target, s tgt.Session) int {
-	if s.SID == 0 {
-		s.SID = f.nextSID
-	}
-	f.nextSID = max(f.nextSID, s.SID) + 1
-	s.Connections = slices.Clone(s.Connections)
+	s := tgt.Session{SID: f.nextSID, Initiator: initiatorIQN, Connections: []tgt.Connection{{CID: 0, IP: ip}}}
+	f.nextSID++
 	t.Sessions = append(t.Sessions, s)
-	return s.SID
+	return s.SID, nil
 }
 
 // CloseConnection drops a connection, and the session with its last one.
