@@ -43,12 +43,7 @@ func (l *LVM) ListLVs(ctx context.Context, vg string) ([]LV, error) {
 	if err := checkVG(op, vg); err != nil {
 		return nil, err
 	}
-	args := append(slices.Clone(reportArgs), "-o", lvFields, vg)
-	out, err := l.run(ctx, op, "lvs", args...)
-	if err != nil {
-		return nil, err
-	}
-	lvs, err := parseLVs(out)
+	lvs, err := l.lvs(ctx, op, vg)
 	if err != nil {
 		return nil, err
 	}
@@ -62,12 +57,7 @@ func (l *LVM) GetLV(ctx context.Context, vg, name string) (*LV, error) {
 	if err := checkLV(op, vg, name); err != nil {
 		return nil, err
 	}
-	args := append(slices.Clone(reportArgs), "-o", lvFields, lvPath(vg, name))
-	out, err := l.run(ctx, op, "lvs", args...)
-	if err != nil {
-		return nil, err
-	}
-	lvs, err := parseLVs(out)
+	lvs, err := l.lvs(ctx, op, lvPath(vg, name))
 	if err != nil {
 		return nil, err
 	}
@@ -77,4 +67,14 @@ func (l *LVM) GetLV(ctx context.Context, vg, name string) (*LV, error) {
 		}
 	}
 	return nil, fail(op, ErrNotFound, "not in the lvs output")
+}
+
+// lvs reports the LVs that target (a VG, or VG/LV) names.
+func (l *LVM) lvs(ctx context.Context, op, target string) ([]LV, error) {
+	args := append(slices.Clone(reportArgs), "-o", lvFields, target)
+	out, err := l.run(ctx, op, "lvs", args...)
+	if err != nil {
+		return nil, err
+	}
+	return parseLVs(out)
 }

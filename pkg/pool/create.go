@@ -83,18 +83,12 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 		return Volume{}, err
 	}
 	lv, err := p.lvm.CreateLV(ctx, p.cfg.VolumeGroup, p.createOptions(req, id, size, volumeTags(req.Name, req.Provisioning)))
-	switch {
-	case errors.Is(err, lvm.ErrExists):
-		// A concurrent or earlier attempt won the race; judge what it made.
-		lv, err = p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
-		if err != nil {
-			return Volume{}, err
-		}
-		return existing(lv, req, id)
-	case errors.Is(err, lvm.ErrNoSpace):
-		return Volume{}, fmt.Errorf("%w: %w", ErrNoSpace, err)
-	case err != nil:
+	lv, raced, err := p.created(ctx, id, lv, err)
+	if err != nil {
 		return Volume{}, err
+	}
+	if raced {
+		return existing(lv, req, id)
 	}
 	v, _, _ := volumeFromLV(lv)
 	return v, nil
@@ -109,6 +103,20 @@ func (p *Pool) createOptions(req CreateRequest, id string, size uint64, tags []s
 		opts.ThinPool = p.cfg.ThinPool
 	}
 	return opts
+}
+
+// created reads lvcreate's answer for LV id: when an earlier or concurrent
+// attempt made the LV first (raced), that LV is read back for the caller to
+// judge; a full VG or thin pool is ErrNoSpace.
+func (p *Pool) created(ctx context.Context, id string, lv *lvm.LV, err error) (_ *lvm.LV, raced bool, _ error) {
+	switch {
+	case errors.Is(err, lvm.ErrExists):
+		lv, err = p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
+		return lv, true, err
+	case errors.Is(err, lvm.ErrNoSpace):
+		return nil, false, fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	return lv, false, err
 }
 
 // checkRoom refuses a new allocation the VG (thick) or the thin pool's

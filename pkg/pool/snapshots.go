@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -61,16 +59,12 @@ func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snaps
 		}
 	}
 	lv, err := p.lvm.CreateSnapshot(ctx, p.cfg.VolumeGroup, src.Name, opts)
-	switch {
-	case errors.Is(err, lvm.ErrExists):
-		if lv, err = p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id); err != nil {
-			return Snapshot{}, err
-		}
-		return existingSnapshot(lv, name, sourceID)
-	case errors.Is(err, lvm.ErrNoSpace):
-		return Snapshot{}, fmt.Errorf("%w: %w", ErrNoSpace, err)
-	case err != nil:
+	lv, raced, err := p.created(ctx, id, lv, err)
+	if err != nil {
 		return Snapshot{}, err
+	}
+	if raced {
+		return existingSnapshot(lv, name, sourceID)
 	}
 	klog.InfoS("Took snapshot", "snapshotID", id, "name", name, "volumeID", v.ID)
 	s, _ := snapshotFromLV(lv)
@@ -153,18 +147,10 @@ func (p *Pool) GetSnapshot(ctx context.Context, id string) (Snapshot, error) {
 
 // ListSnapshots returns every snapshot of ours, sorted by id.
 func (p *Pool) ListSnapshots(ctx context.Context) ([]Snapshot, error) {
-	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
-	if err != nil {
-		return nil, fmt.Errorf("%w: listing LVs: %w", ErrUnavailable, err)
-	}
-	var out []Snapshot
-	for i := range lvs {
-		if s, ok := snapshotFromLV(&lvs[i]); ok {
-			out = append(out, s)
-		}
-	}
-	slices.SortFunc(out, func(a, b Snapshot) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
+	return collect(ctx, p, func(lv *lvm.LV) (Snapshot, string, bool) {
+		s, ok := snapshotFromLV(lv)
+		return s, s.ID, ok
+	})
 }
 
 // checkVGRoom refuses what the volume group's free space cannot hold.

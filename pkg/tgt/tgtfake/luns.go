@@ -51,17 +51,9 @@ func (f *Fake) AddLUN(ctx context.Context, tid, lun int, backingStore string, p 
 // DeleteLUN removes a LUN.
 func (f *Fake) DeleteLUN(ctx context.Context, tid, lun int) error {
 	defer f.mu.Unlock()
-	if err := f.begin("DeleteLUN"); err != nil {
-		return err
-	}
-	op := fmt.Sprintf("delete lun %d of target %d", lun, tid)
-	t, err := f.target(op, tid)
+	t, i, err := f.findLUN("DeleteLUN", fmt.Sprintf("delete lun %d of target %d", lun, tid), tid, lun)
 	if err != nil {
 		return err
-	}
-	i := lunIndex(t, lun)
-	if i < 0 {
-		return fail(op, tgt.ErrNotFound)
 	}
 	t.LUNs = append(t.LUNs[:i], t.LUNs[i+1:]...)
 	return nil
@@ -71,21 +63,30 @@ func (f *Fake) DeleteLUN(ctx context.Context, tid, lun int) error {
 // backing store when the path is updated.
 func (f *Fake) RefreshLUN(ctx context.Context, tid, lun int, backingStore string) error {
 	defer f.mu.Unlock()
-	if err := f.begin("RefreshLUN"); err != nil {
-		return err
-	}
-	op := fmt.Sprintf("refresh lun %d of target %d", lun, tid)
-	t, err := f.target(op, tid)
+	t, i, err := f.findLUN("RefreshLUN", fmt.Sprintf("refresh lun %d of target %d", lun, tid), tid, lun)
 	if err != nil {
 		return err
-	}
-	i := lunIndex(t, lun)
-	if i < 0 {
-		return fail(op, tgt.ErrNotFound)
 	}
 	t.LUNs[i].BackingStore = backingStore
 	t.LUNs[i].Size = f.sizes[backingStore]
 	return nil
+}
+
+// findLUN starts method (taking the lock the caller releases) and finds LUN
+// lun of target tid, failing as tgtd would when either is missing.
+func (f *Fake) findLUN(method, op string, tid, lun int) (*tgt.Target, int, error) {
+	if err := f.begin(method); err != nil {
+		return nil, 0, err
+	}
+	t, err := f.target(op, tid)
+	if err != nil {
+		return nil, 0, err
+	}
+	i := lunIndex(t, lun)
+	if i < 0 {
+		return nil, 0, fail(op, tgt.ErrNotFound)
+	}
+	return t, i, nil
 }
 
 func lunIndex(t *tgt.Target, lun int) int {
