@@ -40,6 +40,10 @@ demo:
 generate:
 	$(GO) run ./hack/gen-parameters
 
+# Every fuzz target for FUZZTIME (default 10s) each; the seeds run in `make test`.
+fuzz:
+	hack/fuzz.sh
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
