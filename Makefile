@@ -12,7 +12,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lvm-iscsi-csi ./cmd/lvm-iscsi-csi
 
 # The one command that runs every test (what .ci/run runs).
-check: lint test integration e2e packaging
+check: lint test fuzz integration e2e packaging
 
 # Unit tests: fakes only, no root, no daemons.
 test:
