@@ -3,8 +3,9 @@
 // ErrNotFound where tgtd gives them, a LUN needs a backing store, tgt's
 // target-derived default serials, bindings listed back, deletion of an
 // account unbinding it everywhere, and a Restart that forgets everything as
-// a restarted tgtd does. Tests add sessions with Login or AddSession and
-// inject failures with FailNext.
+// a restarted tgtd does. Tests add sessions with Login or AddSession,
+// inject failures with FailNext and events between two calls with
+// BeforeNext.
 package tgtfake
 
 import (
@@ -28,6 +29,7 @@ type Fake struct {
 	failures    map[string][]error
 	calls       []string
 	unreachable bool
+	hooks       map[string][]func() // BeforeNext
 }
 
 var _ tgt.Interface = (*Fake)(nil)
@@ -94,6 +96,7 @@ func (f *Fake) Calls() []string {
 // begin locks the fake and records a call; it returns the error the call
 // must fail with, if any. The caller must unlock.
 func (f *Fake) begin(method string) error {
+	f.runHook(method)
 	f.mu.Lock()
 	f.calls = append(f.calls, method)
 	if queued := f.failures[method]; len(queued) > 0 {
