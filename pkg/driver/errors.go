@@ -62,6 +62,9 @@ var errorCodes = []struct {
 	{pool.ErrInvalid, codes.InvalidArgument},
 	{pool.ErrOutOfRange, codes.OutOfRange},
 	{pool.ErrPublishedElsewhere, codes.FailedPrecondition},
+	// A node reporting another node's initiator name: refused until the
+	// other node's volumes are unpublished or the machine gets its own name.
+	{pool.ErrInitiatorInUse, codes.FailedPrecondition},
 	{pool.ErrUnavailable, codes.Unavailable},
 	{pool.ErrHasSnapshots, codes.FailedPrecondition},
 	// A clone still being filled: the CO retries, and the retry waits for

@@ -1,8 +1,15 @@
 package pool
 
 import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm/lvmfake"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
 )
 
@@ -115,5 +122,184 @@ func TestReconcileClosesSessionsOfUnpublishedInitiators(t *testing.T) {
 	}
 	if s := e.sessionsOf(t, v.ID, nodeB.Initiator); len(s) != 1 {
 		t.Fatalf("node B's sessions = %+v, want its one session untouched", s)
+	}
+}
+
+// A machine cloned from node A (or node A renamed) reports A's initiator
+// name under another node id. Its target ACL entry would be A's, so each
+// would reach the other's volumes: the publish is refused, naming both
+// nodes, and changes nothing, until A has no publication left.
+func TestPublishRefusesAnInitiatorRecordedForAnotherNode(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		other Node
+	}{
+		{"cloned machine", Node{ID: "node-c/" + nodeA.Initiator, Initiator: nodeA.Initiator}},
+		{"renamed node", Node{ID: "node-a-new/" + nodeA.Initiator, Initiator: nodeA.Initiator}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, false)
+			v1 := e.create(t, "pvc-1", 8*mib, Thick)
+			v2 := e.create(t, "pvc-2", 8*mib, Thick)
+			if _, err := e.pool.Publish(e.ctx, v1.ID, nodeA, true); err != nil {
+				t.Fatal(err)
+			}
+			for _, try := range []struct {
+				id     string
+				shared bool
+			}{{v2.ID, false}, {v1.ID, true}} {
+				_, err := e.pool.Publish(e.ctx, try.id, tc.other, try.shared)
+				if !errors.Is(err, ErrInitiatorInUse) {
+					t.Fatalf("Publish(%s, %s) = %v, want ErrInitiatorInUse", try.id, tc.other.ID, err)
+				}
+				if msg := err.Error(); !strings.Contains(msg, nodeA.ID) || !strings.Contains(msg, tc.other.ID) {
+					t.Errorf("the error does not name both nodes: %v", err)
+				}
+			}
+			if got, _ := e.pool.Get(e.ctx, v2.ID); len(got.Nodes) != 0 || e.target(t, v2.ID) != nil {
+				t.Fatalf("the refused publish changed volume 2: nodes %+v, target %+v", got.Nodes, e.target(t, v2.ID))
+			}
+			if got, _ := e.pool.Get(e.ctx, v1.ID); len(got.Nodes) != 1 || got.Nodes[0] != nodeA {
+				t.Fatalf("the refused publish changed volume 1: nodes %+v", got.Nodes)
+			}
+			// Once node A's last publication is gone, the name is free.
+			if err := e.pool.Unpublish(e.ctx, v1.ID, nodeA.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.pool.Publish(e.ctx, v2.ID, tc.other, false); err != nil {
+				t.Fatalf("publish after node A was unpublished everywhere: %v", err)
+			}
+		})
+	}
+}
+
+// rendezvousTags holds each ChangeTags call until a second one arrives
+// (or a while has passed), so two publishes that both passed their checks
+// record their tags together: the interleaving a lock must exclude.
+type rendezvousTags struct {
+	*lvmfake.Fake
+	arrived chan struct{}
+}
+
+func (r *rendezvousTags) ChangeTags(ctx context.Context, vg, name string, add, del []string) error {
+	select {
+	case r.arrived <- struct{}{}:
+	case <-time.After(300 * time.Millisecond):
+	}
+	select {
+	case <-r.arrived:
+	case <-time.After(300 * time.Millisecond):
+	}
+	return r.Fake.ChangeTags(ctx, vg, name, add, del)
+}
+
+// Two publishes racing on different volumes from two nodes with one
+// initiator name: only one of them can win.
+func TestPublishOfOneInitiatorFromTwoNodesAtOnce(t *testing.T) {
+	e := newEnv(t, false)
+	vols := []Volume{e.create(t, "pvc-1", 8*mib, Thick), e.create(t, "pvc-2", 8*mib, Thick)}
+	p, err := New(e.pool.cfg, &rendezvousTags{Fake: e.lvm, arrived: make(chan struct{})}, e.tgt, e.secrets, e.wiper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clone := Node{ID: "node-c/" + nodeA.Initiator, Initiator: nodeA.Initiator}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, n := range []Node{nodeA, clone} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = p.Publish(e.ctx, vols[i].ID, n, false)
+		}()
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Fatalf("errors %v and %v: want exactly one publish refused", errs[0], errs[1])
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, ErrInitiatorInUse) {
+			t.Fatalf("the refused publish failed with %v, want ErrInitiatorInUse", err)
+		}
+	}
+}
+
+// A node reinstalled under its name gets a new initiator name, so a new
+// node id. Kubernetes attaches by node name: the new id's publish takes
+// over the old one's publication (the old name loses access and its
+// sessions), and a detach by the new id removes the old one's.
+func TestReinstalledNodeReplacesItsOldInitiator(t *testing.T) {
+	e := newEnv(t, false)
+	reinstalled := Node{ID: "node-a/iqn.1993-08.org.debian:01:a2a2", Initiator: "iqn.1993-08.org.debian:01:a2a2"}
+	v1 := e.create(t, "pvc-1", 8*mib, Thick)
+	v2 := e.create(t, "pvc-2", 8*mib, Thick)
+	exp, err := e.pool.Publish(e.ctx, v1.ID, nodeA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Publish(e.ctx, v2.ID, nodeA, false); err != nil {
+		t.Fatal(err)
+	}
+	tg := e.target(t, v1.ID)
+	if _, err := e.tgt.Login(tg.TID, nodeA.Initiator, "192.0.2.21", exp.CHAP.User, exp.CHAP.Password); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := e.pool.Publish(e.ctx, v1.ID, reinstalled, false); err != nil {
+		t.Fatalf("publish to the reinstalled node: %v", err)
+	}
+	if got, _ := e.pool.Get(e.ctx, v1.ID); len(got.Nodes) != 1 || got.Nodes[0] != reinstalled {
+		t.Fatalf("recorded nodes = %+v, want the reinstalled node only", got.Nodes)
+	}
+	tg = e.target(t, v1.ID)
+	if !slices.Equal(tg.InitiatorNames, []string{reinstalled.Initiator}) {
+		t.Fatalf("ACL = %v, want the new initiator only", tg.InitiatorNames)
+	}
+	if s := e.sessionsOf(t, v1.ID, nodeA.Initiator); len(s) != 0 {
+		t.Fatalf("the old initiator's session survived: %+v", s)
+	}
+
+	// Volume 2 is still recorded for the old id; the CO detaches it by the
+	// node's current id.
+	if err := e.pool.Unpublish(e.ctx, v2.ID, reinstalled.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.pool.Get(e.ctx, v2.ID); len(got.Nodes) != 0 || e.target(t, v2.ID) != nil {
+		t.Fatalf("after the detach: nodes %+v, target %+v; want neither", got.Nodes, e.target(t, v2.ID))
+	}
+	if _, err := e.pool.Publish(e.ctx, v2.ID, nodeB, false); err != nil {
+		t.Fatalf("the detached volume cannot move to another node: %v", err)
+	}
+}
+
+// Publications recorded before the check existed (or by hand) may give one
+// initiator name to two nodes; reconcile finds them to warn.
+func TestSharedInitiatorsAreFound(t *testing.T) {
+	e := newEnv(t, false)
+	v1 := e.create(t, "pvc-1", 8*mib, Thick)
+	v2 := e.create(t, "pvc-2", 8*mib, Thick)
+	clone := Node{ID: "node-c/" + nodeA.Initiator, Initiator: nodeA.Initiator}
+	if _, err := e.pool.Publish(e.ctx, v1.ID, nodeA, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Publish(e.ctx, v2.ID, nodeB, true); err != nil {
+		t.Fatal(err)
+	}
+	lvs, _ := e.lvm.ListLVs(e.ctx, testVG)
+	if got := sharedInitiators(lvs); len(got) != 0 {
+		t.Fatalf("distinct initiators reported as shared: %+v", got)
+	}
+	if err := e.lvm.ChangeTags(e.ctx, testVG, v2.ID, []string{pubTag(clone)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	lvs, _ = e.lvm.ListLVs(e.ctx, testVG)
+	got := sharedInitiators(lvs)
+	if len(got) != 1 {
+		t.Fatalf("shared initiators = %+v, want one", got)
+	}
+	nodes := []string{got[0].Node, got[0].OtherNode}
+	slices.Sort(nodes)
+	if got[0].Initiator != nodeA.Initiator || !slices.Equal(nodes, []string{nodeA.ID, clone.ID}) ||
+		(got[0].Volume != v1.ID && got[0].Volume != v2.ID) {
+		t.Fatalf("shared initiator = %+v, want node A's name for %s and %s", got[0], nodeA.ID, clone.ID)
 	}
 }
