@@ -56,6 +56,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"warn percent above 100", controller(func(o *Options) { o.ThinPoolWarnPercent = 120 }), "--thin-pool-warn-percent"},
 		{"no lvm concurrency", controller(func(o *Options) { o.MaxConcurrentLVM = 0 }), "--max-concurrent-lvm"},
 		{"reconcile too often", controller(func(o *Options) { o.ReconcileInterval = 0 }), "--reconcile-interval"},
+		{"relative vg lock dir", controller(func(o *Options) { o.VGLockDir = "run/lock" }), "--vg-lock-dir"},
+		{"node does not need a vg lock dir", node(func(o *Options) { o.VGLockDir = "" }), ""},
 		{"node without id", node(func(o *Options) { o.NodeID = "" }), "--node-id is required"},
 		{"node with bad id", node(func(o *Options) { o.NodeID = "Worker_1" }), "--node-id"},
 		{"node with relative initiator file", node(func(o *Options) { o.InitiatorNameFile = "x" }), "--initiator-name-file"},
