@@ -61,9 +61,10 @@ func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 
 // recordPublication checks that node may have volume id and records it in
 // the tags; it returns the LV, its provisioning and the nodes the volume
-// is published to from now on. Under pubMu, so the initiator check and the record are one
-// step. A publication of the same node name under another initiator name
-// (the node was reinstalled) is replaced: the old name loses access.
+// is published to from now on. It runs under pubMu, so the initiator check
+// and the record are one step. A publication of the same node name under
+// another initiator name (the node was reinstalled) is replaced: the old
+// name loses access.
 func (p *Pool) recordPublication(ctx context.Context, id string, node Node, shared bool) (*lvm.LV, Provisioning, []Node, error) {
 	p.pubMu.Lock()
 	defer p.pubMu.Unlock()
