@@ -21,6 +21,9 @@ const (
 	lvmTimeout  = 5 * time.Minute
 	tgtTimeout  = time.Minute
 	wipeTimeout = 6 * time.Hour
+	// lockPollInterval: a waiting controller takes over within this long
+	// of the one before it exiting.
+	lockPollInterval = time.Second
 )
 
 func wireController(_ context.Context, opts driver.Options, cfg *driver.Config) error {
@@ -48,12 +51,27 @@ func wireController(_ context.Context, opts driver.Options, cfg *driver.Config) 
 		return err
 	}
 	socket := tgt.SocketPath(opts.TgtControlPort)
+	// Until this process holds the locks, it serves no controller call,
+	// Probe says why, and the reconciler does not start: another
+	// controller owns tgtd and the volume group.
+	lock := controllerLock(opts)
+	if _, err := lock.TryOnce(); err != nil {
+		return err
+	}
 	cfg.Controller = driver.NewControllerServer(p)
+	cfg.ControllerGate = lock.Check
 	cfg.Prerequisites = append(cfg.Prerequisites,
+		driver.Prerequisite{Name: "sole controller of this volume group and tgtd", Check: lock.Check},
 		driver.Prerequisite{Name: "volume group", Check: p.Ready},
 		driver.SocketPrerequisite("tgtd control socket", socket))
-	cfg.Background = append(cfg.Background, func(ctx context.Context) {
-		p.RunReconciler(ctx, socket, opts.ReconcileInterval)
-	})
+	cfg.Background = append(cfg.Background,
+		func(ctx context.Context) { _ = lock.Run(ctx, lockPollInterval) },
+		func(ctx context.Context) {
+			select {
+			case <-lock.Held():
+				p.RunReconciler(ctx, socket, opts.ReconcileInterval)
+			case <-ctx.Done():
+			}
+		})
 	return nil
 }

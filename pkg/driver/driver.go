@@ -34,6 +34,9 @@ type Config struct {
 	// Background runs for the driver's lifetime (e.g. the controller's
 	// tgtd reconciler); it must return when ctx is cancelled.
 	Background []func(ctx context.Context)
+	// ControllerGate, when set, is asked before each controller call
+	// (gate.go): while it returns an error, the call fails with it.
+	ControllerGate func(ctx context.Context) error
 }
 
 // Driver is one plugin process.
@@ -56,10 +59,14 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Options.DriverName == "" {
 		return nil, errors.New("no driver name")
 	}
+	interceptors := []grpc.UnaryServerInterceptor{logAndRecover}
+	if cfg.ControllerGate != nil {
+		interceptors = append(interceptors, gateController(cfg.ControllerGate))
+	}
 	d := &Driver{
 		cfg:      cfg,
 		identity: &IdentityServer{name: cfg.Options.DriverName, version: cfg.Version, mode: mode, prerequisites: cfg.Prerequisites},
-		server:   grpc.NewServer(grpc.UnaryInterceptor(logAndRecover)),
+		server:   grpc.NewServer(grpc.ChainUnaryInterceptor(interceptors...)),
 	}
 	csi.RegisterIdentityServer(d.server, d.identity)
 	if mode.hasController() {

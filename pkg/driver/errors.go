@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/exclusive"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
@@ -62,7 +63,12 @@ var errorCodes = []struct {
 	{pool.ErrInvalid, codes.InvalidArgument},
 	{pool.ErrOutOfRange, codes.OutOfRange},
 	{pool.ErrPublishedElsewhere, codes.FailedPrecondition},
+	// A node reporting another node's initiator name: refused until the
+	// other node's volumes are unpublished or the machine gets its own name.
+	{pool.ErrInitiatorInUse, codes.FailedPrecondition},
 	{pool.ErrUnavailable, codes.Unavailable},
+	// Another controller holds the storage host: this one waits to take over.
+	{exclusive.ErrHeldElsewhere, codes.Unavailable},
 	{pool.ErrHasSnapshots, codes.FailedPrecondition},
 	// A clone still being filled: the CO retries, and the retry waits for
 	// the same job.

@@ -40,6 +40,11 @@ const (
 	DefaultLVMGlobalFilter = "r|^/dev/disk/by-path/.*-iscsi-.*|"
 )
 
+// DefaultVGLockDir is LVM's own lock directory (lvm.conf
+// global/locking_dir): whoever runs lvm commands on the storage host
+// shares it, and the chart mounts it from the host.
+const DefaultVGLockDir = "/run/lock/lvm"
+
 // Options is everything the binary is told on its command line. The first
 // block is the fixed contract; the rest are tunables with safe defaults.
 type Options struct {
@@ -82,6 +87,9 @@ type Options struct {
 	// ISCSILockFile serialises iscsiadm calls host-wide (its node database
 	// is not safe under concurrent writers).
 	ISCSILockFile string
+	// VGLockDir holds the per-volume-group lock every controller of this
+	// host takes, so two never serve one volume group (controller).
+	VGLockDir string
 	// KubeletDir is the kubelet's root: staging and target paths outside it
 	// are refused (node).
 	KubeletDir string
@@ -116,6 +124,7 @@ func DefaultOptions() Options {
 		StateDir:            DefaultStateDir,
 		InitiatorNameFile:   DefaultInitiatorNameFile,
 		ISCSILockFile:       DefaultISCSILockFile,
+		VGLockDir:           DefaultVGLockDir,
 		KubeletDir:          DefaultKubeletDir,
 		ReconcileInterval:   30 * time.Second,
 		OverprovisionRatio:  1.0,
@@ -142,6 +151,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.TgtControlPort, "tgt-control-port", o.TgtControlPort, "tgtd control port (tgtadm -C) on the storage host")
 	fs.StringVar(&o.InitiatorNameFile, "initiator-name-file", o.InitiatorNameFile, "open-iscsi initiator name file (node mode)")
 	fs.StringVar(&o.ISCSILockFile, "iscsi-lock-file", o.ISCSILockFile, "lock file serialising iscsiadm calls on this host (node mode)")
+	fs.StringVar(&o.VGLockDir, "vg-lock-dir", o.VGLockDir, "directory on the storage host, shared by every controller there, for the lock that keeps one controller per volume group (controller mode)")
 	fs.StringVar(&o.KubeletDir, "kubelet-dir", o.KubeletDir, "kubelet root directory; staging and target paths must lie below it (node mode)")
 	fs.Int64Var(&o.MaxVolumesPerNode, "max-volumes-per-node", o.MaxVolumesPerNode, "volumes one node may attach, reported to Kubernetes; 0 means no limit")
 	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", o.ReconcileInterval, "how often the controller makes tgtd match the LV tags")
@@ -225,6 +235,9 @@ func (o *Options) validateController() []error {
 	}
 	if o.TgtControlPort < 0 || o.TgtControlPort > 65535 {
 		errs = append(errs, fmt.Errorf("--tgt-control-port %d is out of range", o.TgtControlPort))
+	}
+	if !filepath.IsAbs(o.VGLockDir) {
+		errs = append(errs, fmt.Errorf("--vg-lock-dir must be an absolute path, got %q", o.VGLockDir))
 	}
 	if o.ReconcileInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--reconcile-interval %v is shorter than 1s", o.ReconcileInterval))

@@ -63,6 +63,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"health address without port", controller(func(o *Options) { o.HealthAddress = "127.0.0.1" }), "--health-address"},
 		{"registration path", node(func(o *Options) { o.KubeletRegistrationPath = "/var/lib/kubelet/plugins/d/csi.sock" }), ""},
 		{"relative registration path", node(func(o *Options) { o.KubeletRegistrationPath = "plugins/d/csi.sock" }), "--kubelet-registration-path"},
+		{"relative vg lock dir", controller(func(o *Options) { o.VGLockDir = "run/lock" }), "--vg-lock-dir"},
+		{"node does not need a vg lock dir", node(func(o *Options) { o.VGLockDir = "" }), ""},
 		{"node without id", node(func(o *Options) { o.NodeID = "" }), "--node-id is required"},
 		{"node with bad id", node(func(o *Options) { o.NodeID = "Worker_1" }), "--node-id"},
 		{"node with relative initiator file", node(func(o *Options) { o.InitiatorNameFile = "x" }), "--initiator-name-file"},

@@ -171,7 +171,8 @@ func (p *Pool) syncAccount(ctx context.Context, st *tgtState, t *tgt.Target, id 
 
 // syncACL binds exactly the published initiators. An initiator that lost
 // its publication is unbound and its connections closed, so a fenced node
-// cannot keep writing through a session it already had.
+// cannot keep writing through a session it already had (fence.go: also
+// the sessions of logins that complete after the unbind).
 func (p *Pool) syncACL(ctx context.Context, t *tgt.Target, nodes []Node) error {
 	want := map[string]bool{}
 	for _, n := range nodes {
@@ -188,9 +189,12 @@ func (p *Pool) syncACL(ctx context.Context, t *tgt.Target, nodes []Node) error {
 			return fmt.Errorf("unbinding %s from %s: %w", name, t.IQN, err)
 		}
 		t.InitiatorNames = slices.DeleteFunc(t.InitiatorNames, func(s string) bool { return s == name })
-		if err := p.closeSessions(ctx, t, name); err != nil {
+		if err := p.fenceInitiator(ctx, t, name); err != nil {
 			return err
 		}
+	}
+	if err := p.closeStraySessions(ctx, t, want); err != nil {
+		return err
 	}
 	for _, n := range nodes {
 		if slices.Contains(t.InitiatorNames, n.Initiator) {

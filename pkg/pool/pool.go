@@ -30,6 +30,9 @@ var (
 	ErrUnavailable        = errors.New("storage host not ready")
 	ErrHasSnapshots       = errors.New("volume has snapshots")
 	ErrInProgress         = errors.New("operation still in progress")
+	// ErrInitiatorInUse: the publishing node's initiator name is recorded
+	// for another node (fence.go).
+	ErrInitiatorInUse = errors.New("initiator name is used by another node")
 )
 
 // Provisioning is how a volume's space is allocated.
@@ -105,6 +108,9 @@ type Pool struct {
 	// caller (tgtadm has no "next free"), and Reconcile must see a settled
 	// state.
 	tgtMu sync.Mutex
+	// pubMu makes checking a node's initiator name against every volume's
+	// publications and recording the new one a single step (initiators.go).
+	pubMu sync.Mutex
 }
 
 // New returns a Pool over its dependencies.

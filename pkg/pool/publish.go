@@ -4,42 +4,21 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 )
 
 // Publish lets one node log in to a volume and returns how. The publication
 // is recorded in the LV tags first, then tgtd is brought in line: a crash in
 // between leaves a tag that Reconcile (or the retry) turns into the binding.
-// Unless shared, a volume published to another node is refused.
+// Unless shared, a volume published to another node is refused; so is a
+// node whose initiator name is published to a node of another name.
 func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (Export, error) {
-	lv, v, err := p.getVolume(ctx, id)
+	lv, prov, nodes, err := p.recordPublication(ctx, id, node, shared)
 	if err != nil {
 		return Export{}, err
 	}
-	var add, del []string
-	found := false
-	for _, n := range v.Nodes {
-		switch {
-		case n.ID == node.ID && n.Initiator == node.Initiator:
-			found = true
-		case n.ID == node.ID:
-			// The node's initiator name changed (reinstalled node): the old
-			// name must lose access.
-			del = append(del, pubTag(n))
-		case !shared:
-			return Export{}, fmt.Errorf("%w: volume %s is published to node %s", ErrPublishedElsewhere, id, n.ID)
-		}
-	}
-	nodes := slices.DeleteFunc(slices.Clone(v.Nodes), func(n Node) bool { return n.ID == node.ID })
-	nodes = append(nodes, node)
-	if !found {
-		add = append(add, pubTag(node))
-	}
-	if len(add)+len(del) > 0 {
-		if err := p.lvm.ChangeTags(ctx, p.cfg.VolumeGroup, id, add, del); err != nil {
-			return Export{}, fmt.Errorf("recording the publication of %s to %s: %w", id, node.ID, err)
-		}
-	}
-	if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, v.Provisioning) }); err != nil {
+	if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, prov) }); err != nil {
 		return Export{}, err
 	}
 	exp := Export{Portal: p.cfg.Portal, IQN: p.IQN(id), LUN: lunNumber}
@@ -54,7 +33,10 @@ func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (
 }
 
 // Unpublish takes one node's access away: its ACL entry and its open
-// connections. Unknown nodes are success (already unpublished).
+// connections, under whichever initiator name its publications were
+// recorded (a node reinstalled since has a new one, and so a new id, but
+// the CO detaches by node name). Unknown nodes are success (already
+// unpublished).
 func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 	lv, v, err := p.getVolume(ctx, id)
 	if err != nil {
@@ -63,7 +45,7 @@ func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 	var del []string
 	var nodes []Node
 	for _, n := range v.Nodes {
-		if n.ID == nodeID {
+		if sameNodeName(n.ID, nodeID) {
 			del = append(del, pubTag(n))
 		} else {
 			nodes = append(nodes, n)
@@ -75,6 +57,46 @@ func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 		}
 	}
 	return p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, v.Provisioning) })
+}
+
+// recordPublication checks that node may have volume id and records it in
+// the tags; it returns the LV, its provisioning and the nodes the volume
+// is published to from now on. It runs under pubMu, so the initiator check
+// and the record are one step. A publication of the same node name under
+// another initiator name (the node was reinstalled) is replaced: the old
+// name loses access.
+func (p *Pool) recordPublication(ctx context.Context, id string, node Node, shared bool) (*lvm.LV, Provisioning, []Node, error) {
+	p.pubMu.Lock()
+	defer p.pubMu.Unlock()
+	lv, v, err := p.getVolume(ctx, id)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	var add, del []string
+	found := false
+	for _, n := range v.Nodes {
+		switch {
+		case n.ID == node.ID && n.Initiator == node.Initiator:
+			found = true
+		case sameNodeName(n.ID, node.ID):
+			del = append(del, pubTag(n))
+		case !shared:
+			return nil, "", nil, fmt.Errorf("%w: volume %s is published to node %s", ErrPublishedElsewhere, id, n.ID)
+		}
+	}
+	if !found {
+		if err := p.checkInitiator(ctx, node); err != nil {
+			return nil, "", nil, err
+		}
+		add = append(add, pubTag(node))
+	}
+	if len(add)+len(del) > 0 {
+		if err := p.lvm.ChangeTags(ctx, p.cfg.VolumeGroup, id, add, del); err != nil {
+			return nil, "", nil, fmt.Errorf("recording the publication of %s to %s: %w", id, node.ID, err)
+		}
+	}
+	nodes := slices.DeleteFunc(slices.Clone(v.Nodes), func(n Node) bool { return sameNodeName(n.ID, node.ID) })
+	return lv, v.Provisioning, append(nodes, node), nil
 }
 
 // withTgt runs fn under tgtMu with a fresh reading of tgtd.

@@ -33,6 +33,7 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 		if lvs, err = p.lvm.ListLVs(ctx, p.cfg.VolumeGroup); err != nil {
 			return fmt.Errorf("%w: listing LVs: %w", ErrUnavailable, err)
 		}
+		warnSharedInitiators(lvs)
 		for i := range lvs {
 			lv := &lvs[i]
 			info := parseTags(lv.Tags)
