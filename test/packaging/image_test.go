@@ -34,6 +34,9 @@ func TestDefaultImage(t *testing.T) {
 	if values.Image.Tag != "" {
 		t.Errorf("values.yaml sets image.tag %q: the default must follow appVersion", values.Image.Tag)
 	}
+	t.Run("deploy/kubernetes", func(t *testing.T) {
+		checkDriverImages(t, deployRender(t), values.Image.Repository+":"+chart.AppVersion)
+	})
 	thin := []string{"--values", ciValues("thin-values.yaml")}
 	for _, tc := range []struct {
 		name string
@@ -47,9 +50,6 @@ func TestDefaultImage(t *testing.T) {
 			checkDriverImages(t, helmTemplate(t, "lvm-iscsi-csi", "kube-system", tc.args...), tc.want)
 		})
 	}
-	t.Run("deploy/kubernetes", func(t *testing.T) {
-		checkDriverImages(t, deployRender(t), values.Image.Repository+":"+chart.AppVersion)
-	})
 }
 
 func checkDriverImages(t *testing.T, r render, want string) {

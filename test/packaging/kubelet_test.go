@@ -46,10 +46,14 @@ func TestKubeletServicesSidecarModes(t *testing.T) {
 // (and the plain manifests) gets neither sidecar, so a node pulls the
 // driver's image and nothing else.
 func TestDefaultsRunNoKubeletSidecars(t *testing.T) {
-	renders := []render{helmTemplate(t, "lvm-iscsi-csi", "kube-system", "--values", ciValues("thin-values.yaml"))}
-	renders = append(renders, deployRender(t))
-	for _, r := range renders {
-		t.Run(r.path, func(t *testing.T) {
+	for name, load := range map[string]func(t *testing.T) render{
+		"deploy/kubernetes": deployRender,
+		"helm defaults": func(t *testing.T) render {
+			return helmTemplate(t, "lvm-iscsi-csi", "kube-system", "--values", ciValues("thin-values.yaml"))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := load(t)
 			for _, kind := range []string{"Deployment", "DaemonSet"} {
 				_, w := onlyWorkload(t, r, kind)
 				for _, c := range w.Spec.Template.Spec.Containers {

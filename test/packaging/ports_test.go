@@ -53,18 +53,16 @@ func checkDisjointPorts(t *testing.T, ls []listener) {
 // (32768-60999), where an outgoing connection could hold them when the
 // driver starts.
 func TestDefaultHealthPorts(t *testing.T) {
-	for _, r := range []render{
-		helmTemplate(t, "lvm-iscsi-csi", "kube-system", "--values", ciValues("thin-values.yaml")),
-		helmTemplate(t, "lvm-iscsi-csi", "kube-system", append([]string{"--values", ciValues("thin-values.yaml")}, sidecarModes...)...),
-	} {
+	for name, modes := range map[string][]string{"driver": nil, "sidecar": sidecarModes} {
+		r := helmTemplate(t, "lvm-iscsi-csi", "kube-system", append([]string{"--values", ciValues("thin-values.yaml")}, modes...)...)
 		for _, kind := range []string{"Deployment", "DaemonSet"} {
 			_, w := onlyWorkload(t, r, kind)
 			for _, l := range w.Spec.Template.Spec.listeners(t) {
 				if upstreamHealthPorts[l.port] {
-					t.Errorf("%s/%s listens on %d, livenessprobe's default that other drivers on the host network use", kind, l.container, l.port)
+					t.Errorf("%s modes: %s/%s listens on %d, livenessprobe's default that other drivers on the host network use", name, kind, l.container, l.port)
 				}
 				if l.port >= 32768 && l.port <= 60999 {
-					t.Errorf("%s/%s listens on %d, in the ephemeral port range", kind, l.container, l.port)
+					t.Errorf("%s modes: %s/%s listens on %d, in the ephemeral port range", name, kind, l.container, l.port)
 				}
 			}
 		}

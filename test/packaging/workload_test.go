@@ -30,8 +30,8 @@ type podSpec struct {
 		Operator string `yaml:"operator"`
 		Effect   string `yaml:"effect"`
 	} `yaml:"tolerations"`
-	Containers         []container       `yaml:"containers"`
-	Volumes            []volume          `yaml:"volumes"`
+	Containers []container `yaml:"containers"`
+	Volumes    []volume    `yaml:"volumes"`
 }
 
 type container struct {
