@@ -4,12 +4,20 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 BIN := bin
 
-.PHONY: all build check test integration e2e packaging demo lint generate clean
+.PHONY: all build image check test integration e2e packaging demo lint generate clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lvm-iscsi-csi ./cmd/lvm-iscsi-csi
+
+# The driver image as the Helm chart names it by default
+# (localhost/lvm-iscsi-csi:<chart appVersion>), built offline with buildah (as
+# root), and saved to $(IMAGE_ARCHIVE) for `ctr -n k8s.io images import` on each
+# node (docs/install.md, "The image").
+IMAGE_ARCHIVE ?= _output/lvm-iscsi-csi-image.tar
+image:
+	VERSION=$(VERSION) IMAGE_ARCHIVE=$(IMAGE_ARCHIVE) hack/build-image.sh
 
 # The one command that runs every test (what .ci/run runs).
 check: lint test fuzz integration e2e packaging
