@@ -108,7 +108,15 @@ func devicePath(vg string, lv *lvm.LV) string {
 }
 
 func (p *Pool) syncLUN(ctx context.Context, t *tgt.Target, lv *lvm.LV, prov Provisioning) error {
-	want := tgt.LUNParams{SCSIID: lv.Name, SCSISN: lv.Name, ThinProvisioning: prov == Thin}
+	// No thin_provisioning=1, not even for thin volumes: tgt's rdwr backing
+	// store implements UNMAP and WRITE SAME with the UNMAP bit as
+	// fallocate(PUNCH_HOLE), which a block device turns into a zero-out
+	// without fallback that dm-thin does not offer: every UNMAP fails, and
+	// a failed WRITE SAME (ext4's lazy inode-table init zeroes with it)
+	// made ext4 abort its journal and go read-only in the real-kernel runs.
+	// Without the flag the initiator sees no discard support and zeroes by
+	// writing; thin space is not reclaimed from the node (docs/snapshots-and-expansion.md).
+	want := tgt.LUNParams{SCSIID: lv.Name, SCSISN: lv.Name}
 	path := devicePath(p.cfg.VolumeGroup, lv)
 	for i, l := range t.LUNs {
 		if l.Number != lunNumber {

@@ -248,7 +248,7 @@ func TestPublishExportsFencedTarget(t *testing.T) {
 	if tg == nil {
 		t.Fatal("no target after publish")
 	}
-	if len(tg.LUNs) != 1 || tg.LUNs[0].SCSISN != v.ID || tg.LUNs[0].SCSIID != v.ID || tg.LUNs[0].BackingStore != "/dev/vg0/"+v.ID || !tg.LUNs[0].ThinProvisioning {
+	if len(tg.LUNs) != 1 || tg.LUNs[0].SCSISN != v.ID || tg.LUNs[0].SCSIID != v.ID || tg.LUNs[0].BackingStore != "/dev/vg0/"+v.ID || tg.LUNs[0].ThinProvisioning {
 		t.Fatalf("LUNs = %+v", tg.LUNs)
 	}
 	if !slices.Equal(tg.InitiatorNames, []string{nodeA.Initiator}) || len(tg.ACLs) != 0 {
