@@ -5,19 +5,6 @@ import (
 	"fmt"
 )
 
-// ListTargets reads every target tgtd has.
-func (t *Tgt) ListTargets(ctx context.Context) ([]Target, error) {
-	out, err := t.run(ctx, "list targets", "show", "target")
-	if err != nil {
-		return nil, err
-	}
-	targets, err := ParseTargets(out)
-	if err != nil {
-		return nil, &Error{Op: "list targets", Err: err}
-	}
-	return targets, nil
-}
-
 // CreateTarget creates target tid named iqn. It accepts no initiator until
 // one is bound.
 func (t *Tgt) CreateTarget(ctx context.Context, tid int, iqn string) error {
