@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 BIN := bin
 
-.PHONY: all build check test integration e2e packaging demo lint clean
+.PHONY: all build check test integration fuzz e2e packaging demo lint clean
 
 all: build
 
@@ -21,6 +21,27 @@ test:
 # pkg/tgt against a real tgtd on loopback (userspace: runs on any Linux, as root).
 integration:
 	LVM_ISCSI_CSI_REAL_TGTD=1 $(GO) test -count=1 -run Real ./pkg/tgt/
+
+# Every parser of tool output, fuzzed for FUZZTIME each (go test -fuzz takes
+# one target per run). Their seed corpora also run in "make test".
+FUZZTIME ?= 10s
+FUZZ_TARGETS := \
+	./pkg/tgt:FuzzParseTargets \
+	./pkg/tgt:FuzzParseTargetsAlias \
+	./pkg/tgt:FuzzParseTargetNames \
+	./pkg/tgt:FuzzParseConnections \
+	./pkg/tgt:FuzzParseAccounts \
+	./pkg/lvm:FuzzParseLVs \
+	./pkg/lvm:FuzzParseVGs \
+	./pkg/iscsi:FuzzParseSessions \
+	./pkg/iscsi:FuzzParseUnitSerialPage \
+	./pkg/iscsi:FuzzReadInitiatorName
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($${t%%:*}) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
+	done
 
 # Real-kernel end-to-end tests (real lvm2, tgtd, iscsid, mkfs, mount, csi-sanity).
 e2e:
