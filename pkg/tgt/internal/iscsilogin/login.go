@@ -49,9 +49,6 @@ type Params struct {
 // Session is a logged-in connection.
 type Session struct {
 	conn net.Conn
-	// TSIH is the session handle the target assigned, which tgtd shows as
-	// the session ("I_T nexus") id.
-	TSIH uint16
 }
 
 // Close drops the connection; the target ends the session with it.
@@ -121,7 +118,7 @@ func login(conn net.Conn, p Params, timeout time.Duration) (*Session, error) {
 			return nil, err
 		}
 		if rsp.transit && rsp.nsg == stageFullFeature {
-			return &Session{conn: conn, TSIH: rsp.tsih}, nil
+			return &Session{conn: conn}, nil
 		}
 		keys = rsp.keys
 	}
