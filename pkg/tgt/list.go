@@ -56,6 +56,10 @@ func (t *Tgt) listTargetsOnce(ctx context.Context, op string) ([]Target, error) 
 			continue
 		}
 		if targets[i].Sessions, err = t.sessions(ctx, targets[i].TID); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				// Deleted since the target listing: read again.
+				return nil, &Error{Op: op, Err: errTargetsChanged}
+			}
 			return nil, err
 		}
 	}

@@ -103,3 +103,16 @@ func TestListTargetsRefusesAHeaderTheDriverListingLacks(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// A busy target deleted before its connections are listed: read again.
+func TestListTargetsReadsAgainWhenABusyTargetGoes(t *testing.T) {
+	lld := runnertest.Call{Argv: showLLD, Stdout: testdata(t, "show-lld.txt")}
+	gone := recordedFailure(t, "target-not-found", showConn("3"))
+	tg := newTestTgt(t,
+		lld, runnertest.Call{Argv: showTarget, Stdout: testdata(t, "show-target-sessions.txt")}, gone,
+		lld, runnertest.Call{Argv: showTarget, Stdout: testdata(t, "show-target.txt")}, lld)
+	got, err := tg.ListTargets(ctx)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("ListTargets = %+v, %v", got, err)
+	}
+}
