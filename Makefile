@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 BIN := bin
 
-.PHONY: all build image check test integration e2e packaging demo lint generate clean
+.PHONY: all build image check test integration fuzz e2e packaging demo lint generate clean
 
 all: build
 

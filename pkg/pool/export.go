@@ -21,12 +21,16 @@ const lunNumber = publish.LUN
 type tgtState struct {
 	targets  []tgt.Target
 	accounts map[string]bool
+	checks   bindingChecks // see guard
 }
 
 func (p *Pool) readTgt(ctx context.Context) (*tgtState, error) {
 	targets, err := p.tgt.ListTargets(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading tgtd's targets: %w", ErrUnavailable, err)
+	}
+	if err := checkListing(targets); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	accounts, err := p.tgt.ListAccounts(ctx)
 	if err != nil {
@@ -59,6 +63,11 @@ func (p *Pool) syncTarget(ctx context.Context, st *tgtState, lv *lvm.LV, nodes [
 	id := lv.Name
 	iqn := p.IQN(id)
 	t := st.find(iqn)
+	if t != nil {
+		if err := p.guard(ctx, st, t, iqn, false); err != nil {
+			return err
+		}
+	}
 	if len(nodes) == 0 {
 		if t != nil {
 			if err := p.removeTarget(ctx, st, t); err != nil {
@@ -79,7 +88,7 @@ func (p *Pool) syncTarget(ctx context.Context, st *tgtState, lv *lvm.LV, nodes [
 			return err
 		}
 	}
-	if err := p.syncLUN(ctx, t, lv, prov); err != nil {
+	if err := p.syncLUN(ctx, st, t, lv, prov); err != nil {
 		return err
 	}
 	if p.cfg.CHAP {
@@ -87,7 +96,7 @@ func (p *Pool) syncTarget(ctx context.Context, st *tgtState, lv *lvm.LV, nodes [
 			return err
 		}
 	}
-	return p.syncACL(ctx, t, nodes)
+	return p.syncACL(ctx, st, t, nodes)
 }
 
 func (p *Pool) createTarget(ctx context.Context, st *tgtState, iqn string) (*tgt.Target, error) {
@@ -96,6 +105,7 @@ func (p *Pool) createTarget(ctx context.Context, st *tgtState, iqn string) (*tgt
 		return nil, fmt.Errorf("creating target %s (tid %d): %w", iqn, tid, err)
 	}
 	klog.InfoS("Created target", "iqn", iqn, "tid", tid)
+	st.checks.trust(tid) // tgtd took this tid and name together
 	st.targets = append(st.targets, tgt.Target{TID: tid, IQN: iqn})
 	return &st.targets[len(st.targets)-1], nil
 }
@@ -107,7 +117,7 @@ func devicePath(vg string, lv *lvm.LV) string {
 	return "/dev/" + vg + "/" + lv.Name
 }
 
-func (p *Pool) syncLUN(ctx context.Context, t *tgt.Target, lv *lvm.LV, prov Provisioning) error {
+func (p *Pool) syncLUN(ctx context.Context, st *tgtState, t *tgt.Target, lv *lvm.LV, prov Provisioning) error {
 	// No thin_provisioning=1, not even for thin volumes: tgt's rdwr backing
 	// store implements UNMAP and WRITE SAME with the UNMAP bit as
 	// fallocate(PUNCH_HOLE), which a block device turns into a zero-out
@@ -118,6 +128,7 @@ func (p *Pool) syncLUN(ctx context.Context, t *tgt.Target, lv *lvm.LV, prov Prov
 	// writing; thin space is not reclaimed from the node (docs/snapshots-and-expansion.md).
 	want := tgt.LUNParams{SCSIID: lv.Name, SCSISN: lv.Name}
 	path := devicePath(p.cfg.VolumeGroup, lv)
+	iqn := p.IQN(lv.Name)
 	for i, l := range t.LUNs {
 		if l.Number != lunNumber {
 			continue
@@ -125,6 +136,9 @@ func (p *Pool) syncLUN(ctx context.Context, t *tgt.Target, lv *lvm.LV, prov Prov
 		if l.BackingStore == path && l.SCSISN == want.SCSISN && l.SCSIID == want.SCSIID {
 			if lunTooSmall(l.Size, lv.Size) {
 				// The LV grew (expansion, or a crash before the refresh).
+				if err := p.guard(ctx, st, t, iqn, true); err != nil {
+					return err
+				}
 				if err := p.tgt.RefreshLUN(ctx, t.TID, lunNumber, path); err != nil {
 					return fmt.Errorf("refreshing the size of %s: %w", t.IQN, err)
 				}
@@ -137,11 +151,17 @@ func (p *Pool) syncLUN(ctx context.Context, t *tgt.Target, lv *lvm.LV, prov Prov
 		// derived the serial itself): a node must never see it under our
 		// IQN, so it is replaced.
 		klog.InfoS("Replacing a LUN that does not match its volume", "iqn", t.IQN, "backingStore", l.BackingStore, "serial", l.SCSISN)
+		if err := p.guard(ctx, st, t, iqn, true); err != nil {
+			return err
+		}
 		if err := p.tgt.DeleteLUN(ctx, t.TID, lunNumber); err != nil {
 			return fmt.Errorf("removing mismatched LUN of %s: %w", t.IQN, err)
 		}
 		t.LUNs = slices.Delete(t.LUNs, i, i+1)
 		break
+	}
+	if err := p.guard(ctx, st, t, iqn, true); err != nil {
+		return err
 	}
 	if err := p.tgt.AddLUN(ctx, t.TID, lunNumber, path, want); err != nil {
 		return fmt.Errorf("adding LUN %d (%s) to %s: %w", lunNumber, path, t.IQN, err)
@@ -181,7 +201,7 @@ func (p *Pool) syncAccount(ctx context.Context, st *tgtState, t *tgt.Target, id 
 // its publication is unbound and its connections closed, so a fenced node
 // cannot keep writing through a session it already had (fence.go: also
 // the sessions of logins that complete after the unbind).
-func (p *Pool) syncACL(ctx context.Context, t *tgt.Target, nodes []Node) error {
+func (p *Pool) syncACL(ctx context.Context, st *tgtState, t *tgt.Target, nodes []Node) error {
 	want := map[string]bool{}
 	for _, n := range nodes {
 		want[n.Initiator] = true
@@ -193,6 +213,9 @@ func (p *Pool) syncACL(ctx context.Context, t *tgt.Target, nodes []Node) error {
 		if want[name] {
 			continue
 		}
+		if err := p.guard(ctx, st, t, t.IQN, true); err != nil {
+			return err
+		}
 		if err := p.tgt.UnbindInitiator(ctx, t.TID, name); err != nil && !errors.Is(err, tgt.ErrNotFound) {
 			return fmt.Errorf("unbinding %s from %s: %w", name, t.IQN, err)
 		}
@@ -201,8 +224,13 @@ func (p *Pool) syncACL(ctx context.Context, t *tgt.Target, nodes []Node) error {
 			return err
 		}
 	}
-	if err := p.closeStraySessions(ctx, t, want); err != nil {
-		return err
+	if hasStraySessions(t, want) {
+		if err := p.guard(ctx, st, t, t.IQN, true); err != nil {
+			return err
+		}
+		if err := p.closeStraySessions(ctx, t, want); err != nil {
+			return err
+		}
 	}
 	for _, n := range nodes {
 		if slices.Contains(t.InitiatorNames, n.Initiator) {
@@ -233,6 +261,9 @@ func (p *Pool) closeSessions(ctx context.Context, t *tgt.Target, initiator strin
 }
 
 func (p *Pool) removeTarget(ctx context.Context, st *tgtState, t *tgt.Target) error {
+	if err := p.guard(ctx, st, t, t.IQN, true); err != nil {
+		return err
+	}
 	if err := p.closeSessions(ctx, t, ""); err != nil {
 		return err
 	}

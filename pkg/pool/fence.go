@@ -55,6 +55,12 @@ func (p *Pool) readSessions(ctx context.Context, t *tgt.Target) ([]tgt.Session, 
 	return nil, nil
 }
 
+// hasStraySessions reports whether t has a session of an initiator that
+// is not published to the volume.
+func hasStraySessions(t *tgt.Target, want map[string]bool) bool {
+	return slices.ContainsFunc(t.Sessions, func(s tgt.Session) bool { return !want[s.Initiator] })
+}
+
 // closeStraySessions closes the sessions of initiators that are not
 // published to the volume, although no binding admits them any more: a
 // login held half-way through while its initiator was fenced and completed
