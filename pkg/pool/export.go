@@ -117,6 +117,9 @@ func (p *Pool) syncLUN(ctx context.Context, t *tgt.Target, lv *lvm.LV, prov Prov
 		if l.BackingStore == path && l.SCSISN == want.SCSISN && l.SCSIID == want.SCSIID {
 			if lunTooSmall(l.Size, lv.Size) {
 				// The LV grew (expansion, or a crash before the refresh).
+				if err := p.checkExportable(ctx, lv); err != nil {
+					return err
+				}
 				if err := p.tgt.RefreshLUN(ctx, t.TID, lunNumber, path); err != nil {
 					return fmt.Errorf("refreshing the size of %s: %w", t.IQN, err)
 				}
@@ -135,11 +138,24 @@ func (p *Pool) syncLUN(ctx context.Context, t *tgt.Target, lv *lvm.LV, prov Prov
 		t.LUNs = slices.Delete(t.LUNs, i, i+1)
 		break
 	}
+	if err := p.checkExportable(ctx, lv); err != nil {
+		return err
+	}
 	if err := p.tgt.AddLUN(ctx, t.TID, lunNumber, path, want); err != nil {
 		return fmt.Errorf("adding LUN %d (%s) to %s: %w", lunNumber, path, t.IQN, err)
 	}
 	t.LUNs = append(t.LUNs, tgt.LUN{Number: lunNumber, BackingStore: path, SCSIID: want.SCSIID, SCSISN: want.SCSISN, Online: true})
 	return nil
+}
+
+// checkExportable is asked before tgtd reads an LV's size (a new LUN, a
+// refresh): a thick LV whose new space is not zeroed yet must not be shown
+// whole (grow.go). Thin LVs read zeroes wherever nothing was written.
+func (p *Pool) checkExportable(ctx context.Context, lv *lvm.LV) error {
+	if lv.IsThinVolume() {
+		return nil
+	}
+	return p.checkNotGrowing(ctx, lv.Name)
 }
 
 // lunTooSmall compares tgtd's LUN size, which it prints rounded to whole

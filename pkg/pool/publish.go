@@ -15,6 +15,11 @@ func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (
 	if err != nil {
 		return Export{}, err
 	}
+	// New space an interrupted expansion left unzeroed is zeroed before a
+	// LUN can show it.
+	if lv, err = p.settleGrow(ctx, lv); err != nil {
+		return Export{}, err
+	}
 	var add, del []string
 	found := false
 	for _, n := range v.Nodes {
