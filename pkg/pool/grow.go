@@ -84,7 +84,8 @@ func (p *Pool) grow(ctx context.Context, id string, size uint64) error {
 		// one that takes tgtMu later reads the mark (syncLUN). So no LUN is
 		// made from the LV between lvextend and the end of the zeroing.
 		p.tgtMu.Lock()
-		p.tgtMu.Unlock() //nolint:staticcheck // an empty critical section on purpose
+		// Nothing to do under the lock: only the ordering matters.
+		p.tgtMu.Unlock()
 		extendErr = p.lvm.ExtendLV(ctx, p.cfg.VolumeGroup, id, size)
 		if errors.Is(extendErr, lvm.ErrNoSpace) {
 			extendErr = fmt.Errorf("%w: %v", ErrNoSpace, extendErr)
