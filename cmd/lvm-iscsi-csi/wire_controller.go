@@ -46,6 +46,8 @@ func wireController(_ context.Context, opts driver.Options, cfg *driver.Config) 
 		CHAP:                opts.CHAP,
 		OverprovisionRatio:  opts.OverprovisionRatio,
 		ThinPoolWarnPercent: opts.ThinPoolWarnPercent,
+
+		AllowThinPoolWithoutZeroing: opts.AllowThinPoolWithoutZeroing,
 	}, l, t, secrets, blockdev.New(runner.New(exec, wipeTimeout)))
 	if err != nil {
 		return err

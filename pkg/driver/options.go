@@ -102,6 +102,10 @@ type Options struct {
 	// ThinPoolWarnPercent: past this data or metadata use of the thin pool
 	// the controller warns and thin volumes report DEGRADED; 0 turns it off.
 	ThinPoolWarnPercent float64
+	// AllowThinPoolWithoutZeroing serves thin volumes from a thin pool that
+	// does not zero new blocks (where they may read deleted volumes' data);
+	// without it such a pool keeps the controller not ready.
+	AllowThinPoolWithoutZeroing bool
 	// MaxConcurrentLVM bounds concurrent lvm commands.
 	MaxConcurrentLVM int
 	// LVMGlobalFilter is the devices/global_filter pattern every lvm command
@@ -157,6 +161,8 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", o.ReconcileInterval, "how often the controller makes tgtd match the LV tags")
 	fs.Float64Var(&o.OverprovisionRatio, "overprovision-ratio", o.OverprovisionRatio, "thin volumes may add up to this many times the thin pool size (>= 1)")
 	fs.Float64Var(&o.ThinPoolWarnPercent, "thin-pool-warn-percent", o.ThinPoolWarnPercent, "warn, and report thin volumes DEGRADED, past this thin pool data or metadata use (0 turns it off)")
+	fs.BoolVar(&o.AllowThinPoolWithoutZeroing, "allow-thin-pool-without-zeroing", o.AllowThinPoolWithoutZeroing,
+		"serve thin volumes from a thin pool that does not zero new blocks, where they may read deleted volumes' data (otherwise such a pool keeps the controller not ready; the fix is lvchange -Z y VG/POOL)")
 	fs.IntVar(&o.MaxConcurrentLVM, "max-concurrent-lvm", o.MaxConcurrentLVM, "lvm commands run at once at most")
 	fs.StringVar(&o.LVMGlobalFilter, "lvm-global-filter", o.LVMGlobalFilter, "lvm devices/global_filter pattern for the controller's lvm commands (lvm.conf syntax); empty uses lvm.conf's")
 	fs.BoolVar(&o.CHAP, "chap", o.CHAP, "protect every target with per-volume CHAP credentials")
@@ -253,6 +259,9 @@ func (o *Options) validateController() []error {
 	}
 	if o.MaxConcurrentLVM < 1 {
 		errs = append(errs, fmt.Errorf("--max-concurrent-lvm %d must be at least 1", o.MaxConcurrentLVM))
+	}
+	if o.AllowThinPoolWithoutZeroing && o.ThinPool == "" {
+		errs = append(errs, errors.New("--allow-thin-pool-without-zeroing needs --thin-pool (it accepts that pool)"))
 	}
 	return errs
 }

@@ -54,6 +54,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"quote in lvm filter", controller(func(o *Options) { o.LVMGlobalFilter = `r|x" ] } x { y = [ "|` }), "--lvm-global-filter"},
 		{"no lvm filter", controller(func(o *Options) { o.LVMGlobalFilter = "" }), ""},
 		{"warn percent above 100", controller(func(o *Options) { o.ThinPoolWarnPercent = 120 }), "--thin-pool-warn-percent"},
+		{"thin pool without zeroing accepted", controller(func(o *Options) { o.ThinPool = "pool0"; o.AllowThinPoolWithoutZeroing = true }), ""},
+		{"accepting no zeroing without a thin pool", controller(func(o *Options) { o.AllowThinPoolWithoutZeroing = true }), "--allow-thin-pool-without-zeroing needs --thin-pool"},
 		{"no lvm concurrency", controller(func(o *Options) { o.MaxConcurrentLVM = 0 }), "--max-concurrent-lvm"},
 		{"reconcile too often", controller(func(o *Options) { o.ReconcileInterval = 0 }), "--reconcile-interval"},
 		{"other driver name", controller(func(o *Options) { o.DriverName = "host-b.lvm-iscsi.csi.io" }), ""},
@@ -117,5 +119,28 @@ func TestAddFlagsParsesTheContract(t *testing.T) {
 	}
 	if err := fs.Parse([]string{"--mode=storage"}); err == nil {
 		t.Fatal("--mode=storage was accepted")
+	}
+}
+
+// Accepting a thin pool without zeroing is an explicit choice: off unless
+// the flag is given.
+func TestAllowThinPoolWithoutZeroingFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"--allow-thin-pool-without-zeroing"}, true},
+		{[]string{"--allow-thin-pool-without-zeroing=false"}, false},
+	} {
+		o := DefaultOptions()
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		o.AddFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if o.AllowThinPoolWithoutZeroing != tc.want {
+			t.Errorf("%v: AllowThinPoolWithoutZeroing = %v, want %v", tc.args, o.AllowThinPoolWithoutZeroing, tc.want)
+		}
 	}
 }

@@ -87,7 +87,7 @@ func (p *Pool) guard(ctx context.Context, st *tgtState, t *tgt.Target, iqn strin
 	}
 	fresh, err := p.tgt.ListTargets(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: reading tgtd's targets again before changing target %d: %v", ErrUnavailable, t.TID, err)
+		return fmt.Errorf("%w: reading tgtd's targets again before changing target %d: %w", ErrUnavailable, t.TID, err)
 	}
 	if err := boundTo(fresh, t.TID, iqn); err != nil {
 		return p.refuse(t, iqn, fmt.Errorf("read again: %w", err))
@@ -98,5 +98,5 @@ func (p *Pool) guard(ctx context.Context, st *tgtState, t *tgt.Target, iqn strin
 
 func (p *Pool) refuse(t *tgt.Target, iqn string, why error) error {
 	klog.ErrorS(why, "Refusing to change a target whose id does not surely belong to its volume", "tid", t.TID, "iqn", iqn)
-	return fmt.Errorf("%w: refusing to change target %d for %s: %v", ErrUnavailable, t.TID, iqn, why)
+	return fmt.Errorf("%w: refusing to change target %d for %s: %w", ErrUnavailable, t.TID, iqn, why)
 }

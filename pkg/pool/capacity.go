@@ -54,6 +54,9 @@ func (p *Pool) thinRoom(ctx context.Context) (room, poolSize uint64, err error) 
 // checkThinRoom refuses a thin volume the overprovisioning ratio does not
 // allow, so the pool is never promised more than the administrator agreed to.
 func (p *Pool) checkThinRoom(ctx context.Context, size uint64) error {
+	if err := p.checkThinZeroing(ctx); err != nil {
+		return err
+	}
 	room, poolSize, err := p.thinRoom(ctx)
 	if err != nil {
 		return err

@@ -34,6 +34,11 @@ func (p *Pool) resolveSource(ctx context.Context, req CreateRequest) (*source, e
 	if err != nil {
 		return nil, err
 	}
+	// The source's size bounds the copy: new space an interrupted expansion
+	// left unzeroed must be zeroed before it counts.
+	if lv, err = p.settleGrow(ctx, lv); err != nil {
+		return nil, err
+	}
 	return &source{id: v.ID, lv: lv, size: lv.Size}, nil
 }
 
@@ -122,8 +127,10 @@ func (p *Pool) copyInto(ctx context.Context, src *source, dst *lvm.LV, thinDst b
 			return err
 		}
 		defer func() {
-			if err := p.lvm.RemoveLV(context.WithoutCancel(ctx), p.cfg.VolumeGroup, scratch.Name); err != nil && !errors.Is(err, lvm.ErrNotFound) {
-				klog.ErrorS(err, "Could not remove a clone's scratch snapshot; the reconciler will", "lv", scratch.Name)
+			// Its COW area holds the source's old blocks written during the
+			// copy: wiped, not just removed (wipe.go).
+			if err := p.wipeAndRemoveJob(context.WithoutCancel(ctx), scratch.Name); err != nil {
+				klog.ErrorS(err, "Could not wipe and remove a clone's scratch snapshot; the reconciler will", "lv", scratch.Name)
 			}
 		}()
 		from = scratch
@@ -139,6 +146,13 @@ func (p *Pool) copyInto(ctx context.Context, src *source, dst *lvm.LV, thinDst b
 	if err := p.blocks.Copy(ctx, srcDev, dstDev, src.size, thinDst); err != nil {
 		return fmt.Errorf("copying %s into %s: %w", from.Name, dst.Name, err)
 	}
+	if src.snapshot {
+		// A snapshot deleted during the copy may have been split from its
+		// origin (wipe.go) under it: what was read is then not its data.
+		if now, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, from.Name); err != nil || parseTags(now.Tags).deleting || now.IsCOWSnapshot() != from.IsCOWSnapshot() {
+			return fmt.Errorf("snapshot %s went away during the copy into %s (%v)", from.Name, dst.Name, err)
+		}
+	}
 	if !thinDst && dst.Size > src.size {
 		if err := p.blocks.ZeroRange(ctx, dstDev, src.size, dst.Size-src.size); err != nil {
 			return fmt.Errorf("zeroing the tail of %s: %w", dst.Name, err)
@@ -152,9 +166,9 @@ func (p *Pool) copyInto(ctx context.Context, src *source, dst *lvm.LV, thinDst b
 // for a thick one.
 func (p *Pool) scratchSnapshot(ctx context.Context, origin *lvm.LV, cloneID string) (*lvm.LV, error) {
 	name := scratchName(cloneID)
-	if lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, name); err == nil {
+	if _, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, name); err == nil {
 		// Left by an interrupted copy: its instant is not this one's.
-		if err := p.lvm.RemoveLV(ctx, p.cfg.VolumeGroup, lv.Name); err != nil {
+		if err := p.wipeAndRemoveJob(ctx, name); err != nil {
 			return nil, err
 		}
 	}

@@ -24,6 +24,9 @@ func (p *Pool) Delete(ctx context.Context, id string) error {
 		// Checked first: the job may not have created the LV yet.
 		return fmt.Errorf("%w: volume %s is still being filled from its source", ErrInProgress, id)
 	}
+	if p.jobs.busy(growJob(id)) {
+		return fmt.Errorf("%w: volume %s is still being grown", ErrInProgress, id)
+	}
 	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
 	if errors.Is(err, lvm.ErrNotFound) {
 		return nil

@@ -30,7 +30,7 @@ func (p *Pool) readTgt(ctx context.Context) (*tgtState, error) {
 		return nil, fmt.Errorf("%w: reading tgtd's targets: %w", ErrUnavailable, err)
 	}
 	if err := checkListing(targets); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	accounts, err := p.tgt.ListAccounts(ctx)
 	if err != nil {
@@ -136,6 +136,9 @@ func (p *Pool) syncLUN(ctx context.Context, st *tgtState, t *tgt.Target, lv *lvm
 		if l.BackingStore == path && l.SCSISN == want.SCSISN && l.SCSIID == want.SCSIID {
 			if lunTooSmall(l.Size, lv.Size) {
 				// The LV grew (expansion, or a crash before the refresh).
+				if err := p.checkExportable(ctx, lv); err != nil {
+					return err
+				}
 				if err := p.guard(ctx, st, t, iqn, true); err != nil {
 					return err
 				}
@@ -160,6 +163,9 @@ func (p *Pool) syncLUN(ctx context.Context, st *tgtState, t *tgt.Target, lv *lvm
 		t.LUNs = slices.Delete(t.LUNs, i, i+1)
 		break
 	}
+	if err := p.checkExportable(ctx, lv); err != nil {
+		return err
+	}
 	if err := p.guard(ctx, st, t, iqn, true); err != nil {
 		return err
 	}
@@ -168,6 +174,16 @@ func (p *Pool) syncLUN(ctx context.Context, st *tgtState, t *tgt.Target, lv *lvm
 	}
 	t.LUNs = append(t.LUNs, tgt.LUN{Number: lunNumber, BackingStore: path, SCSIID: want.SCSIID, SCSISN: want.SCSISN, Online: true})
 	return nil
+}
+
+// checkExportable is asked before tgtd reads an LV's size (a new LUN, a
+// refresh): a thick LV whose new space is not zeroed yet must not be shown
+// whole (grow.go). Thin LVs read zeroes wherever nothing was written.
+func (p *Pool) checkExportable(ctx context.Context, lv *lvm.LV) error {
+	if lv.IsThinVolume() {
+		return nil
+	}
+	return p.checkNotGrowing(ctx, lv.Name)
 }
 
 // lunTooSmall compares tgtd's LUN size, which it prints rounded to whole

@@ -45,7 +45,7 @@ func (p *Pool) fenceInitiator(ctx context.Context, t *tgt.Target, initiator stri
 func (p *Pool) readSessions(ctx context.Context, t *tgt.Target) ([]tgt.Session, error) {
 	targets, err := p.tgt.ListTargets(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading the sessions of %s: %v", ErrUnavailable, t.IQN, err)
+		return nil, fmt.Errorf("%w: reading the sessions of %s: %w", ErrUnavailable, t.IQN, err)
 	}
 	for _, x := range targets {
 		if x.TID == t.TID && x.IQN == t.IQN {

@@ -35,7 +35,7 @@ func sameNodeName(a, b string) bool { return nodeName(a) == nodeName(b) }
 func (p *Pool) checkInitiator(ctx context.Context, node Node) error {
 	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
 	if err != nil {
-		return fmt.Errorf("%w: listing LVs: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: listing LVs: %w", ErrUnavailable, err)
 	}
 	if other, vol, ok := initiatorHolder(lvs, node); ok {
 		return fmt.Errorf("%w: initiator %s of node %s is already published to node %s (volume %s); "+

@@ -84,6 +84,10 @@ type Config struct {
 	// ThinPoolWarnPercent: past this data or metadata use of the thin
 	// pool, the reconciler warns and thin volumes report DEGRADED; 0 is off.
 	ThinPoolWarnPercent float64
+	// AllowThinPoolWithoutZeroing serves thin volumes from a thin pool that
+	// does not zero new blocks, where they may read deleted volumes' data
+	// (zeroing.go); otherwise such a pool is refused.
+	AllowThinPoolWithoutZeroing bool
 }
 
 // BlockDevices is what the pool does to LV data itself (pkg/blockdev):
@@ -135,7 +139,8 @@ func (p *Pool) DefaultProvisioning() Provisioning {
 	return Thick
 }
 
-// Ready checks the volume group (and thin pool) exist.
+// Ready checks the volume group (and thin pool) exist, and that the thin
+// pool zeroes new blocks (or that the administrator accepted it does not).
 func (p *Pool) Ready(ctx context.Context) error {
 	if _, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup); err != nil {
 		return fmt.Errorf("volume group %q: %w", p.cfg.VolumeGroup, err)
@@ -147,6 +152,9 @@ func (p *Pool) Ready(ctx context.Context) error {
 		}
 		if !lv.IsThinPool() {
 			return fmt.Errorf("%s/%s is not a thin pool", p.cfg.VolumeGroup, p.cfg.ThinPool)
+		}
+		if err := p.thinZeroingRefusal(lv); err != nil {
+			return err
 		}
 	}
 	return nil

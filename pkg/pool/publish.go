@@ -18,6 +18,11 @@ func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (
 	if err != nil {
 		return Export{}, err
 	}
+	// New space an interrupted expansion left unzeroed is zeroed before a
+	// LUN can show it.
+	if lv, err = p.settleGrow(ctx, lv); err != nil {
+		return Export{}, err
+	}
 	if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, prov) }); err != nil {
 		return Export{}, err
 	}

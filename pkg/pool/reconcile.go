@@ -17,13 +17,16 @@ import (
 // LVs left over by half-done operations, cleaned by hand): every published
 // volume's target, LUN, serial, CHAP account and ACL are recreated; targets
 // of ours that no published LV backs are removed; deletions a crash
-// interrupted are finished. Targets and accounts that are not ours are never
-// touched. Errors on one volume do not stop the others.
+// interrupted are finished, and so are expansions whose new space is not
+// zeroed yet (their LUN is refreshed or rebuilt only then). Targets and
+// accounts that are not ours are never touched. Errors on one volume do
+// not stop the others.
 func (p *Pool) Reconcile(ctx context.Context) error {
 	var lvs []lvm.LV
 	var errs []error
-	var unfinished []int
-	var leftovers []string
+	var unfinished, growing []int
+	var leftovers []leftover
+	var snapDeletes []string
 	exported := map[string]bool{}
 	err := p.withTgt(ctx, func(st *tgtState) error {
 		// The tags are read under tgtMu: a publish that recorded its tag
@@ -40,8 +43,12 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 			if !info.ours {
 				continue
 			}
-			if p.abandoned(lv, info) {
-				leftovers = append(leftovers, lv.Name)
+			if info.kind == kindSnap && info.deleting && ValidSnapshotID(lv.Name) {
+				snapDeletes = append(snapDeletes, lv.Name)
+				continue
+			}
+			if job, ok := p.abandoned(lv, info); ok {
+				leftovers = append(leftovers, leftover{name: lv.Name, job: job})
 				continue
 			}
 			if !ValidVolumeID(lv.Name) || info.kind != "" || info.creating {
@@ -53,6 +60,11 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 			}
 			if len(info.nodes) > 0 {
 				exported[lv.Name] = true
+			}
+			if info.growing {
+				// Its target stays as it is until the new space is zeroed.
+				growing = append(growing, i)
+				continue
 			}
 			if err := p.syncTarget(ctx, st, lv, info.nodes, info.prov); err != nil {
 				errs = append(errs, fmt.Errorf("volume %s: %w", lv.Name, err))
@@ -82,11 +94,23 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 		return err
 	}
 	// Scratch snapshots and half-filled clones no running job owns were left
-	// by a crash or an abandoned request: a retry starts over anyway.
-	for _, name := range leftovers {
-		klog.InfoS("Removing what an interrupted clone left", "lv", name)
-		if err := p.lvm.RemoveLV(ctx, p.cfg.VolumeGroup, name); err != nil && !errors.Is(err, lvm.ErrNotFound) {
-			errs = append(errs, fmt.Errorf("removing %s: %w", name, err))
+	// by a crash or an abandoned request: a retry starts over anyway. They
+	// hold a tenant's data, so they are wiped (wipe.go).
+	for _, l := range leftovers {
+		klog.InfoS("Wiping and removing what an interrupted clone left", "lv", l.name)
+		if err := p.jobs.run(ctx, l.job, func(ctx context.Context) error { return p.removeLeftover(ctx, l.name) }); err != nil {
+			errs = append(errs, fmt.Errorf("removing %s: %w", l.name, err))
+		}
+	}
+	for _, name := range snapDeletes {
+		klog.InfoS("Finishing an interrupted snapshot delete", "snapshotID", name)
+		if err := p.wipeAndRemoveJob(ctx, name); err != nil {
+			errs = append(errs, fmt.Errorf("snapshot %s: %w", name, err))
+		}
+	}
+	for _, i := range growing {
+		if err := p.finishGrowth(ctx, &lvs[i]); err != nil {
+			errs = append(errs, fmt.Errorf("volume %s: %w", lvs[i].Name, err))
 		}
 	}
 	for _, i := range unfinished {
@@ -105,6 +129,7 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 func (p *Pool) RunReconciler(ctx context.Context, socket string, interval time.Duration) {
 	reconcile := func(why string) {
 		p.warnThinPool(ctx)
+		p.warnThinZeroing(ctx)
 		start := time.Now()
 		if err := p.Reconcile(ctx); err != nil {
 			klog.ErrorS(err, "Reconcile incomplete; will retry", "trigger", why)
@@ -150,13 +175,60 @@ func socketIdentity(path string) uint64 {
 }
 
 // abandoned reports an LV of ours that only a running clone job may keep: a
-// scratch snapshot or a volume still "creating" whose job is not running.
-func (p *Pool) abandoned(lv *lvm.LV, info tagInfo) bool {
+// scratch snapshot or a volume still "creating" whose job is not running,
+// with the key of that job.
+func (p *Pool) abandoned(lv *lvm.LV, info tagInfo) (string, bool) {
 	switch {
 	case info.kind == kindScratch:
-		return !p.jobs.busy(info.src)
+		return info.src, !p.jobs.busy(info.src)
 	case info.kind == "" && info.creating:
-		return !p.jobs.busy(lv.Name)
+		return lv.Name, !p.jobs.busy(lv.Name)
 	}
-	return false
+	return "", false
+}
+
+// leftover is an LV an interrupted clone left, with the key of the clone's
+// job: its removal runs under that key, so a clone retried meanwhile waits
+// for it (or it waits for the clone) instead of losing its LV mid-copy.
+type leftover struct {
+	name, job string
+}
+
+// removeLeftover wipes and removes an LV an interrupted clone left. A
+// half-filled volume is tagged "deleting" first, so a retried CreateVolume
+// is told to come back instead of resuming the fill in an LV being wiped.
+func (p *Pool) removeLeftover(ctx context.Context, name string) error {
+	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, name)
+	if errors.Is(err, lvm.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	info := parseTags(lv.Tags)
+	if !info.ours || (info.kind != kindScratch && !info.creating) {
+		return nil // finished by the clone job this waited for
+	}
+	if info.kind == "" && !info.deleting {
+		if err := p.lvm.ChangeTags(ctx, p.cfg.VolumeGroup, name, []string{tagState + stateDelete}, nil); err != nil {
+			return err
+		}
+	}
+	return p.wipeAndRemoveJob(ctx, name)
+}
+
+// finishGrowth zeroes the new space of a volume whose expansion was
+// interrupted, then brings its target in line (refreshing or adding its
+// LUN with the new size).
+func (p *Pool) finishGrowth(ctx context.Context, lv *lvm.LV) error {
+	klog.InfoS("Finishing an interrupted expansion", "volumeID", lv.Name)
+	lv, err := p.settleGrow(ctx, lv)
+	if err != nil {
+		return err
+	}
+	_, info, ok := volumeFromLV(lv)
+	if !ok {
+		return nil
+	}
+	return p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, info.nodes, info.prov) })
 }

@@ -44,6 +44,11 @@ func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snaps
 	if err != nil {
 		return Snapshot{}, err
 	}
+	// The snapshot must not keep new space an interrupted expansion left
+	// unzeroed (its size tag would let a restore copy it).
+	if src, err = p.settleGrow(ctx, src); err != nil {
+		return Snapshot{}, err
+	}
 	tags := []string{tagOwner, tagKind + kindSnap, tagName + b64.EncodeToString([]byte(name)), tagSrc + v.ID,
 		tagProv + string(v.Provisioning), tagTime + strconv.FormatInt(time.Now().Unix(), 10),
 		tagSize + strconv.FormatUint(src.Size, 10)}
@@ -99,6 +104,10 @@ func snapshotFromLV(lv *lvm.LV) (Snapshot, bool) {
 // DeleteSnapshot removes a snapshot. Volumes restored from it are
 // independent of it (thin clones share blocks through the pool, not through
 // the snapshot LV; thick clones are copies), so it can go while they live.
+// A thick snapshot's copy-on-write area holds old data of its origin and is
+// wiped first (wipe.go), which takes as long as zeroing the volume: like a
+// volume delete it is tagged "deleting" first, hidden from then on, runs as
+// a job a retry waits for, and is finished by the reconciler after a crash.
 // An unknown id is success.
 func (p *Pool) DeleteSnapshot(ctx context.Context, id string) error {
 	if !ValidSnapshotID(id) {
@@ -111,15 +120,19 @@ func (p *Pool) DeleteSnapshot(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := snapshotFromLV(lv); !ok {
+	if info := parseTags(lv.Tags); !info.ours || info.kind != kindSnap {
 		return nil
+	} else if !info.deleting {
+		if restoring, err := p.restoringFrom(ctx, id); err != nil {
+			return err
+		} else if restoring != "" {
+			return fmt.Errorf("%w: volume %s is being restored from snapshot %s", ErrInProgress, restoring, id)
+		}
+		if err := p.lvm.ChangeTags(ctx, p.cfg.VolumeGroup, id, []string{tagState + stateDelete}, nil); err != nil {
+			return fmt.Errorf("marking snapshot %s for deletion: %w", id, err)
+		}
 	}
-	if restoring, err := p.restoringFrom(ctx, id); err != nil {
-		return err
-	} else if restoring != "" {
-		return fmt.Errorf("%w: volume %s is being restored from snapshot %s", ErrInProgress, restoring, id)
-	}
-	if err := p.lvm.RemoveLV(ctx, p.cfg.VolumeGroup, id); err != nil && !errors.Is(err, lvm.ErrNotFound) {
+	if err := p.wipeAndRemoveJob(ctx, id); err != nil {
 		return fmt.Errorf("removing snapshot %s: %w", id, err)
 	}
 	klog.InfoS("Deleted snapshot", "snapshotID", id)

@@ -288,6 +288,7 @@ start=$SECONDS
   -node-endpoint="unix://$run/node.sock" \
   -root="$work/e2e" -volume-group="$vg" -tgt-control-port="$control_port" \
   -restart-tgtd="$run/restart-tgtd" -restart-node="$run/restart-node" \
+  -driver-binary="$bin/lvm-iscsi-csi" \
   > "$out/e2e.log" 2>&1 || status=1
 # test2json reads `-test.v` output on stdin; junitsum turns its events into JUnit.
 "$bin/test2json" -p e2e < "$out/e2e.log" > "$out/e2e.json"

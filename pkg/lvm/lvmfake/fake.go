@@ -16,6 +16,8 @@
 //     behind with no origin;
 //   - ExtendLV refuses a COW origin with snapshots (lvm: "Snapshot origin
 //     volumes can be resized only while inactive").
+//   - SplitSnapshot turns a COW snapshot into a plain LV with its extents;
+//     SetThinPoolZeroing plays a pool without zeroing (lv_attr's 'z').
 //
 // Not modelled: lvm trimming an oversized COW request to what the origin can
 // use, metadata usage, and the pool growing on its own.
