@@ -43,7 +43,6 @@ const volumeSize = 64 * mib
 
 var thickParams = map[string]string{"provisioning": "thick"}
 
-
 // lvmConfig keeps the test's own lvm commands off iSCSI disks, as the driver
 // does (--lvm-global-filter): scanning a disk whose target restarts hangs.
 const lvmConfig = `devices { global_filter = [ "r|^/dev/disk/by-path/.*-iscsi-.*|" ] }`
