@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Publish lets one node log in to a volume and returns how. The publication
 // is recorded in the LV tags first, then tgtd is brought in line: a crash in
 // between leaves a tag that Reconcile (or the retry) turns into the binding.
-// Unless shared, a volume published to another node is refused.
+// Unless shared, a volume published to another node is refused. The
+// credentials handed out are the node's own for this volume (chapcreds.go).
 func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (Export, error) {
 	lv, v, err := p.getVolume(ctx, id)
 	if err != nil {
@@ -19,17 +21,24 @@ func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (
 	found := false
 	for _, n := range v.Nodes {
 		switch {
-		case n.ID == node.ID && n.Initiator == node.Initiator:
+		case n == node:
 			found = true
-		case n.ID == node.ID:
-			// The node's initiator name changed (reinstalled node): the old
-			// name must lose access.
+		case sameNode(n.ID, node.ID):
+			// The same node under a new id: a new key (its state
+			// directory was wiped) or a new initiator name (reinstalled).
+			// Its old publication goes, and an old initiator name loses
+			// access.
 			del = append(del, pubTag(n))
 		case !shared:
 			return Export{}, fmt.Errorf("%w: volume %s is published to node %s", ErrPublishedElsewhere, id, n.ID)
 		}
 	}
-	nodes := slices.DeleteFunc(slices.Clone(v.Nodes), func(n Node) bool { return n.ID == node.ID })
+	if p.cfg.CHAP {
+		if err := p.settleCHAPTags(ctx, lv, len(v.Nodes) > 0); err != nil {
+			return Export{}, err
+		}
+	}
+	nodes := slices.DeleteFunc(slices.Clone(v.Nodes), func(n Node) bool { return sameNode(n.ID, node.ID) })
 	nodes = append(nodes, node)
 	if !found {
 		add = append(add, pubTag(node))
@@ -44,17 +53,17 @@ func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (
 	}
 	exp := Export{Portal: p.cfg.Portal, IQN: p.IQN(id), LUN: lunNumber}
 	if p.cfg.CHAP {
-		creds, err := p.secrets.Ensure(id)
-		if err != nil {
+		if exp.CHAP, err = p.credentials(ctx, lv, node); err != nil {
 			return Export{}, err
 		}
-		exp.CHAP = &creds
 	}
 	return exp, nil
 }
 
-// Unpublish takes one node's access away: its ACL entry and its open
-// connections. Unknown nodes are success (already unpublished).
+// Unpublish takes one node's access away: its ACL entry, its CHAP
+// accounts and its open connections. The node is matched by name, so an
+// id it had before a new key or initiator name unpublishes it too. Unknown
+// nodes are success (already unpublished).
 func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 	lv, v, err := p.getVolume(ctx, id)
 	if err != nil {
@@ -63,10 +72,20 @@ func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 	var del []string
 	var nodes []Node
 	for _, n := range v.Nodes {
-		if n.ID == nodeID {
+		if sameNode(n.ID, nodeID) {
 			del = append(del, pubTag(n))
 		} else {
 			nodes = append(nodes, n)
+		}
+	}
+	if len(del) > 0 && len(nodes) == 0 {
+		// Published nowhere now: no node can hold an older generation of
+		// credentials any more.
+		c := parseCHAPTags(lv.Tags)
+		for _, t := range c.raw {
+			if strings.HasPrefix(t, tagCHAPOld) {
+				del = append(del, t)
+			}
 		}
 	}
 	if len(del) > 0 {
