@@ -38,7 +38,7 @@ func (p *Pool) syncAccounts(ctx context.Context, st *tgtState, t *tgt.Target, lv
 		gens := parseCHAPTags(lv.Tags).generations()
 		for _, n := range nodes {
 			for _, g := range gens {
-				c := deriveCHAP(key, id, n.ID, g)
+				c := deriveCHAP(key, id, n, g)
 				want[c.User] = c.Password
 			}
 		}

@@ -17,8 +17,10 @@ import (
 )
 
 // CHAP credentials are derived, never stored: HKDF-SHA256 of the CHAP key
-// (chapkey.go) over the volume id, the node id it is published to and the
-// volume's credential generation. So
+// (chapkey.go) over the volume id, the node it is published to (its name
+// and initiator name: not its key, which only seals them, so a node whose
+// key changed keeps the credentials its sessions log in again with) and
+// the volume's credential generation. So
 //
 //   - each publication has its own account: a node that is unpublished
 //     loses its account, and what it remembers does not let it in under
@@ -64,8 +66,9 @@ func keyID(key []byte) string {
 }
 
 // deriveCHAP returns node's credentials for volume id at generation gen.
-func deriveCHAP(key []byte, id, nodeID string, gen uint64) CHAP {
-	inputs := id + "\x00" + nodeID + "\x00" + strconv.FormatUint(gen, 10)
+func deriveCHAP(key []byte, id string, node Node, gen uint64) CHAP {
+	subject := publish.NodeName(node.ID) + "/" + node.Initiator
+	inputs := id + "\x00" + subject + "\x00" + strconv.FormatUint(gen, 10)
 	fp, err := hkdf.Key(sha256.New, key, nil, "lvm-iscsi-csi chap user v1\x00"+inputs, fingerprintBytes)
 	if err != nil {
 		panic(err)
@@ -214,7 +217,7 @@ func (p *Pool) credentials(ctx context.Context, lv *lvm.LV, node Node) (*CHAP, e
 	if err != nil {
 		return nil, err
 	}
-	c := deriveCHAP(key, lv.Name, node.ID, parseCHAPTags(lv.Tags).gen)
+	c := deriveCHAP(key, lv.Name, node, parseCHAPTags(lv.Tags).gen)
 	return &c, nil
 }
 

@@ -45,7 +45,7 @@ func TestCHAPKeyLivesInAnLVOfTheVolumeGroup(t *testing.T) {
 	if !ok {
 		t.Fatal("the key LV holds no valid key block")
 	}
-	if c := deriveCHAP(key, v.ID, nodeA.ID, 0); c != *exp.CHAP {
+	if c := deriveCHAP(key, v.ID, nodeA, 0); c != *exp.CHAP {
 		t.Fatal("the credentials handed out are not the ones derived from the key LV's key")
 	}
 	lvs, _ := e.lvm.ListLVs(e.ctx, testVG)
@@ -246,8 +246,8 @@ func TestLegacyCredentialsAreHonouredUntilUnpublished(t *testing.T) {
 func TestDerivedCredentials(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
 	id := VolumeID("v")
-	c := deriveCHAP(key, id, nodeA.ID, 0)
-	if c != deriveCHAP(key, id, nodeA.ID, 0) {
+	c := deriveCHAP(key, id, nodeA, 0)
+	if c != deriveCHAP(key, id, nodeA, 0) {
 		t.Fatal("derivation is not deterministic")
 	}
 	if len(c.Password) != passwordLength || strings.Trim(c.Password, secretAlphabet) != "" {
@@ -257,15 +257,20 @@ func TestDerivedCredentials(t *testing.T) {
 		t.Fatalf("user %q parses as %q %q %v", c.User, v, k, ok)
 	}
 	others := map[string]CHAP{
-		"another node":       deriveCHAP(key, id, nodeB.ID, 0),
-		"another generation": deriveCHAP(key, id, nodeA.ID, 1),
-		"another volume":     deriveCHAP(key, VolumeID("w"), nodeA.ID, 0),
-		"another key":        deriveCHAP([]byte("fedcba9876543210fedcba9876543210"), id, nodeA.ID, 0),
+		"another node":       deriveCHAP(key, id, nodeB, 0),
+		"another generation": deriveCHAP(key, id, nodeA, 1),
+		"another volume":     deriveCHAP(key, VolumeID("w"), nodeA, 0),
+		"another key":        deriveCHAP([]byte("fedcba9876543210fedcba9876543210"), id, nodeA, 0),
+		"another initiator":  deriveCHAP(key, id, Node{ID: nodeA.ID, Initiator: "iqn.1993-08.org.debian:01:reinstalled"}, 0),
 	}
 	for what, o := range others {
 		if o.User == c.User || o.Password == c.Password {
 			t.Errorf("%s gives the same user name or password", what)
 		}
+	}
+	// The node's key only seals the credentials: a new one changes nothing.
+	if rekeyed := deriveCHAP(key, id, Node{ID: nodeA.ID + "/AAAA", Initiator: nodeA.Initiator}, 0); rekeyed != c {
+		t.Error("the same node with a new key gets other credentials")
 	}
 	for _, user := range []string{id, id + "." + keyID(key) + "." + "0123456789abcdef"} {
 		if v, _, ok := accountOf(user); !ok || v != id {

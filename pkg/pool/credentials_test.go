@@ -147,7 +147,8 @@ func TestUnpublishedNodeCannotReuseItsCredentials(t *testing.T) {
 func TestSameNodeWithNewIDReplacesItsPublication(t *testing.T) {
 	e := newEnv(t, false)
 	v := e.create(t, "pvc-1", 8*mib, Thick)
-	if _, err := e.pool.Publish(e.ctx, v.ID, nodeA, false); err != nil {
+	first, err := e.pool.Publish(e.ctx, v.ID, nodeA, false)
+	if err != nil {
 		t.Fatal(err)
 	}
 	rekeyed := Node{ID: "node-a/" + nodeA.Initiator + "/a-new-key", Initiator: nodeA.Initiator}
@@ -161,6 +162,15 @@ func TestSameNodeWithNewIDReplacesItsPublication(t *testing.T) {
 	}
 	if err := e.login(t, v.ID, nodeA, exp.CHAP); err != nil {
 		t.Fatal(err)
+	}
+	// Only the sealing key changed: the node's sessions, which log in
+	// again with what iscsid kept, must go on working.
+	e.tgt.Restart()
+	if err := e.pool.Reconcile(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.login(t, v.ID, nodeA, first.CHAP); err != nil {
+		t.Fatalf("the credentials the node's sessions hold stopped working when its key changed: %v", err)
 	}
 	// The CO unpublishes with whatever id CSINode has now: the old one here.
 	if err := e.pool.Unpublish(e.ctx, v.ID, nodeA.ID); err != nil {
