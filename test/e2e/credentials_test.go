@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -54,10 +53,14 @@ func checkNoClearCredentials(t *testing.T, pc map[string]string) {
 	}
 }
 
-// restage is what kubelet does for a new pod or after a node reboot: the
-// node calls again with the publish_context the VolumeAttachment kept,
-// without a new ControllerPublishVolume.
-func restage(t *testing.T, d *lifecycle.Driver, ctx context.Context, v *lifecycle.Volume, pc map[string]string) {
+// unstage is the node side of a pod going away while the volume stays
+// attached (kubelet unmounts and logs out; the VolumeAttachment stays).
+// Tests restart tgtd with no session open: a session that must recover
+// over a tgtd restart is TestTgtdRestartRestoresTargetsAndSessions's job,
+// and open-iscsi in the test guest sometimes never recovers at all
+// ("can't bind conn ... -107" in iscsid.log), which is not what these
+// tests are about.
+func unstage(t *testing.T, d *lifecycle.Driver, ctx context.Context, v *lifecycle.Volume) {
 	t.Helper()
 	if err := d.Unpublish(ctx, v); err != nil {
 		t.Fatal(err)
@@ -65,9 +68,16 @@ func restage(t *testing.T, d *lifecycle.Driver, ctx context.Context, v *lifecycl
 	if err := d.Unstage(ctx, v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// stage is kubelet staging the volume for a new pod (or after a reboot)
+// with the publish_context the VolumeAttachment kept, without a new
+// ControllerPublishVolume.
+func stage(t *testing.T, d *lifecycle.Driver, ctx context.Context, v *lifecycle.Volume, pc map[string]string) {
+	t.Helper()
 	v.PublishContext = pc
 	if err := d.Stage(ctx, v); err != nil {
-		t.Fatalf("staging again with the publish_context the attachment kept: %v", err)
+		t.Fatalf("staging with the publish_context the attachment kept: %v", err)
 	}
 	if err := d.Publish(ctx, v); err != nil {
 		t.Fatal(err)
@@ -75,10 +85,10 @@ func restage(t *testing.T, d *lifecycle.Driver, ctx context.Context, v *lifecycl
 }
 
 // The controller's --state-dir is lost (a reinstalled storage host, a
-// wiped hostPath) and the controller restarts, then tgtd restarts too:
-// the credentials are derived from the key in the volume group, so tgtd
-// gets the very same accounts back, the node's session logs in again by
-// itself, and a new stage with the publish_context kept from before works.
+// wiped hostPath) and the controller restarts, and tgtd restarts too: the
+// credentials are derived from the key in the volume group, so tgtd gets
+// the very same accounts back and a new stage with the publish_context
+// kept from before logs in.
 func TestCHAPSurvivesLossOfControllerState(t *testing.T) {
 	if *loseControllerState == "" || *restartTgtd == "" {
 		t.Fatal("-lose-controller-state and -restart-tgtd are required")
@@ -90,25 +100,23 @@ func TestCHAPSurvivesLossOfControllerState(t *testing.T) {
 	}
 	checkNoClearCredentials(t, v.PublishContext)
 	kept := v.PublishContext
-	before := writeData(t, v.DataPath(), 1<<20)
-	was := waitForAccounts(t, ctx, v.PublishContext["iqn"])
+	data := writeData(t, v.DataPath(), 1<<20)
+	iqn := kept["iqn"]
+	was := waitForAccounts(t, ctx, iqn)
 	if out := run(t, "lvs", "--noheadings", "-o", "lv_name,lv_tags", *volumeGroup); !strings.Contains(out, "lic-chap-key") || !strings.Contains(out, "lic.kind=key") {
 		t.Errorf("no CHAP key LV in the volume group:\n%s", out)
 	}
+	unstage(t, d, ctx, v)
 
 	t.Log("removing the controller's state directory and restarting it, then restarting tgtd")
 	run(t, *loseControllerState)
 	run(t, *restartTgtd)
-	now := waitForAccounts(t, ctx, v.PublishContext["iqn"])
+	now := waitForAccounts(t, ctx, iqn)
 	if !slices.Equal(now.Accounts, was.Accounts) || !slices.Equal(now.InitiatorNames, was.InitiatorNames) {
 		t.Fatalf("after the loss tgtd has accounts %v for %v; before: %v for %v", now.Accounts, now.InitiatorNames, was.Accounts, was.InitiatorNames)
 	}
-	t.Log("writing through the session that logged in again with the credentials it had")
-	after := writeData(t, filepath.Join(filepath.Dir(v.DataPath()), "after-loss"), 1<<20)
-
-	restage(t, d, ctx, v, kept)
-	if !bytes.Equal(readData(t, v.DataPath(), len(before)), before) ||
-		!bytes.Equal(readData(t, filepath.Join(filepath.Dir(v.DataPath()), "after-loss"), len(after)), after) {
+	stage(t, d, ctx, v, kept)
+	if !bytes.Equal(readData(t, v.DataPath(), len(data)), data) {
 		t.Fatal("data differs after the restage")
 	}
 	// A new attachment gets new sealed bytes for the same account.
@@ -116,7 +124,10 @@ func TestCHAPSurvivesLossOfControllerState(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkNoClearCredentials(t, v.PublishContext)
-	if got := waitForAccounts(t, ctx, v.PublishContext["iqn"]); !slices.Equal(got.Accounts, was.Accounts) {
+	if v.PublishContext["chap"] == kept["chap"] {
+		t.Error("two publications gave the same sealed bytes")
+	}
+	if got := waitForAccounts(t, ctx, iqn); !slices.Equal(got.Accounts, was.Accounts) {
 		t.Errorf("a new publish changed the accounts to %v (was %v)", got.Accounts, was.Accounts)
 	}
 	if err := d.Down(ctx, v); err != nil {
@@ -128,7 +139,7 @@ func TestCHAPSurvivesLossOfControllerState(t *testing.T) {
 }
 
 // Rotation as docs/security.md tells an administrator to do it: a tag on
-// the LV. The attached node keeps working with what it holds (also across
+// the LV. The attached node keeps working with what it holds (also after
 // a tgtd restart); the next attachment gets new credentials, and once the
 // volume was detached the old ones are refused.
 func TestCHAPRotation(t *testing.T) {
@@ -153,16 +164,18 @@ func TestCHAPRotation(t *testing.T) {
 	if lvs := run(t, "lvs", "--noheadings", "-o", "lv_tags", *volumeGroup+"/"+v.ID); strings.Contains(lvs, "lic.rotate") || !strings.Contains(lvs, "lic.chap=1") {
 		t.Fatalf("rotation not carried out; tags: %s", lvs)
 	}
+	unstage(t, d, ctx, v)
 	run(t, *restartTgtd)
 	both := waitForAccounts(t, ctx, iqn)
 	if len(both.Accounts) != 2 || !slices.Contains(both.Accounts, was.Accounts[0]) {
 		t.Fatalf("accounts after the rotation and a tgtd restart: %v, want the old %v and a new one", both.Accounts, was.Accounts)
 	}
-	writeData(t, filepath.Join(filepath.Dir(v.DataPath()), "after-rotation"), 1<<20)
-	restage(t, d, ctx, v, rotated)
+	stage(t, d, ctx, v, old)
 	if !bytes.Equal(readData(t, v.DataPath(), len(data)), data) {
-		t.Fatal("data differs after staging with the rotated credentials")
+		t.Fatal("data differs after staging with the credentials from before the rotation")
 	}
+	unstage(t, d, ctx, v)
+	stage(t, d, ctx, v, rotated)
 
 	// Detached everywhere, attached again: the old credentials are dead.
 	if err := d.Down(ctx, v); err != nil {
@@ -180,13 +193,7 @@ func TestCHAPRotation(t *testing.T) {
 	if err := d.Unstage(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	v.PublishContext = fresh
-	if err := d.Stage(ctx, v); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Publish(ctx, v); err != nil {
-		t.Fatal(err)
-	}
+	stage(t, d, ctx, v, fresh)
 	if !bytes.Equal(readData(t, v.DataPath(), len(data)), data) {
 		t.Fatal("data differs")
 	}
