@@ -29,10 +29,21 @@ func wireNode(_ context.Context, opts driver.Options, cfg *driver.Config) error 
 		// what to fix (FAQ 3.4 in docs/design.md: "is open-iscsi installed?").
 		return fmt.Errorf("this node's iSCSI initiator name: %w (install open-iscsi, or set --initiator-name-file)", err)
 	}
+	// The key CHAP credentials are sealed to; its public half goes into
+	// the node id (docs/security.md).
+	key, err := driver.LoadNodeKey(opts.StateDir)
+	if err != nil {
+		return err
+	}
+	nodeID := driver.NodeID(opts.NodeID, iqn, &key.Public)
+	if err := driver.CheckNodeID(nodeID); err != nil {
+		return fmt.Errorf("the node id %q (%d bytes, of which %s and its initiator name %s): %w", nodeID, len(nodeID), opts.NodeID, iqn, err)
+	}
 	exec := utilexec.New()
 	r := runner.New(exec, iscsiadmTimeout)
 	cfg.Node = driver.NewNodeServer(driver.NodeConfig{
-		NodeID:            driver.NodeID(opts.NodeID, iqn),
+		NodeID:            nodeID,
+		Key:               key,
 		MaxVolumesPerNode: opts.MaxVolumesPerNode,
 		KubeletDir:        opts.KubeletDir,
 		StateDir:          opts.StateDir,

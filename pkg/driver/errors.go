@@ -12,6 +12,7 @@ import (
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
 )
 
 // This file is the only place that knows gRPC codes. Handlers return plain
@@ -40,6 +41,9 @@ var (
 	errRescanIncomplete = errors.New("new size not visible yet")
 	// errPagingToken: a starting_token this list never returned.
 	errPagingToken = errors.New("unknown starting_token")
+	// errNodeWithoutKey: CHAP credentials cannot be sealed to a node
+	// whose id has no public key (a node plugin older than 0.2).
+	errNodeWithoutKey = errors.New("node has no key")
 )
 
 // errorCodes maps sentinels to gRPC codes, first match wins.
@@ -56,6 +60,14 @@ var errorCodes = []struct {
 	{errPathInUse, codes.AlreadyExists},
 	{errSingleWriter, codes.FailedPrecondition},
 	{errRescanIncomplete, codes.Unavailable},
+	// Upgrading the node plugin fixes it; the CO retries meanwhile.
+	{errNodeWithoutKey, codes.FailedPrecondition},
+	// Sealed credentials this node cannot open: sealed to a key it no
+	// longer has (its state directory was wiped), so only a new
+	// ControllerPublishVolume (detach and attach) helps.
+	{publish.ErrNotForThisKey, codes.FailedPrecondition},
+	{publish.ErrMalformedSealed, codes.InvalidArgument},
+	{publish.ErrOtherVolume, codes.InvalidArgument},
 
 	{pool.ErrNotFound, codes.NotFound},
 	{pool.ErrExists, codes.AlreadyExists},

@@ -11,6 +11,7 @@ import (
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
 )
 
 func TestToStatusFollowsWrappedChains(t *testing.T) {
@@ -25,6 +26,11 @@ func TestToStatusFollowsWrappedChains(t *testing.T) {
 		{fail(errNotStaged, "volume %s is not staged: %w", "csi-1", iscsi.ErrDeviceNotFound), codes.FailedPrecondition},
 		{invalid("name is required"), codes.InvalidArgument},
 		{fmt.Errorf("mount: %w", context.Canceled), codes.Canceled},
+		{fmt.Errorf("publish_context chap: %w", publish.ErrNotForThisKey), codes.FailedPrecondition},
+		{fmt.Errorf("publish_context chap: %w", publish.ErrMalformedSealed), codes.InvalidArgument},
+		{fmt.Errorf("publish_context chap: %w (csi-1, not csi-2)", publish.ErrOtherVolume), codes.InvalidArgument},
+		{fail(errNodeWithoutKey, "node %q has no public key", "n/iqn.2000-01.x:y"), codes.FailedPrecondition},
+		{fmt.Errorf("%w: the CHAP key (LV vg/lic-chap-key): corrupt", pool.ErrUnavailable), codes.Unavailable},
 		{fmt.Errorf("something else"), codes.Internal},
 		{status.Error(codes.Unimplemented, "as is"), codes.Unimplemented},
 	} {

@@ -40,11 +40,14 @@ func FuzzParseNodeID(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, id string) {
-		node, err := parseNodeID(id)
+		node, key, err := parseNodeID(id)
 		if err != nil {
 			return
 		}
 		name, iqn, _ := strings.Cut(id, "/")
+		if key != nil {
+			iqn = iqn[:strings.LastIndexByte(iqn, '/')]
+		}
 		if node.ID != id || node.Initiator != iqn || len(id) > maxNodeIDBytes ||
 			!nodeNamePattern.MatchString(name) || !iscsi.ValidIQN(iqn) ||
 			strings.ContainsAny(iqn, " \t\n\x00/\\'\"$`;|&") {
@@ -132,7 +135,13 @@ func FuzzTargetFrom(f *testing.F) {
 		if !iscsi.ValidPortal(tg.Portal) || !iscsi.ValidIQN(tg.IQN) || !publish.IsTargetOf(tg.IQN, volumeID) || tg.LUN < 0 || tg.LUN > 255 {
 			t.Fatalf("accepted publish_context %v for %q as %+v", pc, volumeID, tg)
 		}
-		if (user == "") != (pass == "") || (tg.CHAP == nil) != (user == "") {
+		// CHAP: clear credentials (version 0.1's form) only whole; sealed
+		// ones only with a key that opens them for this volume.
+		chap, err := chapFrom(volumeID, pc, nil)
+		if err != nil {
+			return
+		}
+		if (user == "") != (pass == "") || (chap == nil) != (user == "") {
 			t.Fatalf("half a CHAP credential accepted: %v", pc)
 		}
 	})

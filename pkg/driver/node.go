@@ -9,6 +9,7 @@ import (
 	"k8s.io/mount-utils"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
 )
 
 // deviceTimeout bounds the wait for udev to create the disk after login.
@@ -25,7 +26,10 @@ type Disks interface {
 
 // NodeConfig is what a NodeServer is built from.
 type NodeConfig struct {
-	NodeID            string // NodeID(name, initiator IQN)
+	NodeID string // NodeID(name, initiator IQN, Key.Public)
+	// Key opens the CHAP credentials the controller sealed to this node
+	// (LoadNodeKey).
+	Key               *publish.NodeKey
 	MaxVolumesPerNode int64
 	KubeletDir        string // staging and target paths must lie below it
 	StateDir          string

@@ -32,12 +32,14 @@ const (
 	nodeTestIQNBase  = "iqn.2026-11.io.csi.lvm-iscsi"
 	nodeTestCHAPUser = "csi-chap-user-7f3a"
 	nodeTestCHAPPass = "chap-password-0123456789abcdef"
-	nodeTestNodeID   = "node-a/iqn.1993-08.org.debian:01:aaaa"
 )
 
 var (
 	nodeVolA = pool.VolumeID("pvc-node-a")
 	nodeVolB = pool.VolumeID("pvc-node-b")
+	// The node under test is node A of the controller tests.
+	nodeTestKey    = testKeyA
+	nodeTestNodeID = testNodeA
 )
 
 func nodeIQN(volumeID string) string { return nodeTestIQNBase + ":" + volumeID }
@@ -274,6 +276,7 @@ func newNodeTest(t *testing.T, wrap func(*iscsifake.Initiator) iscsi.Initiator) 
 	}
 	n.srv = NewNodeServer(NodeConfig{
 		NodeID:            nodeTestNodeID,
+		Key:               nodeTestKey,
 		MaxVolumesPerNode: 64,
 		KubeletDir:        n.kubelet,
 		StateDir:          n.state,
@@ -338,14 +341,23 @@ func (n *nodeTest) targetPath(volumeID string) string {
 	return filepath.Join(n.kubelet, "pods/6f0c1e3a/volumes/kubernetes.io~csi", volumeID, "mount")
 }
 
+// nodePublishContext is what the controller hands out: the CHAP
+// credentials sealed to the node's key.
 func nodePublishContext(volumeID string) map[string]string {
 	return map[string]string{
-		publish.KeyPortal:       nodeTestPortal,
-		publish.KeyIQN:          nodeIQN(volumeID),
-		publish.KeyLUN:          "1",
-		publish.KeyCHAPUser:     nodeTestCHAPUser,
-		publish.KeyCHAPPassword: nodeTestCHAPPass,
+		publish.KeyPortal: nodeTestPortal,
+		publish.KeyIQN:    nodeIQN(volumeID),
+		publish.KeyLUN:    "1",
+		publish.KeyCHAP:   sealFor(&nodeTestKey.Public, volumeID),
 	}
+}
+
+func sealFor(to *[32]byte, volumeID string) string {
+	sealed, err := publish.SealCredentials(to, volumeID, publish.Credentials{User: nodeTestCHAPUser, Password: nodeTestCHAPPass})
+	if err != nil {
+		panic(err)
+	}
+	return sealed
 }
 
 func nodeFsCap(fsType string, flags ...string) *csi.VolumeCapability {

@@ -17,6 +17,9 @@ func (s *nodeService) NodePublishVolume(ctx context.Context, req *csi.NodePublis
 	if err := s.check(volumeCall{id: id, capability: c, capabilityRequired: true, paths: []string{"staging_target_path", staging, "target_path", target}}); err != nil {
 		return nil, err
 	}
+	if err := noSecrets(req.GetSecrets()); err != nil {
+		return nil, err
+	}
 	opts := []string{"bind"}
 	if req.GetReadonly() {
 		opts = append(opts, "ro")

@@ -17,9 +17,9 @@ import (
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
 )
 
-// targetFrom reads publish_context (keys in pkg/publish). The IQN must end
-// in the volume id, so a context meant for another volume cannot make this
-// one log in there.
+// targetFrom reads where the volume is from publish_context (keys in
+// pkg/publish). The IQN must end in the volume id, so a context meant for
+// another volume cannot make this one log in there.
 func targetFrom(volumeID string, pc map[string]string) (iscsi.Target, error) {
 	t := iscsi.Target{Portal: pc[publish.KeyPortal], IQN: pc[publish.KeyIQN]}
 	if !iscsi.ValidPortal(t.Portal) {
@@ -33,13 +33,35 @@ func targetFrom(volumeID string, pc map[string]string) (iscsi.Target, error) {
 		return t, invalid("publish_context %s %q is not a LUN number", publish.KeyLUN, pc[publish.KeyLUN])
 	}
 	t.LUN = lun
-	if user, pass := pc[publish.KeyCHAPUser], pc[publish.KeyCHAPPassword]; user != "" || pass != "" {
-		if user == "" || pass == "" {
-			return t, invalid("publish_context has half a CHAP credential")
-		}
-		t.CHAP = &iscsi.CHAP{User: user, Password: pass}
-	}
 	return t, nil
+}
+
+// chapFrom reads the CHAP credentials of publish_context, nil when there
+// are none (CHAP off). Sealed ones are opened with the node's key and
+// must be for this volume; 0.1's clear ones are still read from
+// VolumeAttachments made before an upgrade (docs/upgrade.md).
+func chapFrom(volumeID string, pc map[string]string, key *publish.NodeKey) (*iscsi.CHAP, error) {
+	sealed := pc[publish.KeyCHAP]
+	user, pass := pc[publish.KeyCHAPUser], pc[publish.KeyCHAPPassword]
+	switch {
+	case sealed != "" && (user != "" || pass != ""):
+		return nil, invalid("publish_context has both sealed and clear CHAP credentials")
+	case sealed != "":
+		if key == nil {
+			return nil, fail(errNodeWithoutKey, "publish_context has sealed CHAP credentials and this node has no key to open them")
+		}
+		c, err := key.OpenCredentials(volumeID, sealed)
+		if err != nil {
+			return nil, fmt.Errorf("publish_context %s: %w", publish.KeyCHAP, err)
+		}
+		return &iscsi.CHAP{User: c.User, Password: c.Password}, nil
+	case user != "" || pass != "":
+		if user == "" || pass == "" {
+			return nil, invalid("publish_context has half a CHAP credential")
+		}
+		return &iscsi.CHAP{User: user, Password: pass}, nil
+	}
+	return nil, nil
 }
 
 func (s *nodeService) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRequest) (*csi.NodeStageVolumeResponse, error) {
@@ -48,12 +70,18 @@ func (s *nodeService) NodeStageVolume(ctx context.Context, req *csi.NodeStageVol
 	if err := s.check(volumeCall{id: id, capability: c, capabilityRequired: true, paths: []string{"staging_target_path", staging}}); err != nil {
 		return nil, err
 	}
+	if err := noSecrets(req.GetSecrets()); err != nil {
+		return nil, err
+	}
 	target, err := targetFrom(id, req.GetPublishContext())
 	if err != nil {
 		return nil, err
 	}
 	params, err := ParseVolumeContext(req.GetVolumeContext())
 	if err != nil {
+		return nil, err
+	}
+	if target.CHAP, err = chapFrom(id, req.GetPublishContext(), s.cfg.Key); err != nil {
 		return nil, err
 	}
 	if err := s.records.save(id, stageRecord{Portal: target.Portal, IQN: target.IQN, LUN: target.LUN, StagingPath: staging}); err != nil {

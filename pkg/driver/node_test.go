@@ -85,8 +85,26 @@ func TestNodeStageVolumeRejectsBadRequests(t *testing.T) {
 		}, codes.InvalidArgument},
 		{"LUN not a number", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.PublishContext[publish.KeyLUN] = "one" }, codes.InvalidArgument},
 		{"LUN out of range", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.PublishContext[publish.KeyLUN] = "256" }, codes.InvalidArgument},
-		{"CHAP user without password", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { delete(r.PublishContext, publish.KeyCHAPPassword) }, codes.InvalidArgument},
-		{"CHAP password without user", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { delete(r.PublishContext, publish.KeyCHAPUser) }, codes.InvalidArgument},
+		{"0.1's CHAP user without password", func(n *nodeTest, r *csi.NodeStageVolumeRequest) {
+			delete(r.PublishContext, publish.KeyCHAP)
+			r.PublishContext[publish.KeyCHAPUser] = nodeTestCHAPUser
+		}, codes.InvalidArgument},
+		{"0.1's CHAP password without user", func(n *nodeTest, r *csi.NodeStageVolumeRequest) {
+			delete(r.PublishContext, publish.KeyCHAP)
+			r.PublishContext[publish.KeyCHAPPassword] = nodeTestCHAPPass
+		}, codes.InvalidArgument},
+		{"sealed and clear CHAP at once", func(n *nodeTest, r *csi.NodeStageVolumeRequest) {
+			r.PublishContext[publish.KeyCHAPUser] = nodeTestCHAPUser
+			r.PublishContext[publish.KeyCHAPPassword] = nodeTestCHAPPass
+		}, codes.InvalidArgument},
+		{"CHAP sealed to another node", func(n *nodeTest, r *csi.NodeStageVolumeRequest) {
+			r.PublishContext[publish.KeyCHAP] = sealFor(&testKeyB.Public, nodeVolA)
+		}, codes.FailedPrecondition},
+		{"CHAP sealed for another volume", func(n *nodeTest, r *csi.NodeStageVolumeRequest) {
+			r.PublishContext[publish.KeyCHAP] = sealFor(&nodeTestKey.Public, nodeVolB)
+		}, codes.InvalidArgument},
+		{"CHAP not sealed at all", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.PublishContext[publish.KeyCHAP] = "hunter2" }, codes.InvalidArgument},
+		{"secrets", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.Secrets = map[string]string{"password_in": "x"} }, codes.InvalidArgument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNodeTest(t, nil)

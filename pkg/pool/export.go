@@ -55,7 +55,7 @@ func (st *tgtState) find(iqn string) *tgt.Target {
 // syncTarget makes tgtd export one volume exactly as its tags say: no
 // target when no node is published; otherwise one target with LUN 1 backed
 // by the LV, the LUN serial set to the volume id (so a node can tell the
-// disk is the one it asked for), the volume's CHAP account bound, and an
+// disk is the one it asked for), its publications' CHAP accounts bound (accounts.go), and an
 // ACL naming exactly the published initiators. Publish, Unpublish, Delete
 // and Reconcile all converge through here, so there is one definition of
 // "correct". Callers hold tgtMu.
@@ -74,7 +74,7 @@ func (p *Pool) syncTarget(ctx context.Context, st *tgtState, lv *lvm.LV, nodes [
 				return err
 			}
 		}
-		return p.removeAccount(ctx, st, id)
+		return p.removeAccounts(ctx, st, id)
 	}
 
 	if !lv.Active {
@@ -91,10 +91,10 @@ func (p *Pool) syncTarget(ctx context.Context, st *tgtState, lv *lvm.LV, nodes [
 	if err := p.syncLUN(ctx, st, t, lv, prov); err != nil {
 		return err
 	}
-	if p.cfg.CHAP {
-		if err := p.syncAccount(ctx, st, t, id); err != nil {
-			return err
-		}
+	if err := p.syncAccounts(ctx, st, t, lv, nodes); err != nil {
+		// Fencing must not wait for the CHAP key: the ACL still loses
+		// whoever is no longer published, but no one new is let in.
+		return errors.Join(err, p.syncACL(ctx, st, t, boundOnly(t, nodes)))
 	}
 	return p.syncACL(ctx, st, t, nodes)
 }
@@ -193,26 +193,6 @@ func lunTooSmall(lunSize, lvSize uint64) bool {
 	return lunSize+1_000_000 < lvSize
 }
 
-func (p *Pool) syncAccount(ctx context.Context, st *tgtState, t *tgt.Target, id string) error {
-	creds, err := p.secrets.Ensure(id)
-	if err != nil {
-		return err
-	}
-	if !st.accounts[creds.User] {
-		if err := p.tgt.CreateAccount(ctx, creds.User, creds.Password); err != nil && !errors.Is(err, tgt.ErrExists) {
-			return fmt.Errorf("creating the CHAP account of %s: %w", id, err)
-		}
-		st.accounts[creds.User] = true
-	}
-	if !slices.Contains(t.Accounts, creds.User) {
-		if err := p.tgt.BindAccount(ctx, t.TID, creds.User); err != nil && !errors.Is(err, tgt.ErrExists) {
-			return fmt.Errorf("binding the CHAP account of %s: %w", id, err)
-		}
-		t.Accounts = append(t.Accounts, creds.User)
-	}
-	return nil
-}
-
 // syncACL binds exactly the published initiators. An initiator that lost
 // its publication is unbound and its connections closed, so a fenced node
 // cannot keep writing through a session it already had (fence.go: also
@@ -289,19 +269,6 @@ func (p *Pool) removeTarget(ctx context.Context, st *tgtState, t *tgt.Target) er
 	klog.InfoS("Deleted target", "iqn", t.IQN, "tid", t.TID)
 	iqn := t.IQN
 	st.targets = slices.DeleteFunc(st.targets, func(x tgt.Target) bool { return x.IQN == iqn })
-	return nil
-}
-
-// removeAccount deletes a volume's CHAP account from tgtd (the credentials
-// file stays until the volume is deleted, so a republish reuses them).
-func (p *Pool) removeAccount(ctx context.Context, st *tgtState, id string) error {
-	if !st.accounts[id] {
-		return nil
-	}
-	if err := p.tgt.DeleteAccount(ctx, id); err != nil && !errors.Is(err, tgt.ErrNotFound) {
-		return fmt.Errorf("deleting the CHAP account of %s: %w", id, err)
-	}
-	delete(st.accounts, id)
 	return nil
 }
 

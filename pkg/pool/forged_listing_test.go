@@ -58,7 +58,7 @@ func newForgedEnv(t *testing.T) *forgedEnv {
 	t.Helper()
 	l := lvmfake.New(testVG, 10*gib, 4*mib)
 	cfg := Config{VolumeGroup: testVG, Portal: "192.0.2.10:3260", IQNPrefix: testPrefix, CHAP: true, OverprovisionRatio: 1}
-	secrets, err := NewFileSecrets(filepath.Join(t.TempDir(), "chap"))
+	secrets, err := NewFileSecretsOn(filepath.Join(t.TempDir(), "chap"), NewMemoryKeyDevice())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package pool
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"k8s.io/klog/v2"
 
@@ -15,18 +14,6 @@ import (
 // a node renamed while its volumes stay attached) would each reach the
 // volumes published to the other. A publish whose initiator name is
 // recorded for another node is refused; see docs/design.md, "Identity".
-
-// nodeName is the node part of a node id "<node name>/<initiator>"
-// (pkg/driver.NodeID). Kubernetes attaches volumes to node names, which are
-// unique in a cluster; the initiator part changes when a node is
-// reinstalled. An id without '/' is all name.
-func nodeName(id string) string {
-	name, _, _ := strings.Cut(id, "/")
-	return name
-}
-
-// sameNodeName: two ids of one node, e.g. before and after a reinstall.
-func sameNodeName(a, b string) bool { return nodeName(a) == nodeName(b) }
 
 // checkInitiator refuses node when its initiator name is recorded, in the
 // tags of any volume that is not being deleted, for a node of another
@@ -55,7 +42,7 @@ func initiatorHolder(lvs []lvm.LV, node Node) (Node, string, bool) {
 			continue
 		}
 		for _, n := range info.nodes {
-			if n.Initiator == node.Initiator && !sameNodeName(n.ID, node.ID) {
+			if n.Initiator == node.Initiator && !sameNode(n.ID, node.ID) {
 				return n, lvs[i].Name, true
 			}
 		}
@@ -88,7 +75,7 @@ func sharedInitiators(lvs []lvm.LV) []sharedInitiator {
 			switch {
 			case !seen:
 				owners[n.Initiator] = n.ID
-			case !sameNodeName(first, n.ID) && !reported[n.Initiator]:
+			case !sameNode(first, n.ID) && !reported[n.Initiator]:
 				reported[n.Initiator] = true
 				out = append(out, sharedInitiator{Initiator: n.Initiator, Node: first, OtherNode: n.ID, Volume: lvs[i].Name})
 			}

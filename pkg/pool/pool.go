@@ -115,6 +115,8 @@ type Pool struct {
 	// pubMu makes checking a node's initiator name against every volume's
 	// publications and recording the new one a single step (initiators.go).
 	pubMu sync.Mutex
+	// keys caches the key CHAP credentials are derived from (chapkey.go).
+	keys chapKeys
 }
 
 // New returns a Pool over its dependencies.
@@ -127,6 +129,9 @@ func New(cfg Config, l lvm.Interface, t tgt.Interface, secrets SecretStore, bloc
 	}
 	return &Pool{cfg: cfg, lvm: l, tgt: t, secrets: secrets, blocks: blocks, jobs: newJobs()}, nil
 }
+
+// CHAPEnabled reports whether publications carry CHAP credentials.
+func (p *Pool) CHAPEnabled() bool { return p.cfg.CHAP }
 
 // IQN is the target name of a volume: one target per volume, never reused.
 func (p *Pool) IQN(id string) string { return publish.IQN(p.cfg.IQNPrefix, id) }

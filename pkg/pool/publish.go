@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 )
@@ -12,7 +13,8 @@ import (
 // is recorded in the LV tags first, then tgtd is brought in line: a crash in
 // between leaves a tag that Reconcile (or the retry) turns into the binding.
 // Unless shared, a volume published to another node is refused; so is a
-// node whose initiator name is published to a node of another name.
+// node whose initiator name is published to a node of another name. The
+// credentials handed out are the node's own for this volume (chapcreds.go).
 func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (Export, error) {
 	lv, prov, nodes, err := p.recordPublication(ctx, id, node, shared)
 	if err != nil {
@@ -28,20 +30,18 @@ func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (
 	}
 	exp := Export{Portal: p.cfg.Portal, IQN: p.IQN(id), LUN: lunNumber}
 	if p.cfg.CHAP {
-		creds, err := p.secrets.Ensure(id)
-		if err != nil {
+		if exp.CHAP, err = p.credentials(ctx, lv, node); err != nil {
 			return Export{}, err
 		}
-		exp.CHAP = &creds
 	}
 	return exp, nil
 }
 
-// Unpublish takes one node's access away: its ACL entry and its open
-// connections, under whichever initiator name its publications were
-// recorded (a node reinstalled since has a new one, and so a new id, but
-// the CO detaches by node name). Unknown nodes are success (already
-// unpublished).
+// Unpublish takes one node's access away: its ACL entry, its CHAP
+// accounts and its open connections, under whichever id its publications
+// were recorded: the node is matched by name, so an id it had before a new
+// key or initiator name unpublishes it too (the CO detaches by node name).
+// Unknown nodes are success (already unpublished).
 func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 	lv, v, err := p.getVolume(ctx, id)
 	if err != nil {
@@ -50,10 +50,20 @@ func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 	var del []string
 	var nodes []Node
 	for _, n := range v.Nodes {
-		if sameNodeName(n.ID, nodeID) {
+		if sameNode(n.ID, nodeID) {
 			del = append(del, pubTag(n))
 		} else {
 			nodes = append(nodes, n)
+		}
+	}
+	if len(del) > 0 && len(nodes) == 0 {
+		// Published nowhere now: no node can hold an older generation of
+		// credentials any more.
+		c := parseCHAPTags(lv.Tags)
+		for _, t := range c.raw {
+			if strings.HasPrefix(t, tagCHAPOld) {
+				del = append(del, t)
+			}
 		}
 	}
 	if len(del) > 0 {
@@ -81,12 +91,21 @@ func (p *Pool) recordPublication(ctx context.Context, id string, node Node, shar
 	found := false
 	for _, n := range v.Nodes {
 		switch {
-		case n.ID == node.ID && n.Initiator == node.Initiator:
+		case n == node:
 			found = true
-		case sameNodeName(n.ID, node.ID):
+		case sameNode(n.ID, node.ID):
+			// The same node under a new id: a new key (its state
+			// directory was wiped) or a new initiator name (reinstalled).
+			// Its old publication goes, and an old initiator name loses
+			// access.
 			del = append(del, pubTag(n))
 		case !shared:
 			return nil, "", nil, fmt.Errorf("%w: volume %s is published to node %s", ErrPublishedElsewhere, id, n.ID)
+		}
+	}
+	if p.cfg.CHAP {
+		if err := p.settleCHAPTags(ctx, lv, len(v.Nodes) > 0); err != nil {
+			return nil, "", nil, err
 		}
 	}
 	if !found {
@@ -100,7 +119,7 @@ func (p *Pool) recordPublication(ctx context.Context, id string, node Node, shar
 			return nil, "", nil, fmt.Errorf("recording the publication of %s to %s: %w", id, node.ID, err)
 		}
 	}
-	nodes := slices.DeleteFunc(slices.Clone(v.Nodes), func(n Node) bool { return sameNodeName(n.ID, node.ID) })
+	nodes := slices.DeleteFunc(slices.Clone(v.Nodes), func(n Node) bool { return sameNode(n.ID, node.ID) })
 	return lv, v.Provisioning, append(nodes, node), nil
 }
 

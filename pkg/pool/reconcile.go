@@ -28,6 +28,10 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 	var leftovers []leftover
 	var snapDeletes []string
 	exported := map[string]bool{}
+	if p.cfg.CHAP {
+		// Notice a key LV an administrator marked for replacement.
+		p.rereadCHAPKey()
+	}
 	err := p.withTgt(ctx, func(st *tgtState) error {
 		// The tags are read under tgtMu: a publish that recorded its tag
 		// and is waiting for the lock is then either seen here or applies
@@ -66,6 +70,13 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 				growing = append(growing, i)
 				continue
 			}
+			if p.cfg.CHAP {
+				// A failure here must not keep the target from its
+				// ACL below: note it and go on.
+				if err := p.settleCHAPTags(ctx, lv, len(info.nodes) > 0); err != nil {
+					errs = append(errs, fmt.Errorf("volume %s: %w", lv.Name, err))
+				}
+			}
 			if err := p.syncTarget(ctx, st, lv, info.nodes, info.prov); err != nil {
 				errs = append(errs, fmt.Errorf("volume %s: %w", lv.Name, err))
 			}
@@ -82,8 +93,8 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 			}
 		}
 		for user := range st.accounts {
-			if ValidVolumeID(user) && !exported[user] {
-				if err := p.removeAccount(ctx, st, user); err != nil {
+			if id, _, ok := accountOf(user); ok && !exported[id] {
+				if err := p.deleteAccount(ctx, st, user); err != nil {
 					errs = append(errs, err)
 				}
 			}

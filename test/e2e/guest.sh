@@ -194,10 +194,13 @@ start_driver() { # name args...
   setsid "$bin/lvm-iscsi-csi" "$@" > "$out/driver-$name.log" 2>&1 &
   echo $! > "$run/$name.pid"
 }
-start_driver controller --mode=controller --endpoint="unix://$run/controller.sock" \
-  --volume-group="$vg" --thin-pool="$pool" --portal="$portal" \
-  --tgt-control-port="$control_port" --state-dir="$work/state/controller" --v=5 \
-  --reconcile-interval=10m # only start-up and tgtd restarts reconcile: the wrong-disk test tampers with a serial
+# --reconcile-interval: only start-up and tgtd restarts reconcile, as the
+# wrong-disk test tampers with a serial.
+controller_args=(--mode=controller --endpoint="unix://$run/controller.sock"
+  --volume-group="$vg" --thin-pool="$pool" --portal="$portal"
+  --tgt-control-port="$control_port" --state-dir="$work/state/controller" --v=5
+  --reconcile-interval=10m)
+start_driver controller "${controller_args[@]}"
 node_args=(--mode=node --endpoint="unix://$run/node.sock" --node-id=e2e-node
   --initiator-name-file="$initiator_file" --kubelet-dir="$work" --state-dir="$work/state/node" --v=5)
 start_driver node "${node_args[@]}"
@@ -234,6 +237,17 @@ if [ -f "$run/tgtd.pid" ]; then
 fi
 write_restart node "$run/node.pid" "$out/driver-node.log" "$run/node.sock" -- \
   "$bin/lvm-iscsi-csi" "${node_args[@]}"
+write_restart controller "$run/controller.pid" "$out/driver-controller.log" "$run/controller.sock" -- \
+  "$bin/lvm-iscsi-csi" "${controller_args[@]}"
+# The loss of the controller's --state-dir (a reinstalled storage host, a
+# wiped hostPath), then a controller restart.
+{
+  echo '#!/usr/bin/env bash'
+  echo 'set -eu'
+  printf 'rm -rf --one-file-system %q\n' "$work/state/controller"
+  printf 'exec %q\n' "$run/restart-controller"
+} > "$run/lose-controller-state"
+chmod +x "$run/lose-controller-state"
 
 for name in controller node; do
   for ((i = 0; i < 300; i++)); do
@@ -289,6 +303,7 @@ start=$SECONDS
   -root="$work/e2e" -volume-group="$vg" -tgt-control-port="$control_port" \
   -restart-tgtd="$run/restart-tgtd" -restart-node="$run/restart-node" \
   -driver-binary="$bin/lvm-iscsi-csi" \
+  -lose-controller-state="$run/lose-controller-state" \
   > "$out/e2e.log" 2>&1 || status=1
 # test2json reads `-test.v` output on stdin; junitsum turns its events into JUnit.
 "$bin/test2json" -p e2e < "$out/e2e.log" > "$out/e2e.json"

@@ -44,7 +44,7 @@ func TestController(t *testing.T) {
 
 		stateDir, _ := driver.flag("state-dir")
 		if m, ok := driver.mountAt(stateDir); !ok || pod.hostPath(m.Name) == "" {
-			t.Errorf("--state-dir=%s is not on a host path: CHAP secrets would not survive a restart", stateDir)
+			t.Errorf("--state-dir=%s is not on a host path: 0.1's CHAP secrets would not survive a restart", stateDir)
 		}
 		// The controller's volume group lock (pkg/exclusive) excludes only
 		// controllers that see the same file: every release must put the

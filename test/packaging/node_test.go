@@ -62,7 +62,7 @@ func TestNodePlugin(t *testing.T) {
 		}
 		stateDir, _ := driver.flag("state-dir")
 		if m, ok := driver.mountAt(stateDir); !ok || pod.hostPath(m.Name) == "" {
-			t.Errorf("--state-dir=%s is not on a host path: staging records would not survive a restart", stateDir)
+			t.Errorf("--state-dir=%s is not on a host path: the node key and staging records would not survive a restart", stateDir)
 		}
 		checkPrivilegedOnly(t, pod, "lvm-iscsi-csi")
 	})
