@@ -82,6 +82,8 @@ var errorCodes = []struct {
 	// Another controller holds the storage host: this one waits to take over.
 	{exclusive.ErrHeldElsewhere, codes.Unavailable},
 	{pool.ErrHasSnapshots, codes.FailedPrecondition},
+	// A restore from a snapshot whose data is gone: retrying cannot help.
+	{pool.ErrSnapshotInvalid, codes.FailedPrecondition},
 	// A clone still being filled: the CO retries, and the retry waits for
 	// the same job.
 	{pool.ErrInProgress, codes.Aborted},

@@ -24,6 +24,9 @@ func (p *Pool) resolveSource(ctx context.Context, req CreateRequest) (*source, e
 		if err != nil {
 			return nil, err
 		}
+		if s.Invalid {
+			return nil, fmt.Errorf("%w: snapshot %s overflowed and was dropped by the kernel; its data is gone, delete it", ErrSnapshotInvalid, s.ID)
+		}
 		lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, s.ID)
 		if err != nil {
 			return nil, err
@@ -174,8 +177,8 @@ func (p *Pool) scratchSnapshot(ctx context.Context, origin *lvm.LV, cloneID stri
 	}
 	opts := lvm.CreateOptions{Name: name, Tags: []string{tagOwner, tagKind + kindScratch, tagSrc + cloneID}}
 	if !origin.IsThinVolume() {
-		opts.Size = origin.Size
-		if err := p.checkVGRoom(ctx, origin.Size); err != nil {
+		opts.Size = lvm.COWSize(origin.Size) // the source may be rewritten while it is copied
+		if err := p.checkVGRoom(ctx, opts.Size); err != nil {
 			return nil, err
 		}
 	}

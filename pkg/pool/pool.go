@@ -30,6 +30,7 @@ var (
 	ErrUnavailable        = errors.New("storage host not ready")
 	ErrHasSnapshots       = errors.New("volume has snapshots")
 	ErrInProgress         = errors.New("operation still in progress")
+	ErrSnapshotInvalid    = errors.New("snapshot is invalid")
 	// ErrInitiatorInUse: the publishing node's initiator name is recorded
 	// for another node (fence.go).
 	ErrInitiatorInUse = errors.New("initiator name is used by another node")

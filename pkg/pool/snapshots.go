@@ -20,6 +20,9 @@ type Snapshot struct {
 	SourceVolumeID string
 	Size           uint64 // the source volume's size when taken
 	CreatedAt      time.Time
+	// Invalid: a copy-on-write snapshot dm-snapshot dropped (it
+	// overflowed); its data is gone, it can only be deleted.
+	Invalid bool
 }
 
 // CreateSnapshot takes a snapshot of a volume, or returns the one taken for
@@ -58,8 +61,11 @@ func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snaps
 			return Snapshot{}, err
 		}
 	} else {
-		opts.Size = src.Size
-		if err := p.checkVGRoom(ctx, src.Size); err != nil {
+		// Room for the whole origin to change (lvm.COWSize): a snapshot
+		// as large as its origin is invalidated when every block is
+		// rewritten, and its data lost.
+		opts.Size = lvm.COWSize(src.Size)
+		if err := p.checkVGRoom(ctx, opts.Size); err != nil {
 			return Snapshot{}, err
 		}
 	}
@@ -98,7 +104,7 @@ func snapshotFromLV(lv *lvm.LV) (Snapshot, bool) {
 	if size == 0 {
 		size = lv.Size
 	}
-	return Snapshot{ID: lv.Name, Name: info.name, SourceVolumeID: info.src, Size: size, CreatedAt: time.Unix(info.time, 0)}, true
+	return Snapshot{ID: lv.Name, Name: info.name, SourceVolumeID: info.src, Size: size, CreatedAt: time.Unix(info.time, 0), Invalid: lv.IsInvalidSnapshot()}, true
 }
 
 // DeleteSnapshot removes a snapshot. Volumes restored from it are

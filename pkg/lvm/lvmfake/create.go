@@ -70,7 +70,8 @@ func (f *Fake) CreateSnapshot(_ context.Context, vg, origin string, opts lvm.Cre
 	if src.IsThinPool() || src.IsCOWSnapshot() {
 		return nil, fmt.Errorf("%w: cannot take a COW snapshot of %s", lvm.ErrInvalid, origin)
 	}
-	size := f.roundUp(opts.Size)
+	// lvcreate trims a request past the maximum usable size.
+	size := f.roundUp(min(opts.Size, lvm.COWSize(src.Size)))
 	if size > f.vg.Free {
 		return nil, fmt.Errorf("%w: %s needs %d bytes, %d free", lvm.ErrNoSpace, opts.Name, size, f.vg.Free)
 	}

@@ -115,6 +115,22 @@ func (f *Fake) AddThinPool(name string, size uint64) error {
 	return nil
 }
 
+// InvalidateSnapshot marks a copy-on-write snapshot invalid, as
+// dm-snapshot does when it overflows.
+func (f *Fake) InvalidateSnapshot(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lv, err := f.find(f.vg.Name, name)
+	if err != nil {
+		return err
+	}
+	if !lv.IsCOWSnapshot() {
+		return fmt.Errorf("%w: %s is not a COW snapshot", lvm.ErrInvalid, name)
+	}
+	lv.Attr = "Swi-I-s---"
+	return nil
+}
+
 // SetDataPercent sets the data usage lvs would report for an LV (a thin
 // pool, thin LV or snapshot), as writes would change it.
 func (f *Fake) SetDataPercent(name string, percent float64) error {
