@@ -48,7 +48,8 @@ func TestSecondControllerOnTheVolumeGroupStandsBy(t *testing.T) {
 	if err := d.ControllerPublish(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	_, initiator, _ := strings.Cut(d.NodeID, "/")
+	// The node id is <name>/<initiator IQN>/<public key>.
+	initiator := strings.Split(d.NodeID, "/")[1]
 	target, err := findTarget(ctx, v.PublishContext["iqn"])
 	if err != nil || target == nil {
 		t.Fatalf("target of %s: %v, %v", v.ID, target, err)

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	lvmpkg "github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/test/e2e/lifecycle"
 )
@@ -42,6 +43,19 @@ const mib = 1 << 20
 const volumeSize = 64 * mib
 
 var thickParams = map[string]string{"provisioning": "thick"}
+
+// cowArea is the size of a thick volume's COW snapshot (a snapshot, a
+// clone's scratch): lvm's maximum usable size, in whole extents.
+func cowArea(t *testing.T) int64 {
+	t.Helper()
+	out := lvm(t, "vgs", "--noheadings", "--units", "b", "--nosuffix", "-o", "vg_extent_size", *volumeGroup)
+	extent, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+	if err != nil || extent <= 0 {
+		t.Fatalf("vg_extent_size %q: %v", out, err)
+	}
+	size := int64(lvmpkg.COWSize(volumeSize))
+	return (size + extent - 1) / extent * extent
+}
 
 // lvmConfig keeps the test's own lvm commands off iSCSI disks, as the driver
 // does (--lvm-global-filter): scanning a disk whose target restarts hangs.
@@ -221,7 +235,7 @@ func TestRemanenceThickDelete(t *testing.T) {
 func TestRemanenceCOWSnapshot(t *testing.T) {
 	d, ctx := connect(t)
 	m := newMarker()
-	leaveFree(t, 2*volumeSize) // the volume, then its full-size COW area
+	leaveFree(t, volumeSize+cowArea(t)) // the volume, then its COW area
 	v := thickBlockVolume(t, d, ctx)
 	m.write(t, v.DataPath(), "before", 0, v.Size)
 	snap, err := d.Snapshot(ctx, t.Name()+"-snap", v)
@@ -239,8 +253,8 @@ func TestRemanenceCOWSnapshot(t *testing.T) {
 	if err := d.DeleteSnapshot(ctx, snap); err != nil {
 		t.Fatal(err)
 	}
-	if got := vgFree(t); got != volumeSize {
-		t.Fatalf("%d bytes free after the snapshot delete, want its %d", got, volumeSize)
+	if got := vgFree(t); got != cowArea(t) {
+		t.Fatalf("%d bytes free after the snapshot delete, want its %d", got, cowArea(t))
 	}
 	if n := m.probeFree(t); n != 0 {
 		t.Fatalf("%d blocks of the volume's old data are still in the deleted snapshot's extents", n)
@@ -253,7 +267,7 @@ func TestRemanenceCOWSnapshot(t *testing.T) {
 func TestRemanenceCloneScratch(t *testing.T) {
 	d, ctx := connect(t)
 	m := newMarker()
-	leaveFree(t, 3*volumeSize) // source, clone, scratch snapshot
+	leaveFree(t, 2*volumeSize+cowArea(t)) // source, clone, scratch snapshot
 	v := thickBlockVolume(t, d, ctx)
 	m.write(t, v.DataPath(), "before", 0, v.Size)
 
@@ -293,8 +307,8 @@ func TestRemanenceCloneScratch(t *testing.T) {
 	if lvExists("tmp-" + c.ID) {
 		t.Fatal("the scratch snapshot is still there after the clone")
 	}
-	if got := vgFree(t); got != volumeSize {
-		t.Fatalf("%d bytes free after the clone, want the scratch snapshot's %d", got, volumeSize)
+	if got := vgFree(t); got != cowArea(t) {
+		t.Fatalf("%d bytes free after the clone, want the scratch snapshot's %d", got, cowArea(t))
 	}
 	if n := m.probeFree(t); n != 0 {
 		t.Fatalf("%d blocks of the source's data are still in the scratch snapshot's extents", n)
@@ -311,7 +325,7 @@ func TestRemanenceCloneLeftoversAfterCrash(t *testing.T) {
 	}
 	d, ctx := connect(t)
 	m := newMarker()
-	leaveFree(t, 3*volumeSize)
+	leaveFree(t, 2*volumeSize+cowArea(t))
 	v := thickBlockVolume(t, d, ctx)
 	m.write(t, v.DataPath(), "before", 0, v.Size)
 
@@ -345,8 +359,8 @@ func TestRemanenceCloneLeftoversAfterCrash(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
-	if got := vgFree(t); got != 2*volumeSize {
-		t.Fatalf("%d bytes free after the reconciler, want the leftovers' %d", got, 2*volumeSize)
+	if got := vgFree(t); got != volumeSize+cowArea(t) {
+		t.Fatalf("%d bytes free after the reconciler, want the leftovers' %d", got, volumeSize+cowArea(t))
 	}
 	if n := m.probeFree(t); n != 0 {
 		t.Fatalf("%d blocks of the source's data are still in the leftovers' extents", n)
