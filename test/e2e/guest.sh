@@ -300,7 +300,7 @@ for access in ${E2E_SANITY_ACCESS-mount block}; do
     -csi.junitfile="$out/junit/sanity-$access.xml" \
     -ginkgo.no-color "${skip_args[@]}" "${focus_args[@]}" ${E2E_SANITY_ARGS:-} \
     > "$out/sanity-$access.log" 2>&1 || status=1
-  log "csi-sanity ($access) finished in $((SECONDS - start))s: $("$bin/junitsum" "$out/junit/sanity-$access.xml" 2>&1 || true)"
+  log "csi-sanity ($access) finished in $((SECONDS - start))s: $("$bin/junitsum" "$out/junit/sanity-$access.xml" 2>/dev/null || true)"
 done
 
 # --- our own end-to-end tests -------------------------------------------------
@@ -317,7 +317,7 @@ start=$SECONDS
 # test2json reads `-test.v` output on stdin; junitsum turns its events into JUnit.
 "$bin/test2json" -p e2e < "$out/e2e.log" > "$out/e2e.json"
 "$bin/junitsum" -from-test2json -suite e2e < "$out/e2e.json" > "$out/junit/e2e.xml" || status=1
-log "e2e tests finished in $((SECONDS - start))s: $("$bin/junitsum" "$out/junit/e2e.xml" 2>&1 || true)"
+log "e2e tests finished in $((SECONDS - start))s: $("$bin/junitsum" "$out/junit/e2e.xml" 2>/dev/null || true)"
 
 lvs -a -o lv_name,lv_attr,lv_size,lv_tags "$vg" > "$out/lvs-end.txt" 2>&1 || true
 tgtadm -C "$control_port" --op show --mode target > "$out/tgt-end.txt" 2>&1 || true
