@@ -61,6 +61,10 @@ type nodeService struct {
 	records stageRecords
 	// rescanTimeout bounds NodeExpandVolume's wait for the new size.
 	rescanTimeout time.Duration
+	// probeMount checks that a mounted filesystem answers
+	// (probeFilesystem); probeTimeout bounds it.
+	probeMount   func(path string) error
+	probeTimeout time.Duration
 }
 
 // NewNodeServer serves CSI on this node.
@@ -69,6 +73,8 @@ func NewNodeServer(cfg NodeConfig) *NodeServer {
 		cfg:           cfg,
 		records:       stageRecords{dir: filepath.Join(cfg.StateDir, "staged")},
 		rescanTimeout: rescanTimeout,
+		probeMount:    probeFilesystem,
+		probeTimeout:  probeTimeout,
 	}}
 }
 

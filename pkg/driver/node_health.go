@@ -30,6 +30,13 @@ func (s *nodeService) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVo
 	if err != nil {
 		return nil, fail(errUnknownObject, "volume path %s: %w", p, err)
 	}
+	// The numbers of a filesystem that lost its disk or went read-only
+	// would look fine: say what is wrong instead.
+	if rec, err := s.records.load(id); err == nil && rec != nil && info.IsDir() {
+		if err := s.checkStagingMount(id, rec.StagingPath, rec.ReadOnly); err != nil {
+			return nil, err
+		}
+	}
 	if !info.IsDir() {
 		// A block volume: its size is the device's.
 		size, err := blockDeviceSize(p)
@@ -50,7 +57,8 @@ func (s *nodeService) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVo
 }
 
 // NodeGetVolumeHealth reports a staged volume whose iSCSI session or disk
-// is gone as INACCESSIBLE (CSI 1.13's successor of VolumeCondition).
+// is gone as INACCESSIBLE (CSI 1.13's successor of VolumeCondition), and
+// a staging mount that went bad (node_staging_mount.go) with what to do.
 func (s *nodeService) NodeGetVolumeHealth(ctx context.Context, req *csi.NodeGetVolumeHealthRequest) (*csi.NodeGetVolumeHealthResponse, error) {
 	id := req.GetVolumeId()
 	if err := checkVolumeID(id); err != nil {
@@ -86,8 +94,27 @@ func (s *nodeService) healthProblem(ctx context.Context, id string) *csi.VolumeH
 	if !hasSession(sessions, t) {
 		return inaccessible("NoSession", "no iSCSI session to "+rec.IQN)
 	}
-	if _, err := s.cfg.Disks.WaitForDevice(ctx, t, time.Second); err != nil {
+	dev, err := s.cfg.Disks.WaitForDevice(ctx, t, time.Second)
+	if err != nil {
 		return inaccessible("NoDisk", "the disk of "+rec.IQN+" is gone: "+err.Error())
+	}
+	// A block volume's staging path is no mount; a filesystem that is not
+	// mounted (yet) has nothing more to check.
+	m, err := s.readStagingMount(rec.StagingPath)
+	if err != nil {
+		return inaccessible("MountsUnknown", "cannot read the mount table: "+err.Error())
+	}
+	if !m.mounted() {
+		return nil
+	}
+	if p := s.stagingProblem(m, dev, rec.ReadOnly); p != nil {
+		msg := p.what
+		if len(m.refs) > 0 {
+			msg += "; " + remedy(m.refs)
+		} else {
+			msg += "; nothing but the staging mount uses it: the next NodeStageVolume mounts the volume's disk again"
+		}
+		return &csi.VolumeHealth_VolumeHealthEntry{Status: p.status, Reason: p.reason, Message: msg}
 	}
 	return nil
 }

@@ -42,6 +42,11 @@ func (s *nodeService) NodePublishVolume(ctx context.Context, req *csi.NodePublis
 		if err != nil || notMnt {
 			return nil, fail(errNotStaged, "volume %s is not staged at %s", id, staging)
 		}
+		// A bind mount of a broken staging mount would hand the pod a
+		// filesystem that cannot reach the volume (node_staging_mount.go).
+		if err := s.checkStagingMount(id, staging, hasReadOnly(c.GetMount().GetMountFlags())); err != nil {
+			return nil, err
+		}
 		source = staging
 		opts = append(opts, c.GetMount().GetMountFlags()...)
 	}
