@@ -60,7 +60,7 @@ func TestFinalForKubelet(t *testing.T) {
 	}{
 		{fmt.Errorf("disk: %w", iscsi.ErrSerialMismatch), true},
 		{fmt.Errorf("login: %w: %w", iscsi.ErrLoginFailed, iscsi.ErrAuthFailed), true}, // PermissionDenied
-		{fmt.Errorf("mkfs.ext4 failed"), true},                                            // Internal
+		{fmt.Errorf("mkfs.ext4 failed"), true},                                         // Internal
 		{fail(errPathInUse, "staging path holds another disk"), true},
 		{fmt.Errorf("finding the disk: %w", iscsi.ErrDeviceNotFound), false},
 		{fmt.Errorf("login: %w", iscsi.ErrLoginFailed), false},
