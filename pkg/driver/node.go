@@ -20,6 +20,9 @@ type Disks interface {
 	WaitForDevice(ctx context.Context, t iscsi.Target, timeout time.Duration) (string, error)
 	VerifySerial(dev, want string) error
 	Size(dev string) (uint64, error)
+	// State is the disk's SCSI state (running, blocked, transport-offline,
+	// offline).
+	State(dev string) (string, error)
 	Remove(ctx context.Context, dev string) error
 }
 

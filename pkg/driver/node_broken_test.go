@@ -1,9 +1,12 @@
 package driver
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc/codes"
@@ -150,5 +153,70 @@ func TestNodeGetVolumeStatsRefusesABrokenStagingMount(t *testing.T) {
 				VolumeId: nodeVolA, VolumePath: n.targetPath(nodeVolA), StagingTargetPath: n.stagingPath(nodeVolA)})
 			nodeWantCode(t, err, codes.FailedPrecondition)
 		})
+	}
+}
+
+// A filesystem shut down after I/O errors (xfs answers EIO to everything)
+// or one whose I/O is stalled (the session reconnecting) is no healthy
+// staging mount either.
+func TestNodeReportsAStagingMountThatFails(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		probe func(string) error
+		want  string
+	}{
+		{"I/O errors", func(string) error { return fmt.Errorf("reading the directory: %w", syscall.EIO) }, "input/output error"},
+		{"no answer", func(string) error { time.Sleep(time.Hour); return nil }, "no answer within 50ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNodeTest(t, nil)
+			n.stageBroken(func(n *nodeTest, dev string) string { return dev }, true)
+			n.srv.svc.probeMount, n.srv.svc.probeTimeout = tc.probe, 50*time.Millisecond
+
+			resp, err := n.srv.NodeGetVolumeHealth(t.Context(), &csi.NodeGetVolumeHealthRequest{VolumeId: nodeVolA})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := resp.GetVolumeHealth().GetHealthStatuses()
+			if len(st) != 1 || st[0].GetReason() != "IOError" || st[0].GetStatus() != csi.VolumeHealthErrorType_INACCESSIBLE ||
+				!strings.Contains(st[0].GetMessage(), tc.want) {
+				t.Errorf("health %v, want INACCESSIBLE IOError saying %q", st, tc.want)
+			}
+			_, err = n.srv.NodeStageVolume(t.Context(), n.stageReq(nodeVolA, nodeFsCap("ext4")))
+			nodeWantCode(t, err, codes.Unavailable)
+			_, err = n.srv.NodeGetVolumeStats(t.Context(), &csi.NodeGetVolumeStatsRequest{VolumeId: nodeVolA, VolumePath: n.targetPath(nodeVolA)})
+			nodeWantCode(t, err, codes.FailedPrecondition)
+		})
+	}
+}
+
+// While the session is down the disk is "blocked" (I/O waits); past the
+// replacement timeout "transport-offline" (I/O fails). Both are reported,
+// block volumes included, with what comes next.
+func TestNodeGetVolumeHealthReportsAnUnreachableDisk(t *testing.T) {
+	for _, tc := range []struct {
+		state, reason, says string
+	}{
+		{"blocked", "Reconnecting", "replacement timeout"},
+		{"transport-offline", "DiskOffline", "fails"},
+		{"offline", "DiskOffline", "fails"},
+	} {
+		for _, c := range []*csi.VolumeCapability{nodeFsCap("ext4"), nodeBlockCap()} {
+			t.Run(tc.state+" "+accessType(c), func(t *testing.T) {
+				n := newNodeTest(t, nil)
+				n.stage(nodeVolA, n.disks.add(t, nodeVolA, nodeVolA), c)
+				n.disks.setState(nodeVolA, tc.state)
+				n.srv.svc.probeMount = func(string) error { t.Error("a stalled disk's filesystem was probed"); return nil }
+				resp, err := n.srv.NodeGetVolumeHealth(t.Context(), &csi.NodeGetVolumeHealthRequest{VolumeId: nodeVolA})
+				if err != nil {
+					t.Fatal(err)
+				}
+				st := resp.GetVolumeHealth().GetHealthStatuses()
+				if len(st) != 1 || st[0].GetReason() != tc.reason || st[0].GetStatus() != csi.VolumeHealthErrorType_INACCESSIBLE ||
+					!strings.Contains(st[0].GetMessage(), tc.says) {
+					t.Errorf("health %v, want INACCESSIBLE %s saying %q", st, tc.reason, tc.says)
+				}
+			})
+		}
 	}
 }

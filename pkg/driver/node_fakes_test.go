@@ -59,6 +59,7 @@ type fakeDisks struct {
 type fakeDisk struct {
 	path, serial string
 	gone         bool
+	state        string // SCSI state; "" is running
 }
 
 // fakeRemoval is one Remove call, and whether the disk's session was still
@@ -165,6 +166,25 @@ func (d *fakeDisks) Size(dev string) (uint64, error) {
 		return 0, fmt.Errorf("%w: %s", iscsi.ErrDeviceNotFound, dev)
 	}
 	return 1 << 30, nil
+}
+
+func (d *fakeDisks) State(dev string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	disk := d.find(dev)
+	switch {
+	case disk == nil:
+		return "", fmt.Errorf("%w: %s", iscsi.ErrDeviceNotFound, dev)
+	case disk.state == "":
+		return "running", nil
+	}
+	return disk.state, nil
+}
+
+func (d *fakeDisks) setState(volumeID, state string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.byIQN[nodeIQN(volumeID)].state = state
 }
 
 // Remove deletes the disk; one that is already gone is success, as with

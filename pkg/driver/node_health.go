@@ -98,6 +98,12 @@ func (s *nodeService) healthProblem(ctx context.Context, id string) *csi.VolumeH
 	if err != nil {
 		return inaccessible("NoDisk", "the disk of "+rec.IQN+" is gone: "+err.Error())
 	}
+	switch state, _ := s.cfg.Disks.State(dev); {
+	case state == "blocked":
+		return inaccessible("Reconnecting", fmt.Sprintf("the iSCSI session to %s is down and I/O to %s waits: it resumes when the session reconnects, or fails once the replacement timeout (%v) has passed", rec.IQN, dev, iscsi.ReplacementTimeout))
+	case iscsi.Unreachable(state):
+		return inaccessible("DiskOffline", fmt.Sprintf("%s is %s: the target %s has been unreachable for longer than the replacement timeout (or this node was fenced out of it), so every I/O fails until the session reconnects", dev, state, rec.IQN))
+	}
 	// A block volume's staging path is no mount; a filesystem that is not
 	// mounted (yet) has nothing more to check.
 	m, err := s.readStagingMount(rec.StagingPath)

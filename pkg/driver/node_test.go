@@ -955,3 +955,30 @@ func TestNodeGetVolumeHealth(t *testing.T) {
 		}
 	})
 }
+
+// xfs refuses to mount a filesystem whose UUID is already mounted, and a
+// clone or a restored snapshot carries its source's: xfs is mounted with
+// nouuid. ext4 has no such check and gets nothing added.
+func TestNodeStageVolumeMountsXFSWithoutTheUUIDCheck(t *testing.T) {
+	for _, tc := range []struct {
+		fsType, blkid string
+		nouuid        bool
+	}{
+		{"xfs", "blkid_unformatted", true},
+		{"ext4", "blkid_ext4", false},
+	} {
+		t.Run(tc.fsType, func(t *testing.T) {
+			n := newNodeTest(t, nil)
+			dev := n.disks.add(t, nodeVolA, nodeVolA)
+			second := map[string]string{"xfs": "mkfs_xfs", "ext4": "fsck_clean"}[tc.fsType]
+			n.expectCommands(recordedExec(t, tc.blkid, dev), recordedExec(t, second, dev))
+			if _, err := n.srv.NodeStageVolume(t.Context(), n.stageReq(nodeVolA, nodeFsCap(tc.fsType))); err != nil {
+				t.Fatal(err)
+			}
+			calls := n.mounter.take()
+			if len(calls) != 1 || slices.Contains(calls[0].options, "nouuid") != tc.nouuid {
+				t.Errorf("mounts %+v, want nouuid among the options: %v", calls, tc.nouuid)
+			}
+		})
+	}
+}
