@@ -71,16 +71,19 @@ func shortenRecoveryTimeout(t *testing.T, iqn string, d time.Duration) {
 	}
 }
 
-// diskOf returns the disk (sdX) udev's by-path link names for iqn's LUN 1,
-// or "" when there is none.
+// diskOf returns the disk (sdX) of iqn's LUN 1 as the kernel has it
+// (sysfs, not udev's by-path links, which lag behind), or "" when there is
+// none.
 func diskOf(iqn string) string {
-	links, _ := filepath.Glob("/dev/disk/by-path/*-iscsi-" + iqn + "-lun-1")
-	for _, l := range links {
-		if dev, err := filepath.EvalSymlinks(l); err == nil {
-			return filepath.Base(dev)
-		}
+	dir := sessionDir(iqn)
+	if dir == "" {
+		return ""
 	}
-	return ""
+	disks, _ := filepath.Glob(filepath.Join(dir, "device", "target*", "*:*:*:1", "block", "*"))
+	if len(disks) == 0 {
+		return ""
+	}
+	return filepath.Base(disks[0])
 }
 
 // diskState is the SCSI state of disk name (running, blocked,
