@@ -45,6 +45,12 @@ var (
 	// still use it. Its code must not be final for kubelet (see
 	// finalForKubelet), so that kubelet calls NodeUnstageVolume later.
 	errStillStaged = errors.New("volume left staged")
+	// errDiskUnreachable: the volume's disk fails every I/O (its session
+	// has been down for longer than the replacement timeout).
+	errDiskUnreachable = errors.New("disk unreachable")
+	// errDiskReconnecting: the volume's disk waits for its session to
+	// reconnect.
+	errDiskReconnecting = errors.New("disk reconnecting")
 	// errStagingBroken: the volume's staging mount no longer works (its
 	// disk is gone or was replaced, or the filesystem went read-only or
 	// returns I/O errors).
@@ -69,6 +75,9 @@ var errorCodes = []struct {
 	{errSingleWriter, codes.FailedPrecondition},
 	{errRescanIncomplete, codes.Unavailable},
 	{errStagingBroken, codes.FailedPrecondition},
+	// Final, so the stage is undone and kubelet's retry logs in afresh.
+	{errDiskUnreachable, codes.FailedPrecondition},
+	{errDiskReconnecting, codes.Unavailable},
 
 	{pool.ErrNotFound, codes.NotFound},
 	{pool.ErrExists, codes.AlreadyExists},

@@ -26,16 +26,17 @@ func (s *nodeService) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVo
 		// spec wants NotFound here, so the cause is quoted, not wrapped.
 		return nil, fail(errUnknownObject, "no volume at %q: %v", p, err)
 	}
-	info, err := os.Stat(p)
-	if err != nil {
-		return nil, fail(errUnknownObject, "volume path %s: %w", p, err)
-	}
 	// The numbers of a filesystem that lost its disk or went read-only
-	// would look fine: say what is wrong instead.
-	if rec, err := s.records.load(id); err == nil && rec != nil && info.IsDir() {
+	// would look fine: say what is wrong instead. First, since the volume
+	// path of a filesystem shut down after I/O errors fails stat with EIO.
+	if rec, err := s.records.load(id); err == nil && rec != nil {
 		if err := s.checkStagingMount(id, rec.StagingPath, rec.ReadOnly); err != nil {
 			return nil, err
 		}
+	}
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, fail(errUnknownObject, "volume path %s: %w", p, err)
 	}
 	if !info.IsDir() {
 		// A block volume: its size is the device's.

@@ -96,7 +96,7 @@ func (s *nodeService) attach(ctx context.Context, id string, t iscsi.Target) (st
 		}
 		err = s.cfg.Disks.VerifySerial(dev, id)
 		if err == nil {
-			return dev, nil
+			return dev, s.checkDiskReadable(dev, t)
 		}
 		// Seen in the real-kernel runs: the name found (a by-path link
 		// udev has not yet moved to a new disk, or a disk still being
@@ -125,20 +125,22 @@ func (s *nodeService) mountFilesystem(id, dev, staging string, m *csi.VolumeCapa
 	if fsType == "" {
 		fsType = "ext4"
 	}
-	if err := os.MkdirAll(staging, 0o750); err != nil {
-		return fmt.Errorf("creating %s: %w", staging, err)
-	}
-	notMnt, err := s.cfg.Mounter.IsLikelyNotMountPoint(staging)
+	// The mount table first: the staging path of a filesystem that shut
+	// down after I/O errors cannot even be stat'ed.
+	mounted, err := s.readStagingMount(staging)
 	if err != nil {
 		return fmt.Errorf("checking %s: %w", staging, err)
 	}
-	if !notMnt {
+	if mounted.mounted() {
 		// Staged before: a retry, or a staging mount that went bad
 		// (node_staging_mount.go).
-		done, err := s.reuseStagingMount(id, dev, staging, readOnly)
+		done, err := s.reuseStagingMount(id, dev, mounted, readOnly)
 		if done || err != nil {
 			return err
 		}
+	}
+	if err := os.MkdirAll(staging, 0o750); err != nil {
+		return fmt.Errorf("creating %s: %w", staging, err)
 	}
 	opts := append([]string{"defaults"}, m.GetMountFlags()...)
 	if fsType == "xfs" && !slices.Contains(opts, "nouuid") {
@@ -162,6 +164,23 @@ func (s *nodeService) mountFilesystem(id, dev, staging string, m *csi.VolumeCapa
 			return fmt.Errorf("growing the filesystem on %s to the device: %w", dev, err)
 		}
 		klog.InfoS("Grew the filesystem to its device at stage", "device", dev)
+	}
+	return nil
+}
+
+// checkDiskReadable refuses a disk that cannot be read. Never hand one to
+// SafeFormatAndMount: blkid exits 2, "no filesystem", when it cannot open
+// the device, mount-utils then runs mkfs, and a disk that came back in
+// between would be wiped.
+func (s *nodeService) checkDiskReadable(dev string, t iscsi.Target) error {
+	state, err := s.cfg.Disks.State(dev)
+	switch {
+	case err != nil:
+		return fmt.Errorf("reading the state of %s: %w", dev, err)
+	case state == "blocked":
+		return fail(errDiskReconnecting, "disk %s of %s is %s: its iSCSI session is reconnecting; try again", dev, t.IQN, state)
+	case iscsi.Unreachable(state):
+		return fail(errDiskUnreachable, "disk %s of %s is %s: the target has not answered for longer than the replacement timeout; the session is closed so that the next attempt logs in afresh", dev, t.IQN, state)
 	}
 	return nil
 }

@@ -32,10 +32,16 @@ type stagingMount struct {
 func (m *stagingMount) mounted() bool { return m.source != "" }
 
 // readStagingMount looks path up in the mount table (the last mount there
-// is the one seen).
+// is the one seen). It never stats path: the root of a filesystem shut
+// down after I/O errors answers stat with EIO, and mount-utils'
+// GetMountRefs then takes it for "not mounted" and reports no references.
+// A bind mount carries its source's device name in the mount table, so the
+// other mounts of the same device are the references.
 func (s *nodeService) readStagingMount(path string) (*stagingMount, error) {
-	if resolved, err := filepath.EvalSymlinks(path); err == nil {
-		path = resolved
+	// The mount table has paths with links resolved; resolve those of
+	// the parent only, which is not on the mounted filesystem.
+	if parent, err := filepath.EvalSymlinks(filepath.Dir(path)); err == nil {
+		path = filepath.Join(parent, filepath.Base(path))
 	}
 	mps, err := s.cfg.Mounter.List()
 	if err != nil {
@@ -50,13 +56,9 @@ func (s *nodeService) readStagingMount(path string) (*stagingMount, error) {
 	if !m.mounted() {
 		return m, nil
 	}
-	refs, err := s.cfg.Mounter.GetMountRefs(path)
-	if err != nil {
-		return nil, fmt.Errorf("listing the mounts of %s: %w", path, err)
-	}
-	for _, r := range refs {
-		if r != path {
-			m.refs = append(m.refs, r)
+	for _, mp := range mps {
+		if mp.Device == m.source && mp.Path != path && !slices.Contains(m.refs, mp.Path) {
+			m.refs = append(m.refs, mp.Path)
 		}
 	}
 	return m, nil
@@ -118,20 +120,14 @@ func (p *mountProblem) brokenError(id string, refs []string) error {
 	return fail(errStagingBroken, "volume %s: %s; %s", id, p.what, remedy(refs))
 }
 
-// reuseStagingMount decides about what a retried NodeStageVolume finds
-// mounted at staging, dev being the volume's disk now. true: the volume's
+// reuseStagingMount decides about m, what a retried NodeStageVolume finds
+// mounted at the staging path, dev being the volume's disk now. true: the volume's
 // disk, working, so the stage is done. A broken staging mount that nothing
 // else uses is unmounted (false: mount the disk again). One that pods'
 // bind mounts use cannot be repaired under them: the error says so and is
 // errStillStaged. Another volume's disk there is errPathInUse.
-func (s *nodeService) reuseStagingMount(id, dev, staging string, stagedReadOnly bool) (bool, error) {
-	m, err := s.readStagingMount(staging)
-	if err != nil {
-		return false, err
-	}
-	if !m.mounted() {
-		return false, nil
-	}
+func (s *nodeService) reuseStagingMount(id, dev string, m *stagingMount, stagedReadOnly bool) (bool, error) {
+	staging := m.path
 	if !sameDevice(m.source, dev) && !s.isVolumeDisk(m.source, id) {
 		return false, fail(errPathInUse, "%s already has %s mounted, not %s", staging, m.source, dev)
 	}

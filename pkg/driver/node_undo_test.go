@@ -156,3 +156,39 @@ func TestNodeStageVolumeFinalErrorLeavesAStagingInUse(t *testing.T) {
 		t.Errorf("removed %v; record kept %v", n.disks.removed(), n.hasRecord(nodeVolA))
 	}
 }
+
+// A disk that cannot be read is never handed to blkid and mkfs: blkid
+// exits 2, "nothing found", when it cannot open the device, and
+// SafeFormatAndMount formats on that; should the disk come back between
+// the two, mkfs would wipe the volume. A disk past its replacement
+// timeout fails the stage for good (undone, so the retry logs in afresh);
+// one whose session is reconnecting is worth a retry as it is.
+func TestNodeStageVolumeRefusesADiskThatCannotBeRead(t *testing.T) {
+	for _, tc := range []struct {
+		state string
+		code  codes.Code
+	}{
+		{"transport-offline", codes.FailedPrecondition},
+		{"offline", codes.FailedPrecondition},
+		{"blocked", codes.Unavailable},
+	} {
+		for _, c := range []*csi.VolumeCapability{nodeFsCap("ext4"), nodeBlockCap()} {
+			t.Run(tc.state+" "+accessType(c), func(t *testing.T) {
+				n := newNodeTest(t, nil)
+				dev := n.disks.add(t, nodeVolA, nodeVolA)
+				n.disks.setState(nodeVolA, tc.state)
+				// No command is scripted: blkid or mkfs would fail the test.
+				_, err := n.srv.NodeStageVolume(t.Context(), n.stageReq(nodeVolA, c))
+				nodeWantCode(t, err, tc.code)
+				if calls := n.mounter.take(); len(calls) != 0 {
+					t.Errorf("mounted %v", calls)
+				}
+				if tc.code == codes.FailedPrecondition {
+					n.wantNothingOf(nodeVolA, dev, true)
+				} else if !n.ini.LoggedIn(nodeTestPortal, nodeIQN(nodeVolA)) || !n.hasRecord(nodeVolA) {
+					t.Errorf("a reconnecting session was taken down")
+				}
+			})
+		}
+	}
+}

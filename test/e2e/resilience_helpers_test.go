@@ -106,6 +106,18 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 	return time.Since(start)
 }
 
+// poll is waitFor without failing: it reports whether cond came true.
+func poll(timeout time.Duration, cond func() bool) (time.Duration, bool) {
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > timeout {
+			return time.Since(start), false
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return time.Since(start), true
+}
+
 // mountOptions returns the options /proc/mounts shows for the mount at
 // path (the last one), or "" when nothing is mounted there. /proc/mounts
 // says "ro" also when the kernel turned the filesystem read-only.

@@ -159,8 +159,16 @@ func TestStagingMountAfterATargetOutage(t *testing.T) {
 			t.Log("restarting tgtd: the controller rebuilds the target, the session logs in again")
 			back := time.Now()
 			run(t, *restartTgtd)
-			waited = waitFor(t, "the disk running again", 2*time.Minute, func() bool { return diskState(disk) == "running" })
-			timing(t, fs+": tgtd restarted until the disk runs again", waited)
+			// The session normally logs in again within seconds. open-iscsi
+			// sometimes never does ("can't bind conn N:0 to session N,
+			// retcode -107" forever, seen in this guest): then the disk
+			// stays transport-offline, and the node must get out of that
+			// too, through a new login.
+			if waited, ok := poll(90*time.Second, func() bool { return diskState(disk) == "running" }); ok {
+				timing(t, fs+": tgtd restarted until the disk runs again", waited)
+			} else {
+				t.Logf("the session did not recover within %v (disk %s is %q)", waited.Round(time.Second), disk, diskState(disk))
+			}
 			t.Logf("kernel log:\n%s", kernelLog(15))
 
 			works := canWrite(v.TargetPath)
@@ -184,9 +192,7 @@ func TestStagingMountAfterATargetOutage(t *testing.T) {
 					t.Fatal(err)
 				}
 				start := time.Now()
-				if err := d.Stage(ctx, v); err != nil {
-					t.Fatalf("NodeStageVolume once the pod is gone: %v", err)
-				}
+				stageAsKubelet(t, d, ctx, v)
 				timing(t, fs+": restage of the broken staging mount (unmount, fsck, mount)", time.Since(start))
 				if h := health(t, d, v); h != nil {
 					t.Errorf("health after the repair: %v", h)
@@ -203,6 +209,24 @@ func TestStagingMountAfterATargetOutage(t *testing.T) {
 				t.Fatal("data synced before the outage differs")
 			}
 		})
+	}
+}
+
+// stageAsKubelet calls NodeStageVolume as kubelet does while a pod needs
+// the volume: again after an error, with a pause. It must succeed within
+// three calls.
+func stageAsKubelet(t *testing.T, d *lifecycle.Driver, ctx context.Context, v *lifecycle.Volume) {
+	t.Helper()
+	for i := 1; ; i++ {
+		err := d.Stage(ctx, v)
+		if err == nil {
+			return
+		}
+		t.Logf("NodeStageVolume, call %d: %v", i, err)
+		if i == 3 {
+			t.Fatalf("NodeStageVolume does not converge")
+		}
+		time.Sleep(2 * time.Second)
 	}
 }
 
