@@ -270,8 +270,12 @@ func TestRemoveOfADiskGoingOfflineDuringTheFlush(t *testing.T) {
 	h := newFakeHost(t)
 	h.addDisk(h.addSession(1, 2, recIQN, "127.0.0.1", "3262"), "sdb", "2:0:0:1", 32768, tgtUnitSerialPage(t))
 	setState(h, "sdb", "blocked")
+	// What blockdev said in the e2e guest for a disk whose session had
+	// passed its replacement timeout (TestForceDetachWhileWriting).
+	offline := flushCall(t, "sdb")
+	offline.Stderr, offline.ExitCode = "blockdev: cannot open /dev/sdb: No such device or address\n", 1
 	exec := hookExec{
-		Fake:   runnertest.NewFake(t, withOutcome(flushCall(t, "sdb"), recorded(t, "blockdev_missing"))),
+		Fake:   runnertest.NewFake(t, offline),
 		before: func() { setState(h, "sdb", "transport-offline") },
 	}
 	d := NewDevices(runner.New(exec, 0), h.sysRoot, "/dev")
