@@ -235,7 +235,8 @@ func stageAsKubelet(t *testing.T, d *lifecycle.Driver, ctx context.Context, v *l
 // second filesystem with a mounted UUID unless mounted with nouuid. The
 // source is then unstaged and staged again next to the clone.
 func TestCloneStagedNextToItsSource(t *testing.T) {
-	for _, tc := range []struct{ fs, prov string }{{"xfs", "thin"}, {"xfs", "thick"}, {"ext4", "thin"}, {"ext4", "thick"}} {
+	// ext4 thick is left out: ext4 has no UUID check, and thin covers it.
+	for _, tc := range []struct{ fs, prov string }{{"xfs", "thin"}, {"xfs", "thick"}, {"ext4", "thin"}} {
 		t.Run(tc.fs+"-"+tc.prov, func(t *testing.T) {
 			d, ctx := connect(t)
 			params := map[string]string{"provisioning": tc.prov}
