@@ -180,7 +180,7 @@ func (s *nodeService) checkDiskReadable(dev string, t iscsi.Target) error {
 	case state == "blocked":
 		return fail(errDiskReconnecting, "disk %s of %s is %s: its iSCSI session is reconnecting; try again", dev, t.IQN, state)
 	case iscsi.Unreachable(state):
-		return fail(errDiskUnreachable, "disk %s of %s is %s: the target has not answered for longer than the replacement timeout; the session is closed so that the next attempt logs in afresh", dev, t.IQN, state)
+		return fail(errDiskUnreachable, "disk %s of %s is %s: the target has not answered for longer than the replacement timeout, and every I/O to the disk fails", dev, t.IQN, state)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package driver
 
 import (
 	"context"
-	"strings"
 
 	"k8s.io/klog/v2"
 	"k8s.io/mount-utils"
@@ -33,7 +32,7 @@ func (s *nodeService) undoStage(ctx context.Context, id, staging string, cause e
 	}
 	if m.mounted() {
 		if len(m.refs) > 0 {
-			return left("%s is in use by %s", staging, strings.Join(m.refs, ", "))
+			return left("%s", remedy(m.refs))
 		}
 		// Another volume's disk mounted there (errPathInUse) is not ours
 		// to unmount.

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi/iscsifake"
@@ -149,6 +151,9 @@ func TestNodeStageVolumeFinalErrorLeavesAStagingInUse(t *testing.T) {
 
 	_, err := n.srv.NodeStageVolume(t.Context(), n.stageReq(nodeVolA, nodeFsCap("ext4")))
 	nodeWantCode(t, err, codes.Unavailable)
+	if msg := status.Convert(err).Message(); !strings.Contains(msg, "serial mismatch") || !strings.Contains(msg, "delete the pods") {
+		t.Errorf("message %q does not give both the failure and what to do", msg)
+	}
 	if !n.mounter.isMounted(t, n.stagingPath(nodeVolA)) || !n.mounter.isMounted(t, n.targetPath(nodeVolA)) {
 		t.Errorf("the staging or the pod's mount was taken away")
 	}
