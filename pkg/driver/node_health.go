@@ -103,7 +103,7 @@ func (s *nodeService) healthProblem(ctx context.Context, id string) *csi.VolumeH
 	case state == "blocked":
 		return inaccessible("Reconnecting", fmt.Sprintf("the iSCSI session to %s is down and I/O to %s waits: it resumes when the session reconnects, or fails once the replacement timeout (%v) has passed", rec.IQN, dev, iscsi.ReplacementTimeout))
 	case iscsi.Unreachable(state):
-		return inaccessible("DiskOffline", fmt.Sprintf("%s is %s: the target %s has been unreachable for longer than the replacement timeout (or this node was fenced out of it), so every I/O fails until the session reconnects", dev, state, rec.IQN))
+		return inaccessible("DiskOffline", fmt.Sprintf("%s is %s: the target %s has been unreachable for longer than the replacement timeout (or this node was fenced out of it), so every I/O fails until the session reconnects; if the target is back and this stays, delete the pods using the volume on this node: unstaging and staging it again logs in afresh", dev, state, rec.IQN))
 	}
 	// A block volume's staging path is no mount; a filesystem that is not
 	// mounted (yet) has nothing more to check.
