@@ -8,6 +8,7 @@ import (
 	"k8s.io/mount-utils"
 	utilexec "k8s.io/utils/exec"
 
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/boundexec"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/driver"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
@@ -41,6 +42,9 @@ func wireNode(_ context.Context, opts driver.Options, cfg *driver.Config) error 
 	}
 	exec := utilexec.New()
 	r := runner.New(exec, iscsiadmTimeout)
+	// mkfs, fsck, blkid, mount, umount and the resize tools, each killed
+	// past --node-operation-timeout (mount-utils gives them none).
+	tools := boundexec.New(boundexec.ProcessGroups{}, opts.NodeOperationTimeout)
 	cfg.Node = driver.NewNodeServer(driver.NodeConfig{
 		NodeID:            nodeID,
 		Key:               key,
@@ -49,8 +53,8 @@ func wireNode(_ context.Context, opts driver.Options, cfg *driver.Config) error 
 		StateDir:          opts.StateDir,
 		Initiator:         iscsi.New(r, opts.ISCSILockFile),
 		Disks:             iscsi.NewDevices(r, "/sys", "/dev"),
-		Mounter:           mount.NewSafeFormatAndMount(mount.New(""), exec),
-		Resizer:           mount.NewResizeFs(exec),
+		Mounter:           mount.NewSafeFormatAndMount(boundexec.NewMounter(mount.New(""), tools), tools),
+		Resizer:           mount.NewResizeFs(tools),
 	})
 	cfg.Prerequisites = append(cfg.Prerequisites,
 		driver.Prerequisite{Name: "initiator name", Check: func(context.Context) error {

@@ -46,3 +46,36 @@ func TestKindErrorKeepsItsMessageAndCause(t *testing.T) {
 		t.Fatalf("message = %q", got)
 	}
 }
+
+// The codes kubelet's isFinalError (pkg/volume/csi/csi_client.go, v1.37)
+// does not take as final; every other code is final.
+var kubeletNonFinal = map[codes.Code]bool{
+	codes.Canceled: true, codes.DeadlineExceeded: true, codes.Unavailable: true,
+	codes.ResourceExhausted: true, codes.Aborted: true,
+}
+
+func TestFinalForKubelet(t *testing.T) {
+	for c := codes.Canceled; c <= codes.Unauthenticated; c++ {
+		if got := finalForKubelet(status.Error(c, "x")); got == kubeletNonFinal[c] {
+			t.Errorf("finalForKubelet(%s) = %v, kubelet says %v", c, got, !kubeletNonFinal[c])
+		}
+	}
+	for _, tc := range []struct {
+		err   error
+		final bool
+	}{
+		{fmt.Errorf("disk: %w", iscsi.ErrSerialMismatch), true},
+		{fmt.Errorf("login: %w: %w", iscsi.ErrLoginFailed, iscsi.ErrAuthFailed), true}, // PermissionDenied
+		{fmt.Errorf("mkfs.ext4 failed"), true},                                         // Internal
+		{fail(errPathInUse, "staging path holds another disk"), true},
+		{fmt.Errorf("finding the disk: %w", iscsi.ErrDeviceNotFound), false},
+		{fmt.Errorf("login: %w", iscsi.ErrLoginFailed), false},
+		{fmt.Errorf("mount: %w", context.DeadlineExceeded), false},
+		{fail(errStillStaged, "undo failed: %w", fmt.Errorf("disk: %w", iscsi.ErrSerialMismatch)), false},
+		{nil, false},
+	} {
+		if got := finalForKubelet(tc.err); got != tc.final {
+			t.Errorf("finalForKubelet(%v) = %v (code %s), want %v", tc.err, got, codeOf(tc.err), tc.final)
+		}
+	}
+}

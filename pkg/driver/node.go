@@ -21,6 +21,9 @@ type Disks interface {
 	WaitForDevice(ctx context.Context, t iscsi.Target, timeout time.Duration) (string, error)
 	VerifySerial(dev, want string) error
 	Size(dev string) (uint64, error)
+	// State is the disk's SCSI state (running, blocked, transport-offline,
+	// offline).
+	State(dev string) (string, error)
 	Remove(ctx context.Context, dev string) error
 }
 
@@ -65,6 +68,10 @@ type nodeService struct {
 	records stageRecords
 	// rescanTimeout bounds NodeExpandVolume's wait for the new size.
 	rescanTimeout time.Duration
+	// probeMount checks that a mounted filesystem answers
+	// (probeFilesystem); probeTimeout bounds it.
+	probeMount   func(path string) error
+	probeTimeout time.Duration
 }
 
 // NewNodeServer serves CSI on this node.
@@ -73,6 +80,8 @@ func NewNodeServer(cfg NodeConfig) *NodeServer {
 		cfg:           cfg,
 		records:       stageRecords{dir: filepath.Join(cfg.StateDir, "staged")},
 		rescanTimeout: rescanTimeout,
+		probeMount:    probeFilesystem,
+		probeTimeout:  probeTimeout,
 	}}
 }
 

@@ -95,6 +95,10 @@ type Options struct {
 	KubeletDir string
 	// MaxVolumesPerNode is reported by NodeGetInfo; 0 means no limit.
 	MaxVolumesPerNode int64
+	// NodeOperationTimeout bounds each mkfs, fsck, blkid, mount, umount
+	// and resize command of the node: past it the command is killed and
+	// its call fails (node).
+	NodeOperationTimeout time.Duration
 	// ReconcileInterval is how often tgtd is checked against the LV tags.
 	ReconcileInterval time.Duration
 	// OverprovisionRatio caps thin allocations at ratio × thin pool size.
@@ -136,6 +140,11 @@ func DefaultOptions() Options {
 		MaxConcurrentLVM:    4,
 		LVMGlobalFilter:     DefaultLVMGlobalFilter,
 		CHAP:                true,
+
+		// Long enough for fsck of a large filesystem; a tool stuck on a
+		// dead disk fails by itself within the iSCSI replacement timeout
+		// (2 min) anyway, so this catches what hangs for other reasons.
+		NodeOperationTimeout: 10 * time.Minute,
 	}
 }
 
@@ -158,6 +167,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.VGLockDir, "vg-lock-dir", o.VGLockDir, "directory on the storage host, shared by every controller there, for the lock that keeps one controller per volume group (controller mode)")
 	fs.StringVar(&o.KubeletDir, "kubelet-dir", o.KubeletDir, "kubelet root directory; staging and target paths must lie below it (node mode)")
 	fs.Int64Var(&o.MaxVolumesPerNode, "max-volumes-per-node", o.MaxVolumesPerNode, "volumes one node may attach, reported to Kubernetes; 0 means no limit")
+	fs.DurationVar(&o.NodeOperationTimeout, "node-operation-timeout", o.NodeOperationTimeout, "each mkfs, fsck, blkid, mount, umount and resize the node runs is killed after this long and its call fails (node mode)")
 	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", o.ReconcileInterval, "how often the controller makes tgtd match the LV tags")
 	fs.Float64Var(&o.OverprovisionRatio, "overprovision-ratio", o.OverprovisionRatio, "thin volumes may add up to this many times the thin pool size (>= 1)")
 	fs.Float64Var(&o.ThinPoolWarnPercent, "thin-pool-warn-percent", o.ThinPoolWarnPercent, "warn, and report thin volumes DEGRADED, past this thin pool data or metadata use (0 turns it off)")
@@ -287,6 +297,9 @@ func (o *Options) validateNode() []error {
 	}
 	if o.MaxVolumesPerNode < 0 {
 		errs = append(errs, fmt.Errorf("--max-volumes-per-node %d is negative", o.MaxVolumesPerNode))
+	}
+	if o.NodeOperationTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("--node-operation-timeout %v is shorter than 1s", o.NodeOperationTimeout))
 	}
 	return errs
 }

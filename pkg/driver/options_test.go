@@ -70,6 +70,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"node without id", node(func(o *Options) { o.NodeID = "" }), "--node-id is required"},
 		{"node with bad id", node(func(o *Options) { o.NodeID = "Worker_1" }), "--node-id"},
 		{"node with relative initiator file", node(func(o *Options) { o.InitiatorNameFile = "x" }), "--initiator-name-file"},
+		{"node operation timeout too short", node(func(o *Options) { o.NodeOperationTimeout = 0 }), "--node-operation-timeout"},
+		{"controller does not need a node operation timeout", controller(func(o *Options) { o.NodeOperationTimeout = 0 }), ""},
 		{"node with negative max volumes", node(func(o *Options) { o.MaxVolumesPerNode = -1 }), "--max-volumes-per-node"},
 		{"node with relative kubelet dir", node(func(o *Options) { o.KubeletDir = "kubelet" }), "--kubelet-dir"},
 		{"node with root kubelet dir", node(func(o *Options) { o.KubeletDir = "/" }), "--kubelet-dir"},

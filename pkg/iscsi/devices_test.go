@@ -224,3 +224,65 @@ func TestRemoveOfDiskThatVanishesDuringFlushIsSuccess(t *testing.T) {
 		t.Fatalf("Remove of a disk that vanished during the flush: %v", err)
 	}
 }
+
+// setState writes the SCSI device state the kernel reports for name.
+func setState(h *fakeHost, name, state string) {
+	h.write(filepath.Join(h.sysRoot, "block", name, "device", "state"), []byte(state+"\n"))
+}
+
+func TestState(t *testing.T) {
+	h := newFakeHost(t)
+	h.addDisk(h.addSession(1, 2, recIQN, "127.0.0.1", "3262"), "sdb", "2:0:0:1", 32768, tgtUnitSerialPage(t))
+	setState(h, "sdb", "transport-offline")
+	d := newTestDevices(t, h, "/dev")
+	if got, err := d.State("/dev/sdb"); err != nil || got != "transport-offline" {
+		t.Fatalf("State = %q, %v; want transport-offline", got, err)
+	}
+	if _, err := d.State("/dev/sdzz"); !errors.Is(err, ErrDeviceNotFound) {
+		t.Fatalf("State of an absent disk: %v, want ErrDeviceNotFound", err)
+	}
+}
+
+// A disk whose session stayed down past the replacement timeout (fenced by
+// ControllerUnpublishVolume, or its storage host gone) cannot be opened,
+// let alone flushed: what it did not write is lost already. Removing it
+// must still work, or NodeUnstageVolume could never finish.
+func TestRemoveOfAnOfflineDiskDeletesItWithoutTheFlush(t *testing.T) {
+	for _, state := range []string{"transport-offline", "offline"} {
+		t.Run(state, func(t *testing.T) {
+			h := newFakeHost(t)
+			h.addDisk(h.addSession(1, 2, recIQN, "127.0.0.1", "3262"), "sdb", "2:0:0:1", 32768, tgtUnitSerialPage(t))
+			setState(h, "sdb", state)
+			d := newTestDevices(t, h, "/dev") // no command may run: no flush
+			if err := d.Remove(context.Background(), "/dev/sdb"); err != nil {
+				t.Fatalf("Remove of a %s disk: %v", state, err)
+			}
+			if got := readDelete(t, h, "sdb"); got != "1" {
+				t.Fatalf("delete file holds %q, want 1", got)
+			}
+		})
+	}
+}
+
+// The session's replacement timeout can pass while the flush waits: the
+// flush fails, the disk is offline now, and it is deleted.
+func TestRemoveOfADiskGoingOfflineDuringTheFlush(t *testing.T) {
+	h := newFakeHost(t)
+	h.addDisk(h.addSession(1, 2, recIQN, "127.0.0.1", "3262"), "sdb", "2:0:0:1", 32768, tgtUnitSerialPage(t))
+	setState(h, "sdb", "blocked")
+	// What blockdev said in the e2e guest for a disk whose session had
+	// passed its replacement timeout (TestForceDetachWhileWriting).
+	offline := flushCall(t, "sdb")
+	offline.Stderr, offline.ExitCode = "blockdev: cannot open /dev/sdb: No such device or address\n", 1
+	exec := hookExec{
+		Fake:   runnertest.NewFake(t, offline),
+		before: func() { setState(h, "sdb", "transport-offline") },
+	}
+	d := NewDevices(runner.New(exec, 0), h.sysRoot, "/dev")
+	if err := d.Remove(context.Background(), "/dev/sdb"); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if got := readDelete(t, h, "sdb"); got != "1" {
+		t.Fatalf("delete file holds %q, want 1", got)
+	}
+}

@@ -27,7 +27,7 @@ func TestZeroingThroughAThinVolumeSucceeds(t *testing.T) {
 	}
 	dev := strings.TrimSpace(run(t, "findmnt", "-n", "-o", "SOURCE", "--target", v.StagingPath))
 	disk := filepath.Base(dev)
-	before := kernelLog(t)
+	before := fullKernelLog(t)
 
 	discardMax, err := os.ReadFile(filepath.Join("/sys/block", disk, "queue/discard_max_bytes"))
 	if err != nil {
@@ -42,7 +42,7 @@ func TestZeroingThroughAThinVolumeSucceeds(t *testing.T) {
 	t.Logf("fstrim: %s", strings.TrimSpace(string(out)))
 	writeData(t, v.DataPath(), 1<<20)
 
-	after := strings.TrimPrefix(kernelLog(t), before)
+	after := strings.TrimPrefix(fullKernelLog(t), before)
 	for _, line := range strings.Split(after, "\n") {
 		if strings.Contains(line, disk) && (strings.Contains(line, "I/O error") || strings.Contains(line, "critical target error") || strings.Contains(line, "EXT4-fs error")) {
 			t.Errorf("kernel log: %s", line)
@@ -53,7 +53,7 @@ func TestZeroingThroughAThinVolumeSucceeds(t *testing.T) {
 	}
 }
 
-func kernelLog(t *testing.T) string {
+func fullKernelLog(t *testing.T) string {
 	t.Helper()
 	out, err := exec.Command("dmesg").Output()
 	if err != nil {

@@ -270,6 +270,9 @@ func (noDisks) VerifySerial(dev, _ string) error {
 func (noDisks) Size(dev string) (uint64, error) {
 	return 0, fmt.Errorf("%w: %s", iscsi.ErrDeviceNotFound, dev)
 }
+func (noDisks) State(dev string) (string, error) {
+	return "", fmt.Errorf("%w: %s", iscsi.ErrDeviceNotFound, dev)
+}
 func (noDisks) Remove(context.Context, string) error { return nil }
 
 // noResize is a Resizer for a node with no filesystem to grow.
