@@ -290,7 +290,7 @@ for access in ${E2E_SANITY_ACCESS-mount block}; do
     focus_args=("-ginkgo.focus=Node Service")
   fi
   # shellcheck disable=SC2086 # E2E_SANITY_ARGS is a list of arguments on purpose
-  "$bin/sanity.test" -test.v -test.timeout=30m \
+  "$bin/sanity.test" -test.v -test.timeout=45m \
     -csi.controllerendpoint="unix://$run/controller.sock" \
     -csi.endpoint="unix://$run/node.sock" \
     -csi.stagingdir="$work/csi-staging" -csi.mountdir="$work/csi-mount" \
@@ -306,7 +306,7 @@ done
 # --- our own end-to-end tests -------------------------------------------------
 log "e2e tests (log: $out/e2e.log)"
 start=$SECONDS
-"$bin/e2e.test" -test.v -test.timeout=30m -test.run="${E2E_GO_RUN:-.}" \
+"$bin/e2e.test" -test.v -test.timeout=45m -test.run="${E2E_GO_RUN:-.}" \
   -controller-endpoint="unix://$run/controller.sock" \
   -node-endpoint="unix://$run/node.sock" \
   -root="$work/e2e" -volume-group="$vg" -tgt-control-port="$control_port" \
