@@ -45,21 +45,49 @@ func (p *Pool) resolveSource(ctx context.Context, req CreateRequest) (*source, e
 	return &source{id: v.ID, lv: lv, size: lv.Size}, nil
 }
 
+// maxFillAttempts bounds how often createFrom joins a job under the new
+// volume's key that turns out not to be its fill: the reconciler removes at
+// most two leftovers per clone (the LV and its scratch snapshot).
+const maxFillAttempts = 4
+
 // createFrom makes (or finishes making) volume id with src's data, as a job
 // that outlives the call: when the call's context ends first the caller
 // gets ErrInProgress and the retry waits for the same job.
+//
+// The job holds the source as read (sources.go) for as long as it copies,
+// and reads it again under that mark: src was read before, and a delete may
+// have started since.
 func (p *Pool) createFrom(ctx context.Context, req CreateRequest, src *source, id string, size uint64) (Volume, error) {
-	err := p.jobs.run(ctx, id, func(ctx context.Context) error {
-		return p.fill(ctx, req, src, id, size)
-	})
-	if err != nil {
-		return Volume{}, err
+	fill := func(ctx context.Context) error {
+		release, err := p.sources.read(src.id)
+		if err != nil {
+			return err
+		}
+		defer release()
+		now, err := p.resolveSource(ctx, req)
+		if err != nil {
+			return err
+		}
+		return p.fill(ctx, req, now, id, size)
 	}
-	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
-	if err != nil {
-		return Volume{}, err
+	for attempt := 1; ; attempt++ {
+		if err := p.jobs.run(ctx, id, fill); err != nil {
+			return Volume{}, err
+		}
+		lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
+		if errors.Is(err, lvm.ErrNotFound) && attempt < maxFillAttempts {
+			// The job this call joined was the reconciler removing an
+			// earlier attempt's leftovers (the half-filled LV, then its
+			// scratch snapshot) under the same key (reconcile.go), not a
+			// fill: start over, or join the next one.
+			klog.InfoS("An interrupted attempt was removed while this one waited; starting over", "volumeID", id)
+			continue
+		}
+		if err != nil {
+			return Volume{}, err
+		}
+		return existing(lv, req, id)
 	}
-	return existing(lv, req, id)
 }
 
 // fill creates the LV if needed and puts src's data in it:

@@ -27,6 +27,11 @@ func (p *Pool) Delete(ctx context.Context, id string) error {
 	if p.jobs.busy(growJob(id)) {
 		return fmt.Errorf("%w: volume %s is still being grown", ErrInProgress, id)
 	}
+	done, err := p.sources.delete(id)
+	if err != nil {
+		return err
+	}
+	defer done()
 	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
 	if errors.Is(err, lvm.ErrNotFound) {
 		return nil
@@ -60,7 +65,7 @@ func (p *Pool) Delete(ctx context.Context, id string) error {
 // outlasts a CO's call, whose retry (or the reconciler) then waits for the
 // same job instead of starting the wipe over.
 func (p *Pool) finishDeleteJob(ctx context.Context, lv *lvm.LV, info tagInfo) error {
-	return p.jobs.run(ctx, "delete\x00"+lv.Name, func(ctx context.Context) error { return p.finishDelete(ctx, lv, info) })
+	return p.jobs.run(ctx, deleteJob(lv.Name), func(ctx context.Context) error { return p.finishDelete(ctx, lv, info) })
 }
 
 func (p *Pool) finishDelete(ctx context.Context, lv *lvm.LV, info tagInfo) error {

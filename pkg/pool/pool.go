@@ -108,6 +108,9 @@ type Pool struct {
 	secrets SecretStore
 	blocks  BlockDevices
 	jobs    *jobs
+	// sources keeps what a snapshot or clone is being made from from
+	// being deleted meanwhile (sources.go).
+	sources *sources
 
 	// tgtMu serialises every change to tgtd: target ids are chosen by the
 	// caller (tgtadm has no "next free"), and Reconcile must see a settled
@@ -128,7 +131,7 @@ func New(cfg Config, l lvm.Interface, t tgt.Interface, secrets SecretStore, bloc
 	if cfg.OverprovisionRatio < 1 {
 		cfg.OverprovisionRatio = 1
 	}
-	return &Pool{cfg: cfg, lvm: l, tgt: t, secrets: secrets, blocks: blocks, jobs: newJobs()}, nil
+	return &Pool{cfg: cfg, lvm: l, tgt: t, secrets: secrets, blocks: blocks, jobs: newJobs(), sources: newSources()}, nil
 }
 
 // CHAPEnabled reports whether publications carry CHAP credentials.

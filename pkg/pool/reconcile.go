@@ -20,8 +20,31 @@ import (
 // interrupted are finished, and so are expansions whose new space is not
 // zeroed yet (their LUN is refreshed or rebuilt only then). Targets and
 // accounts that are not ours are never touched. Errors on one volume do
-// not stop the others.
+// not stop the others. Reconcile waits for the long work it starts
+// (wipes); RunReconciler does not.
 func (p *Pool) Reconcile(ctx context.Context) error {
+	work, err := p.reconcileExports(ctx)
+	errs := []error{err}
+	for _, w := range work {
+		if err := p.jobs.run(ctx, w.key, w.fn); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", w.what, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// unfinishedWork is work a crash or an abandoned request left, found by
+// reconcileExports: wiping and removing LVs, zeroing new space. It can take
+// hours on a large thick volume, so it runs as a job keyed as the request
+// that started it would key it (a retry joins it instead of starting over).
+type unfinishedWork struct {
+	key, what string
+	fn        func(context.Context) error
+}
+
+// reconcileExports brings tgtd in line with the LV tags and returns what is
+// left to finish, without doing it.
+func (p *Pool) reconcileExports(ctx context.Context) ([]unfinishedWork, error) {
 	var lvs []lvm.LV
 	var errs []error
 	var unfinished, growing []int
@@ -102,54 +125,68 @@ func (p *Pool) Reconcile(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var work []unfinishedWork
 	// Scratch snapshots and half-filled clones no running job owns were left
 	// by a crash or an abandoned request: a retry starts over anyway. They
 	// hold a tenant's data, so they are wiped (wipe.go).
 	for _, l := range leftovers {
-		klog.InfoS("Wiping and removing what an interrupted clone left", "lv", l.name)
-		if err := p.jobs.run(ctx, l.job, func(ctx context.Context) error { return p.removeLeftover(ctx, l.name) }); err != nil {
-			errs = append(errs, fmt.Errorf("removing %s: %w", l.name, err))
-		}
+		work = append(work, unfinishedWork{key: l.job, what: "removing " + l.name, fn: func(ctx context.Context) error {
+			klog.InfoS("Wiping and removing what an interrupted clone left", "lv", l.name)
+			return p.removeLeftover(ctx, l.name)
+		}})
 	}
 	for _, name := range snapDeletes {
-		klog.InfoS("Finishing an interrupted snapshot delete", "snapshotID", name)
-		if err := p.wipeAndRemoveJob(ctx, name); err != nil {
-			errs = append(errs, fmt.Errorf("snapshot %s: %w", name, err))
-		}
+		work = append(work, unfinishedWork{key: deleteJob(name), what: "snapshot " + name, fn: func(ctx context.Context) error {
+			klog.InfoS("Finishing an interrupted snapshot delete", "snapshotID", name)
+			return p.wipeAndRemove(ctx, name)
+		}})
 	}
 	for _, i := range growing {
-		if err := p.finishGrowth(ctx, &lvs[i]); err != nil {
-			errs = append(errs, fmt.Errorf("volume %s: %w", lvs[i].Name, err))
-		}
+		id := lvs[i].Name
+		work = append(work, unfinishedWork{key: growJob(id), what: "volume " + id, fn: func(ctx context.Context) error {
+			return p.finishGrowth(ctx, id)
+		}})
 	}
 	for _, i := range unfinished {
-		klog.InfoS("Finishing an interrupted delete", "volumeID", lvs[i].Name)
-		if err := p.finishDeleteJob(ctx, &lvs[i], parseTags(lvs[i].Tags)); err != nil {
-			errs = append(errs, fmt.Errorf("volume %s: %w", lvs[i].Name, err))
-		}
+		lv := &lvs[i]
+		work = append(work, unfinishedWork{key: deleteJob(lv.Name), what: "volume " + lv.Name, fn: func(ctx context.Context) error {
+			klog.InfoS("Finishing an interrupted delete", "volumeID", lv.Name)
+			return p.finishDelete(ctx, lv, parseTags(lv.Tags))
+		}})
 	}
-	return errors.Join(errs...)
+	return work, errors.Join(errs...)
 }
 
 // RunReconciler reconciles at start, every interval, and as soon as tgtd's
 // control socket is replaced (tgtd restarted and forgot every target), so
 // nodes' sessions find their targets again within their replacement
 // timeout. It returns when ctx is done.
+//
+// It never waits for the unfinished work it finds: a wipe of a large thick
+// volume takes hours, and a tgtd restart meanwhile must still be healed
+// within seconds. That work runs as jobs; the next pass skips what is still
+// running.
 func (p *Pool) RunReconciler(ctx context.Context, socket string, interval time.Duration) {
 	reconcile := func(why string) {
 		p.warnThinPool(ctx)
 		p.warnThinZeroing(ctx)
 		start := time.Now()
-		if err := p.Reconcile(ctx); err != nil {
+		work, err := p.reconcileExports(ctx)
+		for _, w := range work {
+			p.jobs.start(ctx, w.key, w.what, w.fn)
+		}
+		if err != nil {
 			klog.ErrorS(err, "Reconcile incomplete; will retry", "trigger", why)
 			return
 		}
-		klog.V(2).InfoS("Reconciled tgtd with the LV tags", "trigger", why, "duration", time.Since(start))
+		klog.V(2).InfoS("Reconciled tgtd with the LV tags", "trigger", why, "duration", time.Since(start), "unfinishedWork", len(work))
 	}
-	reconcile("start-up")
+	// Read before the first pass: a tgtd that restarts during it is a
+	// new socket the next look sees.
 	last := socketIdentity(socket)
+	reconcile("start-up")
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	watch := time.NewTicker(time.Second)
@@ -161,10 +198,10 @@ func (p *Pool) RunReconciler(ctx context.Context, socket string, interval time.D
 		case <-tick.C:
 			reconcile("periodic")
 		case <-watch.C:
-			// A stat a second is cheap; a new inode means a new tgtd.
+			// A stat a second is cheap; a new socket file means a new tgtd.
 			if now := socketIdentity(socket); now != last {
 				last = now
-				if now != 0 {
+				if now != (fileIdentity{}) {
 					klog.InfoS("tgtd restarted; restoring its targets")
 					reconcile("tgtd restart")
 				}
@@ -173,16 +210,24 @@ func (p *Pool) RunReconciler(ctx context.Context, socket string, interval time.D
 	}
 }
 
-// socketIdentity is the inode of the socket file, 0 when absent.
-func socketIdentity(path string) uint64 {
+// fileIdentity tells a file from one created later at the same path. The
+// inode alone does not: a tmpfs like /run hands a freed inode number to the
+// next file at once (seen in the unit test), so the change time is part of it.
+type fileIdentity struct {
+	ino   uint64
+	ctime syscall.Timespec
+}
+
+// socketIdentity is the identity of the socket file, zero when absent.
+func socketIdentity(path string) fileIdentity {
 	info, err := os.Stat(path)
 	if err != nil {
-		return 0
+		return fileIdentity{}
 	}
 	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		return st.Ino
+		return fileIdentity{ino: st.Ino, ctime: st.Ctim}
 	}
-	return 0
+	return fileIdentity{}
 }
 
 // abandoned reports an LV of ours that only a running clone job may keep: a
@@ -230,10 +275,13 @@ func (p *Pool) removeLeftover(ctx context.Context, name string) error {
 
 // finishGrowth zeroes the new space of a volume whose expansion was
 // interrupted, then brings its target in line (refreshing or adding its
-// LUN with the new size).
-func (p *Pool) finishGrowth(ctx context.Context, lv *lvm.LV) error {
-	klog.InfoS("Finishing an interrupted expansion", "volumeID", lv.Name)
-	lv, err := p.settleGrow(ctx, lv)
+// LUN with the new size). It runs as the volume's grow job.
+func (p *Pool) finishGrowth(ctx context.Context, id string) error {
+	klog.InfoS("Finishing an interrupted expansion", "volumeID", id)
+	if err := p.grow(ctx, id, 0); err != nil {
+		return err
+	}
+	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,13 @@ func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snaps
 	} else if !errors.Is(err, lvm.ErrNotFound) {
 		return Snapshot{}, err
 	}
+	// Read under the source mark: a delete of the volume cannot start
+	// until the snapshot exists (and then keeps it, or refuses).
+	release, err := p.sources.read(sourceID)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	defer release()
 	src, v, err := p.getVolume(ctx, sourceID)
 	if err != nil {
 		return Snapshot{}, err
@@ -119,6 +126,12 @@ func (p *Pool) DeleteSnapshot(ctx context.Context, id string) error {
 	if !ValidSnapshotID(id) {
 		return nil
 	}
+	// A restore copying from it (or about to) holds it as a source.
+	done, err := p.sources.delete(id)
+	if err != nil {
+		return err
+	}
+	defer done()
 	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
 	if errors.Is(err, lvm.ErrNotFound) {
 		return nil
@@ -129,11 +142,6 @@ func (p *Pool) DeleteSnapshot(ctx context.Context, id string) error {
 	if info := parseTags(lv.Tags); !info.ours || info.kind != kindSnap {
 		return nil
 	} else if !info.deleting {
-		if restoring, err := p.restoringFrom(ctx, id); err != nil {
-			return err
-		} else if restoring != "" {
-			return fmt.Errorf("%w: volume %s is being restored from snapshot %s", ErrInProgress, restoring, id)
-		}
 		if err := p.lvm.ChangeTags(ctx, p.cfg.VolumeGroup, id, []string{tagState + stateDelete}, nil); err != nil {
 			return fmt.Errorf("marking snapshot %s for deletion: %w", id, err)
 		}
@@ -182,19 +190,4 @@ func (p *Pool) checkVGRoom(ctx context.Context, size uint64) error {
 		return fmt.Errorf("%w: volume group %s has %d bytes free, %d needed", ErrNoSpace, vg.Name, vg.Free, size)
 	}
 	return nil
-}
-
-// restoringFrom names a volume whose fill job is reading source id now.
-func (p *Pool) restoringFrom(ctx context.Context, id string) (string, error) {
-	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
-	if err != nil {
-		return "", err
-	}
-	for i := range lvs {
-		info := parseTags(lvs[i].Tags)
-		if info.ours && info.creating && info.src == id && p.jobs.busy(lvs[i].Name) {
-			return lvs[i].Name, nil
-		}
-	}
-	return "", nil
 }

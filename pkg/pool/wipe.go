@@ -34,7 +34,7 @@ import (
 // the reconciler, a clone retry finding the same scratch snapshot) waits for
 // it instead of wiping the same LV at the same time.
 func (p *Pool) wipeAndRemoveJob(ctx context.Context, name string) error {
-	return p.jobs.run(ctx, "delete\x00"+name, func(ctx context.Context) error { return p.wipeAndRemove(ctx, name) })
+	return p.jobs.run(ctx, deleteJob(name), func(ctx context.Context) error { return p.wipeAndRemove(ctx, name) })
 }
 
 // wipeAndRemove removes an LV of ours, zeroing whatever of it could still
