@@ -33,13 +33,16 @@ type Devices struct {
 	sysRoot      string
 	devRoot      string
 	pollInterval time.Duration
+	// inquire reads a disk's unit serial page from the disk itself
+	// (InquireSerialPage), for when sysfs has no copy.
+	inquire func(dev string) ([]byte, error)
 }
 
 // NewDevices returns Devices reading sysfs under sysRoot and device nodes
 // under devRoot ("/sys" and "/dev" on a host), and running blockdev
 // through r.
 func NewDevices(r *runner.Runner, sysRoot, devRoot string) *Devices {
-	return &Devices{run: r, sysRoot: sysRoot, devRoot: devRoot, pollInterval: defaultPollInterval}
+	return &Devices{run: r, sysRoot: sysRoot, devRoot: devRoot, pollInterval: defaultPollInterval, inquire: InquireSerialPage}
 }
 
 // Serial returns the unit serial number of dev ("/dev/sdb" or a link to
@@ -53,10 +56,18 @@ func (d *Devices) Serial(dev string) (string, error) {
 	}
 	path := filepath.Join(d.sysRoot, "block", name, "device", "vpd_pg80")
 	page, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) && !d.exists(name) {
-		return "", fmt.Errorf("%w: %s", ErrDeviceNotFound, dev)
-	}
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		if !d.exists(name) {
+			return "", fmt.Errorf("%w: %s", ErrDeviceNotFound, dev)
+		}
+		// The kernel's INQUIRY at the scan failed, and sysfs will not
+		// show the page later: ask the disk.
+		klog.V(2).InfoS("No unit serial page in sysfs; asking the disk", "device", dev, "sysfs", path)
+		path = filepath.Join(d.devRoot, name)
+		if page, err = d.inquire(path); err != nil {
+			return "", fmt.Errorf("reading the unit serial number of %s (sysfs has no copy): %w", dev, err)
+		}
+	} else if err != nil {
 		return "", fmt.Errorf("reading the unit serial number of %s: %w", dev, err)
 	}
 	serial, err := parseUnitSerialPage(page)

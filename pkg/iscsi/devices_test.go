@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,9 +93,36 @@ func TestSerialWithoutVPDPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := newTestDevices(t, h, h.devRoot)
+	var asked []string
+	d.inquire = func(dev string) ([]byte, error) {
+		asked = append(asked, dev)
+		return nil, errors.New("INQUIRY failed: SCSI status 0x2")
+	}
 	_, err := d.Serial(filepath.Join(h.devRoot, "sdb"))
 	if err == nil || errors.Is(err, ErrDeviceNotFound) {
 		t.Fatalf("Serial of a disk without page 0x80: %v, want an error other than ErrDeviceNotFound", err)
+	}
+	if want := []string{filepath.Join(h.devRoot, "sdb")}; !slices.Equal(asked, want) {
+		t.Fatalf("asked the disks %v, want %v", asked, want)
+	}
+}
+
+// sysfs has no copy of the page when the kernel's own INQUIRY at the scan
+// failed (seen in the e2e guest); the disk is asked instead, and its answer
+// is checked like sysfs's.
+func TestSerialFromTheDiskWhenSysfsHasNoPage(t *testing.T) {
+	h := newFakeHost(t)
+	h.addDisk(h.addSession(1, 2, recIQN, "127.0.0.1", "3262"), "sdb", "2:0:0:1", 32768, nil)
+	if err := os.Remove(filepath.Join(h.sysRoot, "block", "sdb", "device", "vpd_pg80")); err != nil {
+		t.Fatal(err)
+	}
+	d := newTestDevices(t, h, h.devRoot)
+	d.inquire = func(string) ([]byte, error) { return tgtUnitSerialPage(t), nil }
+	if err := d.VerifySerial(filepath.Join(h.devRoot, "sdb"), "vol-test"); err != nil {
+		t.Fatalf("VerifySerial from the disk's own page: %v", err)
+	}
+	if err := d.VerifySerial(filepath.Join(h.devRoot, "sdb"), "vol-other"); !errors.Is(err, ErrSerialMismatch) {
+		t.Fatalf("VerifySerial of another volume's disk = %v, want ErrSerialMismatch", err)
 	}
 }
 
