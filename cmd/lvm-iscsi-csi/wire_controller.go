@@ -26,8 +26,13 @@ const (
 	lockPollInterval = time.Second
 )
 
-func wireController(_ context.Context, opts driver.Options, cfg *driver.Config) error {
-	exec := utilexec.New()
+func wireController(ctx context.Context, opts driver.Options, cfg *driver.Config) error {
+	return wireControllerWith(ctx, opts, cfg, utilexec.New())
+}
+
+// wireControllerWith wires the controller over exec, through which every
+// lvm, tgtadm, blkdiscard and dd command runs (a fake in tests).
+func wireControllerWith(_ context.Context, opts driver.Options, cfg *driver.Config, exec utilexec.Interface) error {
 	var lvmOpts []lvm.Option
 	if opts.LVMGlobalFilter != "" {
 		lvmOpts = append(lvmOpts, lvm.WithGlobalFilter(opts.LVMGlobalFilter))
@@ -52,6 +57,9 @@ func wireController(_ context.Context, opts driver.Options, cfg *driver.Config) 
 	if err != nil {
 		return err
 	}
+	// Probe's reads of the volume group have a slot of their own, so a
+	// burst of provisioning never makes the liveness probe time out.
+	p.ReadFromForReadiness(l.Reserved(1))
 	socket := tgt.SocketPath(opts.TgtControlPort)
 	// Until this process holds the locks, it serves no controller call,
 	// Probe says why, and the reconciler does not start: another
@@ -64,7 +72,7 @@ func wireController(_ context.Context, opts driver.Options, cfg *driver.Config) 
 	cfg.ControllerGate = lock.Check
 	cfg.Prerequisites = append(cfg.Prerequisites,
 		driver.Prerequisite{Name: "sole controller of this volume group and tgtd", Check: lock.Check},
-		driver.Prerequisite{Name: "volume group", Check: p.Ready},
+		driver.CachedPrerequisite(driver.Prerequisite{Name: "volume group", Check: p.Ready}),
 		driver.SocketPrerequisite("tgtd control socket", socket))
 	cfg.Background = append(cfg.Background,
 		func(ctx context.Context) { _ = lock.Run(ctx, lockPollInterval) },

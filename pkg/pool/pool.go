@@ -107,7 +107,9 @@ type Pool struct {
 	tgt     tgt.Interface
 	secrets SecretStore
 	blocks  BlockDevices
-	jobs    *jobs
+	// readiness is what Ready reads through (readiness.go); nil: lvm.
+	readiness lvm.Interface
+	jobs      *jobs
 	// sources keeps what a snapshot or clone is being made from from
 	// being deleted meanwhile (sources.go).
 	sources *sources
@@ -151,11 +153,12 @@ func (p *Pool) DefaultProvisioning() Provisioning {
 // Ready checks the volume group (and thin pool) exist, and that the thin
 // pool zeroes new blocks (or that the administrator accepted it does not).
 func (p *Pool) Ready(ctx context.Context) error {
-	if _, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup); err != nil {
+	l := p.readinessLVM()
+	if _, err := l.GetVG(ctx, p.cfg.VolumeGroup); err != nil {
 		return fmt.Errorf("volume group %q: %w", p.cfg.VolumeGroup, err)
 	}
 	if p.cfg.ThinPool != "" {
-		lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, p.cfg.ThinPool)
+		lv, err := l.GetLV(ctx, p.cfg.VolumeGroup, p.cfg.ThinPool)
 		if err != nil {
 			return fmt.Errorf("thin pool %s/%s: %w", p.cfg.VolumeGroup, p.cfg.ThinPool, err)
 		}
