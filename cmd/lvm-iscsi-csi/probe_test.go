@@ -87,7 +87,7 @@ func TestProbeAnswersWhileProvisioningHoldsEveryLVMSlot(t *testing.T) {
 	defer release()
 
 	cfg := driver.Config{Options: opts}
-	if err := wireControllerWith(context.Background(), opts, &cfg, host); err != nil {
+	if err := wireControllerWith(context.Background(), opts, &cfg, host, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Only CreateVolume and Probe run commands here: the reconciler and

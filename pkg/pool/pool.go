@@ -123,6 +123,8 @@ type Pool struct {
 	pubMu sync.Mutex
 	// keys caches the key CHAP credentials are derived from (chapkey.go).
 	keys chapKeys
+	// stats are the figures metrics read (stats.go).
+	stats stats
 }
 
 // New returns a Pool over its dependencies.
@@ -133,7 +135,11 @@ func New(cfg Config, l lvm.Interface, t tgt.Interface, secrets SecretStore, bloc
 	if cfg.OverprovisionRatio < 1 {
 		cfg.OverprovisionRatio = 1
 	}
-	return &Pool{cfg: cfg, lvm: l, tgt: t, secrets: secrets, blocks: blocks, jobs: newJobs(), sources: newSources()}, nil
+	p := &Pool{cfg: cfg, lvm: l, secrets: secrets, jobs: newJobs(), sources: newSources()}
+	// Counted for the metrics (stats.go).
+	p.tgt = countingTgt{Interface: t, changes: &p.stats.tgtChanges}
+	p.blocks = countingBlocks{BlockDevices: blocks, st: &p.stats}
+	return p, nil
 }
 
 // CHAPEnabled reports whether publications carry CHAP credentials.
