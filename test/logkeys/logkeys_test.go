@@ -21,7 +21,7 @@ var keys = map[string]string{
 	"volumeID":       "a volume id (csi-…): the LV name and the last part of its target IQN",
 	"snapshotID":     "a snapshot id",
 	"name":           "the CSI name of a volume or snapshot",
-	"lv":             "an LV name, or vg/lv, that is not a volume (the CHAP key LV, a scratch snapshot)",
+	"lv":             "an LV by name (lv or vg/lv) where the line is about the LV as such (wiping, removing, the CHAP key LV), whatever it holds",
 	"volumeGroup":    "the volume group",
 	"thinPool":       "the thin pool",
 	"iqn":            "a target IQN",
