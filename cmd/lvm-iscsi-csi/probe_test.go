@@ -120,7 +120,7 @@ func TestProbeAnswersWhileProvisioningHoldsEveryLVMSlot(t *testing.T) {
 					AccessType: &csi.VolumeCapability_Block{Block: &csi.VolumeCapability_BlockVolume{}},
 					AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER},
 				}},
-			})
+			}, grpc.WaitForReady(true)) // the server may not listen yet
 		}()
 	}
 	for range slots {
@@ -136,7 +136,7 @@ func TestProbeAnswersWhileProvisioningHoldsEveryLVMSlot(t *testing.T) {
 	probeCtx, probeCancel := context.WithTimeout(context.Background(), budget)
 	defer probeCancel()
 	start := time.Now()
-	resp, err := csi.NewIdentityClient(conn).Probe(probeCtx, &csi.ProbeRequest{})
+	resp, err := csi.NewIdentityClient(conn).Probe(probeCtx, &csi.ProbeRequest{}, grpc.WaitForReady(true))
 	took := time.Since(start)
 	if err != nil {
 		t.Fatalf("Probe with every lvm slot taken by provisioning failed after %v: %v", took, err)
