@@ -48,10 +48,17 @@ type controllerProcess struct {
 // touched (their failures show in the log as a reconcile that ran).
 func startController(t *testing.T, dir, name, vg, stateDir string) *controllerProcess {
 	t.Helper()
+	return startControllerWith(t, dir, name, vg, stateDir)
+}
+
+// startControllerWith is startController with more arguments.
+func startControllerWith(t *testing.T, dir, name, vg, stateDir string, extra ...string) *controllerProcess {
+	t.Helper()
 	p := &controllerProcess{name: name, log: filepath.Join(dir, name+".log"), socket: filepath.Join(dir, name+".sock")}
 	args := []string{"--mode=controller", "--endpoint=unix://" + p.socket, "--volume-group=" + vg,
 		"--portal=192.0.2.10:3260", "--state-dir=" + stateDir, "--vg-lock-dir=" + filepath.Join(dir, "lock"),
 		"--reconcile-interval=1s", "--v=2"}
+	args = append(args, extra...)
 	logFile, err := os.Create(p.log)
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ func main() {
 // failure, 2 for a command line that is missing or contradicts something.
 func run(args []string) int {
 	fs := flag.NewFlagSet("lvm-iscsi-csi", flag.ContinueOnError)
-	klog.InitFlags(fs)
+	logging := addLoggingFlags(fs)
 	opts := driver.DefaultOptions()
 	opts.AddFlags(fs)
 	fs.Usage = func() {
@@ -45,6 +45,10 @@ func run(args []string) int {
 	}
 	if err := opts.Validate(); err != nil {
 		fmt.Fprintf(os.Stderr, "lvm-iscsi-csi: invalid command line:\n%v\n", err)
+		return 2
+	}
+	if err := applyLogging(logging); err != nil {
+		fmt.Fprintf(os.Stderr, "lvm-iscsi-csi: invalid logging options:\n%v\n", err)
 		return 2
 	}
 	defer klog.Flush()

@@ -5,11 +5,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	utilexec "k8s.io/utils/exec"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/blockdev"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/driver"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/metrics"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
@@ -26,8 +28,14 @@ const (
 	lockPollInterval = time.Second
 )
 
-func wireController(_ context.Context, opts driver.Options, cfg *driver.Config) error {
-	exec := utilexec.New()
+func wireController(ctx context.Context, opts driver.Options, cfg *driver.Config, reg *prometheus.Registry) error {
+	return wireControllerWith(ctx, opts, cfg, utilexec.New(), reg)
+}
+
+// wireControllerWith wires the controller over exec, through which every
+// lvm, tgtadm, blkdiscard and dd command runs (a fake in tests).
+// reg, when not nil, gets the pool's metrics.
+func wireControllerWith(_ context.Context, opts driver.Options, cfg *driver.Config, exec utilexec.Interface, reg *prometheus.Registry) error {
 	var lvmOpts []lvm.Option
 	if opts.LVMGlobalFilter != "" {
 		lvmOpts = append(lvmOpts, lvm.WithGlobalFilter(opts.LVMGlobalFilter))
@@ -52,6 +60,12 @@ func wireController(_ context.Context, opts driver.Options, cfg *driver.Config) 
 	if err != nil {
 		return err
 	}
+	// Probe's reads of the volume group have a slot of their own, so a
+	// burst of provisioning never makes the liveness probe time out.
+	p.ReadFromForReadiness(l.Reserved(1))
+	if reg != nil {
+		metrics.NewController(reg, p.Stats, opts.VolumeGroup, opts.ThinPool)
+	}
 	socket := tgt.SocketPath(opts.TgtControlPort)
 	// Until this process holds the locks, it serves no controller call,
 	// Probe says why, and the reconciler does not start: another
@@ -64,7 +78,7 @@ func wireController(_ context.Context, opts driver.Options, cfg *driver.Config) 
 	cfg.ControllerGate = lock.Check
 	cfg.Prerequisites = append(cfg.Prerequisites,
 		driver.Prerequisite{Name: "sole controller of this volume group and tgtd", Check: lock.Check},
-		driver.Prerequisite{Name: "volume group", Check: p.Ready},
+		driver.CachedPrerequisite(driver.Prerequisite{Name: "volume group", Check: p.Ready}),
 		driver.SocketPrerequisite("tgtd control socket", socket))
 	cfg.Background = append(cfg.Background,
 		func(ctx context.Context) { _ = lock.Run(ctx, lockPollInterval) },

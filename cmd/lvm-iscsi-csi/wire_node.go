@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/mount-utils"
 	utilexec "k8s.io/utils/exec"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/boundexec"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/driver"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/metrics"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
 )
 
@@ -23,7 +25,7 @@ const iscsiadmTimeout = 3 * time.Minute
 // iscsid through it, so it accepting a connection means iscsid is up.
 const iscsidSocket = "@ISCSIADM_ABSTRACT_NAMESPACE"
 
-func wireNode(_ context.Context, opts driver.Options, cfg *driver.Config) error {
+func wireNode(_ context.Context, opts driver.Options, cfg *driver.Config, reg *prometheus.Registry) error {
 	iqn, err := iscsi.ReadInitiatorName(opts.InitiatorNameFile)
 	if err != nil {
 		// Without it the node cannot be fenced or logged in; say exactly
@@ -45,7 +47,7 @@ func wireNode(_ context.Context, opts driver.Options, cfg *driver.Config) error 
 	// mkfs, fsck, blkid, mount, umount and the resize tools, each killed
 	// past --node-operation-timeout (mount-utils gives them none).
 	tools := boundexec.New(boundexec.ProcessGroups{}, opts.NodeOperationTimeout)
-	cfg.Node = driver.NewNodeServer(driver.NodeConfig{
+	node := driver.NewNodeServer(driver.NodeConfig{
 		NodeID:            nodeID,
 		Key:               key,
 		MaxVolumesPerNode: opts.MaxVolumesPerNode,
@@ -56,6 +58,10 @@ func wireNode(_ context.Context, opts driver.Options, cfg *driver.Config) error 
 		Mounter:           mount.NewSafeFormatAndMount(boundexec.NewMounter(mount.New(""), tools), tools),
 		Resizer:           mount.NewResizeFs(tools),
 	})
+	cfg.Node = node
+	if reg != nil {
+		metrics.NewNode(reg, nodeMetrics(node))
+	}
 	cfg.Prerequisites = append(cfg.Prerequisites,
 		driver.Prerequisite{Name: "initiator name", Check: func(context.Context) error {
 			_, err := iscsi.ReadInitiatorName(opts.InitiatorNameFile)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -37,6 +38,9 @@ type Config struct {
 	// ControllerGate, when set, is asked before each controller call
 	// (gate.go): while it returns an error, the call fails with it.
 	ControllerGate func(ctx context.Context) error
+	// Interceptors run around every call, outside the logging one (the
+	// metrics' interceptor, which must see the code the client gets).
+	Interceptors []grpc.UnaryServerInterceptor
 }
 
 // Driver is one plugin process.
@@ -59,7 +63,7 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Options.DriverName == "" {
 		return nil, errors.New("no driver name")
 	}
-	interceptors := []grpc.UnaryServerInterceptor{logAndRecover}
+	interceptors := append(slices.Clone(cfg.Interceptors), logAndRecover)
 	if cfg.ControllerGate != nil {
 		interceptors = append(interceptors, gateController(cfg.ControllerGate))
 	}

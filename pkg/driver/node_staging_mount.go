@@ -139,7 +139,7 @@ func (s *nodeService) reuseStagingMount(id, dev string, m *stagingMount, stagedR
 		return false, fail(errStillStaged, "%w", p.brokenError(id, m.refs))
 	}
 	klog.InfoS("Unmounting a broken staging mount that nothing else uses, to mount the volume's disk again",
-		"volumeID", id, "staging", staging, "problem", p.reason, "detail", p.what)
+		"volumeID", id, "path", staging, "reason", p.reason, "detail", p.what)
 	if err := s.cfg.Mounter.Unmount(staging); err != nil {
 		return false, fmt.Errorf("unmounting the broken staging mount %s (%s): %w", staging, p.what, err)
 	}

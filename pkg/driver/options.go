@@ -79,6 +79,9 @@ type Options struct {
 	// HealthAddress is host:port of an HTTP /healthz endpoint answering
 	// what Probe answers, for a liveness probe; empty turns it off.
 	HealthAddress string
+	// MetricsAddress is host:port of an HTTP /metrics endpoint for
+	// Prometheus (docs/metrics.md); empty turns it off.
+	MetricsAddress string
 
 	// TgtControlPort selects the tgtd instance (tgtadm -C) on the storage host.
 	TgtControlPort int
@@ -161,6 +164,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.DriverName, "driver-name", o.DriverName, "CSI driver name (CSIDriver object, StorageClass provisioner)")
 	fs.StringVar(&o.KubeletRegistrationPath, "kubelet-registration-path", o.KubeletRegistrationPath, "the CSI socket as kubelet sees it; when set, register with kubelet through <kubelet-dir>/plugins_registry (node mode)")
 	fs.StringVar(&o.HealthAddress, "health-address", o.HealthAddress, "host:port for an HTTP /healthz endpoint that answers like Probe (empty: off)")
+	fs.StringVar(&o.MetricsAddress, "metrics-address", o.MetricsAddress, "host:port for an HTTP /metrics endpoint for Prometheus, apart from /healthz (empty: off)")
 	fs.IntVar(&o.TgtControlPort, "tgt-control-port", o.TgtControlPort, "tgtd control port (tgtadm -C) on the storage host")
 	fs.StringVar(&o.InitiatorNameFile, "initiator-name-file", o.InitiatorNameFile, "open-iscsi initiator name file (node mode)")
 	fs.StringVar(&o.ISCSILockFile, "iscsi-lock-file", o.ISCSILockFile, "lock file serialising iscsiadm calls on this host (node mode)")
@@ -220,6 +224,13 @@ func (o *Options) Validate() error {
 	if o.HealthAddress != "" {
 		if _, _, err := net.SplitHostPort(o.HealthAddress); err != nil {
 			errs = append(errs, fmt.Errorf("--health-address %q is not host:port", o.HealthAddress))
+		}
+	}
+	if o.MetricsAddress != "" {
+		if _, _, err := net.SplitHostPort(o.MetricsAddress); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-address %q is not host:port", o.MetricsAddress))
+		} else if o.MetricsAddress == o.HealthAddress {
+			errs = append(errs, fmt.Errorf("--metrics-address and --health-address must differ (%s): they are separate listeners", o.MetricsAddress))
 		}
 	}
 	if !iqnPrefixPattern.MatchString(o.IQNPrefix) || len(o.IQNPrefix) > 180 {

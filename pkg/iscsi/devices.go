@@ -199,7 +199,7 @@ func (d *Devices) Remove(ctx context.Context, dev string) error {
 	if err := errors.Join(werr, cerr); err != nil && d.exists(name) {
 		return fmt.Errorf("removing %s: %w", dev, err)
 	}
-	klog.V(2).InfoS("Removed SCSI disk", "device", dev, "name", name)
+	klog.V(2).InfoS("Removed SCSI disk", "device", dev, "disk", name)
 	return nil
 }
 

@@ -92,6 +92,7 @@ func (p *Pool) finishDelete(ctx context.Context, lv *lvm.LV, info tagInfo) error
 		if err := p.blocks.Zero(ctx, devicePath(p.cfg.VolumeGroup, lv)); err != nil {
 			return fmt.Errorf("zeroing %s before removal: %w", id, err)
 		}
+		p.countZeroed(lv.Size)
 	}
 	if err := p.lvm.RemoveLV(ctx, p.cfg.VolumeGroup, id); err != nil && !errors.Is(err, lvm.ErrNotFound) {
 		return fmt.Errorf("removing LV %s: %w", id, err)

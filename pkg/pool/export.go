@@ -145,7 +145,7 @@ func (p *Pool) syncLUN(ctx context.Context, st *tgtState, t *tgt.Target, lv *lvm
 				if err := p.tgt.RefreshLUN(ctx, t.TID, lunNumber, path); err != nil {
 					return fmt.Errorf("refreshing the size of %s: %w", t.IQN, err)
 				}
-				klog.InfoS("Refreshed LUN size", "iqn", t.IQN, "was", l.Size, "lv", lv.Size)
+				klog.InfoS("Refreshed LUN size", "iqn", t.IQN, "from", l.Size, "to", lv.Size)
 				t.LUNs[i].Size = lv.Size
 			}
 			return nil

@@ -87,6 +87,6 @@ func sharedInitiators(lvs []lvm.LV) []sharedInitiator {
 func warnSharedInitiators(lvs []lvm.LV) {
 	for _, s := range sharedInitiators(lvs) {
 		klog.InfoS("One initiator name is published to two nodes: each can reach the other's volumes; give every machine its own initiator name",
-			"initiator", s.Initiator, "node", s.Node, "otherNode", s.OtherNode, "volume", s.Volume)
+			"initiator", s.Initiator, "node", s.Node, "otherNode", s.OtherNode, "volumeID", s.Volume)
 	}
 }

@@ -13,6 +13,8 @@ import (
 type jobs struct {
 	mu      sync.Mutex
 	running map[string]*job
+	// finished counts finished jobs by kind and result (jobs_stats.go).
+	finished map[[2]string]uint64
 }
 
 type job struct {
@@ -50,13 +52,14 @@ func (j *jobs) run(ctx context.Context, key string, fn func(context.Context) err
 
 // start starts fn for key unless it is already running, and returns at
 // once. No caller waits for the result, so a failure is logged (what names
-// the work); whoever finds the work unfinished next starts it again.
-func (j *jobs) start(ctx context.Context, key, what string, fn func(context.Context) error) {
+// the work); whoever finds the work unfinished next starts it again. It
+// reports whether fn was started (false: it was running already).
+func (j *jobs) start(ctx context.Context, key, what string, fn func(context.Context) error) bool {
 	j.mu.Lock()
 	jb, started := j.launch(ctx, key, fn)
 	j.mu.Unlock()
 	if !started {
-		return
+		return false
 	}
 	go func() {
 		<-jb.done
@@ -64,6 +67,7 @@ func (j *jobs) start(ctx context.Context, key, what string, fn func(context.Cont
 			klog.ErrorS(jb.err, "Unfinished work failed; the reconciler will try again", "work", what)
 		}
 	}()
+	return true
 }
 
 // launch returns the job running for key, starting fn as that job when
@@ -80,6 +84,7 @@ func (j *jobs) launch(ctx context.Context, key string, fn func(context.Context) 
 		jb.err = fn(context.WithoutCancel(ctx))
 		j.mu.Lock()
 		delete(j.running, key)
+		j.countFinished(key, jb.err)
 		j.mu.Unlock()
 		close(jb.done)
 	}()

@@ -107,7 +107,9 @@ type Pool struct {
 	tgt     tgt.Interface
 	secrets SecretStore
 	blocks  BlockDevices
-	jobs    *jobs
+	// readiness is what Ready reads through (readiness.go); nil: lvm.
+	readiness lvm.Interface
+	jobs      *jobs
 	// sources keeps what a snapshot or clone is being made from from
 	// being deleted meanwhile (sources.go).
 	sources *sources
@@ -121,6 +123,8 @@ type Pool struct {
 	pubMu sync.Mutex
 	// keys caches the key CHAP credentials are derived from (chapkey.go).
 	keys chapKeys
+	// stats are the figures metrics read (stats.go).
+	stats stats
 }
 
 // New returns a Pool over its dependencies.
@@ -131,7 +135,11 @@ func New(cfg Config, l lvm.Interface, t tgt.Interface, secrets SecretStore, bloc
 	if cfg.OverprovisionRatio < 1 {
 		cfg.OverprovisionRatio = 1
 	}
-	return &Pool{cfg: cfg, lvm: l, tgt: t, secrets: secrets, blocks: blocks, jobs: newJobs(), sources: newSources()}, nil
+	p := &Pool{cfg: cfg, lvm: l, secrets: secrets, jobs: newJobs(), sources: newSources()}
+	// Counted for the metrics (stats.go).
+	p.tgt = countingTgt{Interface: t, changes: &p.stats.tgtChanges}
+	p.blocks = countingBlocks{BlockDevices: blocks, st: &p.stats}
+	return p, nil
 }
 
 // CHAPEnabled reports whether publications carry CHAP credentials.
@@ -151,11 +159,12 @@ func (p *Pool) DefaultProvisioning() Provisioning {
 // Ready checks the volume group (and thin pool) exist, and that the thin
 // pool zeroes new blocks (or that the administrator accepted it does not).
 func (p *Pool) Ready(ctx context.Context) error {
-	if _, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup); err != nil {
+	l := p.readinessLVM()
+	if _, err := l.GetVG(ctx, p.cfg.VolumeGroup); err != nil {
 		return fmt.Errorf("volume group %q: %w", p.cfg.VolumeGroup, err)
 	}
 	if p.cfg.ThinPool != "" {
-		lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, p.cfg.ThinPool)
+		lv, err := l.GetLV(ctx, p.cfg.VolumeGroup, p.cfg.ThinPool)
 		if err != nil {
 			return fmt.Errorf("thin pool %s/%s: %w", p.cfg.VolumeGroup, p.cfg.ThinPool, err)
 		}

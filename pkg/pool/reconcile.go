@@ -23,7 +23,9 @@ import (
 // not stop the others. Reconcile waits for the long work it starts
 // (wipes); RunReconciler does not.
 func (p *Pool) Reconcile(ctx context.Context) error {
+	start := time.Now()
 	work, err := p.reconcileExports(ctx)
+	p.recordReconcile(time.Since(start), err, len(work))
 	errs := []error{err}
 	for _, w := range work {
 		if err := p.jobs.run(ctx, w.key, w.fn); err != nil {
@@ -55,6 +57,9 @@ func (p *Pool) reconcileExports(ctx context.Context) ([]unfinishedWork, error) {
 		// Notice a key LV an administrator marked for replacement.
 		p.rereadCHAPKey()
 	}
+	// The volume group's size and free space, for the metrics: one vgs
+	// a pass instead of one a scrape.
+	p.recordVG(ctx)
 	err := p.withTgt(ctx, func(st *tgtState) error {
 		// The tags are read under tgtMu: a publish that recorded its tag
 		// and is waiting for the lock is then either seen here or applies
@@ -64,6 +69,8 @@ func (p *Pool) reconcileExports(ctx context.Context) ([]unfinishedWork, error) {
 			return fmt.Errorf("%w: listing LVs: %w", ErrUnavailable, err)
 		}
 		warnSharedInitiators(lvs)
+		changesBefore := p.stats.tgtChanges.Load()
+		defer func() { p.recordListing(lvs, st.targets, p.stats.tgtChanges.Load()-changesBefore) }()
 		for i := range lvs {
 			lv := &lvs[i]
 			info := parseTags(lv.Tags)
@@ -174,9 +181,13 @@ func (p *Pool) RunReconciler(ctx context.Context, socket string, interval time.D
 		p.warnThinZeroing(ctx)
 		start := time.Now()
 		work, err := p.reconcileExports(ctx)
+		started := 0
 		for _, w := range work {
-			p.jobs.start(ctx, w.key, w.what, w.fn)
+			if p.jobs.start(ctx, w.key, w.what, w.fn) {
+				started++
+			}
 		}
+		p.recordReconcile(time.Since(start), err, started)
 		if err != nil {
 			klog.ErrorS(err, "Reconcile incomplete; will retry", "trigger", why)
 			return

@@ -87,5 +87,6 @@ func (p *Pool) zeroLV(ctx context.Context, lv *lvm.LV) error {
 	if err := p.blocks.Zero(ctx, devicePath(p.cfg.VolumeGroup, lv)); err != nil {
 		return fmt.Errorf("zeroing %s before removal: %w", lv.Name, err)
 	}
+	p.countZeroed(lv.Size)
 	return nil
 }

@@ -200,10 +200,11 @@ start_driver() { # name args...
 controller_args=(--mode=controller --endpoint="unix://$run/controller.sock"
   --volume-group="$vg" --thin-pool="$pool" --portal="$portal"
   --tgt-control-port="$control_port" --state-dir="$work/state/controller" --v=5
-  --reconcile-interval=10m)
+  --reconcile-interval=10m --metrics-address=127.0.0.1:29852)
 start_driver controller "${controller_args[@]}"
 node_args=(--mode=node --endpoint="unix://$run/node.sock" --node-id=e2e-node
-  --initiator-name-file="$initiator_file" --kubelet-dir="$work" --state-dir="$work/state/node" --v=5)
+  --initiator-name-file="$initiator_file" --kubelet-dir="$work" --state-dir="$work/state/node" --v=5
+  --metrics-address=127.0.0.1:29853)
 start_driver node "${node_args[@]}"
 
 # Crash-and-restart switches for the e2e tests: kill -9, start again the same
@@ -313,6 +314,7 @@ start=$SECONDS
   -restart-tgtd="$run/restart-tgtd" -restart-node="$run/restart-node" \
   -driver-binary="$bin/lvm-iscsi-csi" \
   -lose-controller-state="$run/lose-controller-state" \
+  -controller-metrics=127.0.0.1:29852 -node-metrics=127.0.0.1:29853 \
   > "$out/e2e.log" 2>&1 || status=1
 # test2json reads `-test.v` output on stdin; junitsum turns its events into JUnit.
 "$bin/test2json" -p e2e < "$out/e2e.log" > "$out/e2e.json"

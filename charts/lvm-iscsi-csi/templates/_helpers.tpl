@@ -130,6 +130,12 @@ asks for the default, which is the key left out), plus the older spelling
 {{- if eq (int .Values.controller.healthPort) (int .Values.node.healthPort) }}
 {{- fail "controller.healthPort and node.healthPort must differ: both pods use the storage host's network" }}
 {{- end }}
+{{- if .Values.metrics.enabled }}
+{{- $ports := list (int .Values.controller.healthPort) (int .Values.node.healthPort) (int .Values.metrics.controllerPort) (int .Values.metrics.nodePort) }}
+{{- if ne (len (uniq $ports)) 4 }}
+{{- fail "metrics.controllerPort, metrics.nodePort, controller.healthPort and node.healthPort must all differ: both pods use the storage host's network" }}
+{{- end }}
+{{- end }}
 {{- $names := dict }}
 {{- range .Values.storageClasses }}
 {{- if hasKey $names .name }}{{ fail (printf "storageClasses: %s appears twice" .name) }}{{ end }}
