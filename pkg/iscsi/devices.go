@@ -62,7 +62,7 @@ func (d *Devices) Serial(dev string) (string, error) {
 		}
 		// The kernel's INQUIRY at the scan failed, and sysfs will not
 		// show the page later: ask the disk.
-		klog.V(2).InfoS("No unit serial page in sysfs; asking the disk", "device", dev, "sysfs", path)
+		klog.V(2).InfoS("No unit serial page in sysfs; asking the disk", "device", dev, "path", path)
 		path = filepath.Join(d.devRoot, name)
 		if page, err = d.inquire(path); err != nil {
 			return "", fmt.Errorf("reading the unit serial number of %s (sysfs has no copy): %w", dev, err)
