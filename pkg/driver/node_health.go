@@ -101,7 +101,7 @@ func (s *nodeService) healthProblem(ctx context.Context, id string) *csi.VolumeH
 	}
 	switch state, _ := s.cfg.Disks.State(dev); {
 	case state == "blocked":
-		return inaccessible("Reconnecting", fmt.Sprintf("the iSCSI session to %s is down and I/O to %s waits: it resumes when the session reconnects, or fails once the replacement timeout (%v) has passed", rec.IQN, dev, iscsi.ReplacementTimeout))
+		return inaccessible("Reconnecting", fmt.Sprintf("the iSCSI session to %s is down and I/O to %s waits: it resumes when the session reconnects, or fails once the replacement timeout (%v) has passed; if the target is back and iscsid keeps logging 'can't bind conn', the session is stuck in open-iscsi before 2.1.9 (docs/troubleshooting.md): restarting iscsid recovers it without losing the disk", rec.IQN, dev, iscsi.ReplacementTimeout))
 	case iscsi.Unreachable(state):
 		return inaccessible("DiskOffline", fmt.Sprintf("%s is %s: the target %s has been unreachable for longer than the replacement timeout (or this node was fenced out of it), so every I/O fails until the session reconnects; if the target is back and this stays, delete the pods using the volume on this node: unstaging and staging it again logs in afresh", dev, state, rec.IQN))
 	}

@@ -102,7 +102,8 @@ cleanup() {
     tgtadm -C "$control_port" --op delete --mode system >/dev/null 2>&1
     stop_pid "$(cat "$run/tgtd.pid")" tgtd
   fi
-  [ -n "$started_iscsid" ] && stop_pid "$started_iscsid" iscsid
+  # restart-iscsid may have replaced the one started here.
+  [ -n "$started_iscsid" ] && stop_pid "$(cat "$run/iscsid.pid")" iscsid
   log "daemons stopped; removing $vg and $loopdev"
   if [ -n "$initiator_file_created" ]; then
     if [ -e "$work/initiatorname.orig" ]; then
@@ -178,6 +179,7 @@ else
   # would otherwise include this script.
   setsid iscsid -f -n -i "$initiator_file" > "$out/iscsid.log" 2>&1 &
   started_iscsid=$!
+  echo "$started_iscsid" > "$run/iscsid.pid"
   for ((i = 0; i < 100; i++)); do
     # Exit 0 (sessions listed) or 21 (no active sessions): iscsid answered.
     rc=0; iscsiadm -m session >/dev/null 2>&1 || rc=$?
@@ -241,6 +243,33 @@ write_restart node "$run/node.pid" "$out/driver-node.log" "$run/node.sock" -- \
   "$bin/lvm-iscsi-csi" "${node_args[@]}"
 write_restart controller "$run/controller.pid" "$out/driver-controller.log" "$run/controller.sock" -- \
   "$bin/lvm-iscsi-csi" "${controller_args[@]}"
+# iscsid killed and started again, which is what recovers a session that
+# open-iscsi before 2.1.9 leaves stuck after a target restart ("can't bind
+# conn", docs/troubleshooting.md): iscsid syncs the kernel's sessions at
+# start and reopens them with a stop. The kernel's sessions and disks stay.
+{
+  echo '#!/usr/bin/env bash'
+  echo 'set -u'
+  if [ -n "$started_iscsid" ]; then
+    printf 'pid=$(cat %q)\n' "$run/iscsid.pid"
+    echo 'kill -KILL "$pid" 2>/dev/null'
+    echo 'while [ -e "/proc/$pid" ] && ! grep -q "^[0-9]* ([^)]*) Z" "/proc/$pid/stat" 2>/dev/null; do sleep 0.1; done'
+    printf 'setsid iscsid -f -n -i %q >> %q 2>&1 &\n' "$initiator_file" "$out/iscsid.log"
+    printf 'echo $! > %q\n' "$run/iscsid.pid"
+    echo 'for ((i = 0; i < 300; i++)); do'
+    echo '  rc=0; iscsiadm -m session >/dev/null 2>&1 || rc=$?'
+    echo '  [ "$rc" = 0 ] || [ "$rc" = 21 ] && exit 0'
+    echo '  sleep 0.1'
+    echo 'done'
+    echo 'echo "iscsid did not answer within 30s of its restart" >&2'
+    echo 'exit 1'
+  else
+    echo 'echo "this run uses the host iscsid, which the harness does not restart" >&2'
+    echo 'exit 1'
+  fi
+} > "$run/restart-iscsid"
+chmod +x "$run/restart-iscsid"
+
 # The loss of the controller's --state-dir (a reinstalled storage host, a
 # wiped hostPath), then a controller restart.
 {
@@ -311,7 +340,8 @@ start=$SECONDS
   -controller-endpoint="unix://$run/controller.sock" \
   -node-endpoint="unix://$run/node.sock" \
   -root="$work/e2e" -volume-group="$vg" -tgt-control-port="$control_port" \
-  -restart-tgtd="$run/restart-tgtd" -restart-node="$run/restart-node" \
+  -restart-tgtd="$run/restart-tgtd" -restart-node="$run/restart-node" -restart-iscsid="$run/restart-iscsid" \
+  -iscsid-log="$out/iscsid.log" \
   -driver-binary="$bin/lvm-iscsi-csi" \
   -lose-controller-state="$run/lose-controller-state" \
   -controller-metrics=127.0.0.1:29852 -node-metrics=127.0.0.1:29853 \
