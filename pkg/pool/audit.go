@@ -87,10 +87,10 @@ func Audit(cfg AuditConfig, lvs []lvm.LV, targets []tgt.Target, accounts []strin
 			continue
 		}
 		if len(info.malformed) > 0 {
-			out = append(out, Drift{Kind: DriftMalformedTags, Volume: lv.Name, Detail: fmt.Sprintf("tags %v do not parse", info.malformed)})
+			out = append(out, Drift{Kind: DriftMalformedTags, Volume: lv.Name, Detail: fmt.Sprintf("LV %s: tags %v do not parse", lv.Name, info.malformed)})
 		}
 		if what := unfinishedWhat(lv, info); what != "" {
-			out = append(out, Drift{Kind: DriftUnfinished, Volume: lv.Name, Detail: what})
+			out = append(out, Drift{Kind: DriftUnfinished, Volume: lv.Name, Detail: "LV " + lv.Name + " is " + what})
 		}
 		if !ValidVolumeID(lv.Name) || info.kind != "" || info.creating || info.deleting {
 			continue
