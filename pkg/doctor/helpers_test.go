@@ -83,6 +83,9 @@ func worst(fs []Finding) Severity {
 // its text names every one of names and that it carries why and a fix.
 func expect(t *testing.T, checks []Check, id string, want Severity, names ...string) []Finding {
 	t.Helper()
+	if _, ok := catalog[id]; !ok {
+		t.Errorf("finding id %s is not in the catalogue", id)
+	}
 	fs := findingsOf(t, checks, id, false)
 	if got := worst(fs); got != want {
 		t.Fatalf("%s: severity %s, want %s: %+v", id, got, want, fs)
