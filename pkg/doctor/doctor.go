@@ -123,8 +123,13 @@ func (r Report) WriteJSON(w io.Writer) error {
 func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	counts := map[Severity]int{}
+	fixed := 0
 	for _, f := range r.Findings {
-		counts[f.Severity]++
+		if f.Fixed {
+			fixed++
+		} else {
+			counts[f.Severity]++
+		}
 		label := strings.ToUpper(f.Severity.String())
 		if f.Fixed {
 			label = "FIXED"
@@ -149,7 +154,7 @@ func (r Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "        --fix failed: %s\n", f.FixError)
 		}
 	}
-	fmt.Fprintf(&b, "%s doctor: %d ok, %d warning(s), %d error(s)\n", r.Mode, counts[OK], counts[Warning], counts[Error])
+	fmt.Fprintf(&b, "%s doctor: %d ok, %d warning(s), %d error(s), %d fixed\n", r.Mode, counts[OK], counts[Warning], counts[Error], fixed)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -46,7 +46,7 @@ func TestOutputs(t *testing.T) {
 	if err := r.WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ERROR   tgtd: tgtd is down", "why: " + catalog["tgtd"], "fix: start it", "run: systemctl start tgt", "OK      vg: vg0 is there", "1 ok, 0 warning(s), 1 error(s)"} {
+	for _, want := range []string{"ERROR   tgtd: tgtd is down", "why: " + catalog["tgtd"], "fix: start it", "run: systemctl start tgt", "OK      vg: vg0 is there", "1 ok, 0 warning(s), 1 error(s), 0 fixed"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text output lacks %q:\n%s", want, text.String())
 		}

@@ -26,7 +26,7 @@ func (h *host) checkVG(ctx context.Context) []Finding {
 func (h *host) checkVGFree(ctx context.Context) []Finding {
 	vg, err := h.deps.LVM.GetVG(ctx, h.cfg.VolumeGroup)
 	if err != nil {
-		return []Finding{{Severity: Warning, What: "volume group free space not checked: " + err.Error()}}
+		return nil // reported by vg
 	}
 	fix := fmt.Sprintf("add a disk: pvcreate /dev/DISK && vgextend %s /dev/DISK (or delete unused volumes)", vg.Name)
 	switch {

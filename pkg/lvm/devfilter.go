@@ -30,8 +30,8 @@ func (l *LVM) DeviceFilter(ctx context.Context) (*DeviceFilter, error) {
 	return parseDeviceFilter(out)
 }
 
-// parseDeviceFilter reads lvmconfig's key=value lines; lists are printed
-// as ["a","b"] with lvm's escapes, which are JSON's for quote and backslash.
+// parseDeviceFilter reads lvmconfig's key=value lines; strings are printed
+// with lvm's escapes, which are JSON's for quote and backslash.
 func parseDeviceFilter(out []byte) (*DeviceFilter, error) {
 	var f DeviceFilter
 	for _, line := range strings.Split(string(out), "\n") {
@@ -42,9 +42,9 @@ func parseDeviceFilter(out []byte) (*DeviceFilter, error) {
 		var err error
 		switch key {
 		case "global_filter":
-			err = json.Unmarshal([]byte(value), &f.GlobalFilter)
+			f.GlobalFilter, err = parseStringList(value)
 		case "filter":
-			err = json.Unmarshal([]byte(value), &f.Filter)
+			f.Filter, err = parseStringList(value)
 		case "use_devicesfile":
 			var n int
 			n, err = strconv.Atoi(value)
@@ -57,6 +57,21 @@ func parseDeviceFilter(out []byte) (*DeviceFilter, error) {
 		}
 	}
 	return &f, nil
+}
+
+// parseStringList reads a list setting: lvmconfig prints ["a","b"], but a
+// list of one element as a plain "a".
+func parseStringList(value string) ([]string, error) {
+	var list []string
+	if strings.HasPrefix(value, "[") {
+		err := json.Unmarshal([]byte(value), &list)
+		return list, err
+	}
+	var one string
+	if err := json.Unmarshal([]byte(value), &one); err != nil {
+		return nil, err
+	}
+	return []string{one}, nil
 }
 
 // FilterRejects applies one lvm filter (a list of "a|regex|" and

@@ -65,3 +65,16 @@ func TestFilterRejects(t *testing.T) {
 		}
 	}
 }
+
+// lvmconfig prints a list of one element as a plain string (recorded with
+// lvm 2.03.16: --config 'devices { global_filter = [ "r|x|" ] }').
+func TestParseDeviceFilterOneElementList(t *testing.T) {
+	got, err := parseDeviceFilter([]byte("global_filter=\"r|^/dev/disk/by-path/.*-iscsi-.*|\"\nfilter=[\"a|.*|\",\"r|x|\"]\nuse_devicesfile=1\ndevicesfile=\"system.devices\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &DeviceFilter{GlobalFilter: []string{"r|^/dev/disk/by-path/.*-iscsi-.*|"}, Filter: []string{"a|.*|", "r|x|"}, UseDevicesFile: true, DevicesFile: "system.devices"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("parseDeviceFilter = %+v, want %+v", got, want)
+	}
+}
