@@ -119,8 +119,15 @@ func driverFlagOK(t *testing.T, name, flag string) (string, bool) {
 // administrator would with kubectl exec.
 func doctor(t *testing.T, name string, extra ...string) doctorReport {
 	t.Helper()
+	return doctorEnv(t, nil, name, extra...)
+}
+
+// doctorEnv runs doctor with more environment variables.
+func doctorEnv(t *testing.T, env []string, name string, extra ...string) doctorReport {
+	t.Helper()
 	args := append([]string{"doctor", "--args-from=" + cmdlineOf(t, name), "--output=json", "--settle=1s"}, extra...)
 	cmd := exec.Command(*driverBinary, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -327,6 +334,32 @@ func TestDoctor(t *testing.T) {
 		}
 		if r := doctor(t, "node"); r.worst("stale-mount") != "ok" {
 			t.Fatalf("a healthy staged volume: %+v", r.of("stale-mount"))
+		}
+
+		// With a session on this host, an lvm filter that lets lvm scan
+		// iSCSI disks is an error: the driver's (a flag given to doctor
+		// wins over the controller's) and the host's lvm.conf (the
+		// guest's is the build machine's, read-only: LVM_SYSTEM_DIR
+		// points lvm at another).
+		if r := doctor(t, "controller", "--lvm-global-filter=a|.*|"); r.worst("lvm-filter") != "error" {
+			t.Errorf("lvm-filter with an accept-all driver filter: %+v", r.of("lvm-filter"))
+		}
+		if r := doctor(t, "controller"); r.worst("lvm-filter") != "ok" {
+			t.Errorf("lvm-filter with the driver's default: %+v", r.of("lvm-filter"))
+		}
+		lvmDir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(lvmDir, "lvm.conf"), []byte("devices {\n\tglobal_filter = [ \"a|.*|\" ]\n}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		env := []string{"LVM_SYSTEM_DIR=" + lvmDir}
+		if r := doctorEnv(t, env, "controller", "--lvm-system-dir="+lvmDir); r.worst("lvm-filter-host") != "error" {
+			t.Errorf("lvm-filter-host with an accept-all lvm.conf and a session: %+v", r.of("lvm-filter-host"))
+		}
+		if err := os.WriteFile(filepath.Join(lvmDir, "lvm.conf"), []byte("devices {\n\tglobal_filter = [ \"r|^/dev/disk/by-path/.*-iscsi-.*|\" ]\n}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := doctorEnv(t, env, "controller", "--lvm-system-dir="+lvmDir); r.worst("lvm-filter-host") != "ok" {
+			t.Errorf("lvm-filter-host with the recommended lvm.conf: %+v", r.of("lvm-filter-host"))
 		}
 		disk := diskOf(v.PublishContext["iqn"])
 		if disk == "" {
