@@ -59,7 +59,7 @@ func (n *node) sessionUsers(sid int) []string {
 		}
 		for _, m := range mounts {
 			dev := fmt.Sprintf("%d:%d", m.Major, m.Minor)
-			if devs[dev] || (m.FsType == "devtmpfs" && strings.HasPrefix(m.Root, "/"+disk)) {
+			if devs[dev] || (m.FsType == "devtmpfs" && isDeviceNodeOf(m.Root, disk)) {
 				users = append(users, fmt.Sprintf("%s mounted on %s", disk, m.MountPoint))
 			}
 		}
@@ -69,6 +69,13 @@ func (n *node) sessionUsers(sid int) []string {
 		}
 	}
 	return users
+}
+
+// isDeviceNodeOf reports whether root, the root of a devtmpfs bind mount,
+// is the device node of disk or of one of its partitions (sdb, sdb1).
+func isDeviceNodeOf(root, disk string) bool {
+	rest, ok := strings.CutPrefix(root, "/"+disk)
+	return ok && strings.Trim(rest, "0123456789") == ""
 }
 
 // underKubelet reports whether path is the kubelet directory or below it.

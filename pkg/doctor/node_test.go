@@ -261,3 +261,11 @@ func TestMultipathdClaimsOurDisk(t *testing.T) {
 	// The disk it holds is in use: no --fix logs out of it.
 	expect(t, e.checks(), "stray-session", Error, "held by dm-3")
 }
+
+func TestIsDeviceNodeOf(t *testing.T) {
+	for root, want := range map[string]bool{"/sdb": true, "/sdb1": true, "/sdba": false, "/sd": false, "/": false, "/sdc": false} {
+		if got := isDeviceNodeOf(root, "sdb"); got != want {
+			t.Errorf("isDeviceNodeOf(%q, sdb) = %v, want %v", root, got, want)
+		}
+	}
+}
