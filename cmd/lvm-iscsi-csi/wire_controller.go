@@ -54,6 +54,7 @@ func wireControllerWith(_ context.Context, opts driver.Options, cfg *driver.Conf
 		CHAP:                opts.CHAP,
 		OverprovisionRatio:  opts.OverprovisionRatio,
 		ThinPoolWarnPercent: opts.ThinPoolWarnPercent,
+		ThinPoolFullPercent: opts.ThinPoolFullPercent,
 
 		AllowThinPoolWithoutZeroing: opts.AllowThinPoolWithoutZeroing,
 	}, l, t, secrets, blockdev.New(runner.New(exec, wipeTimeout)))

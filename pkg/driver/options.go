@@ -109,6 +109,11 @@ type Options struct {
 	// ThinPoolWarnPercent: past this data or metadata use of the thin pool
 	// the controller warns and thin volumes report DEGRADED; 0 turns it off.
 	ThinPoolWarnPercent float64
+	// ThinPoolFullPercent: at this data or metadata use of the thin pool
+	// new thin volumes, snapshots and clones are refused
+	// (ResourceExhausted), keeping the last blocks for the volumes' own
+	// writes; 0 turns it off.
+	ThinPoolFullPercent float64
 	// AllowThinPoolWithoutZeroing serves thin volumes from a thin pool that
 	// does not zero new blocks (where they may read deleted volumes' data);
 	// without it such a pool keeps the controller not ready.
@@ -140,6 +145,7 @@ func DefaultOptions() Options {
 		ReconcileInterval:   30 * time.Second,
 		OverprovisionRatio:  1.0,
 		ThinPoolWarnPercent: 80,
+		ThinPoolFullPercent: 95,
 		MaxConcurrentLVM:    4,
 		LVMGlobalFilter:     DefaultLVMGlobalFilter,
 		CHAP:                true,
@@ -174,6 +180,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.NodeOperationTimeout, "node-operation-timeout", o.NodeOperationTimeout, "each mkfs, fsck, blkid, mount, umount and resize the node runs is killed after this long and its call fails (node mode)")
 	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", o.ReconcileInterval, "how often the controller makes tgtd match the LV tags")
 	fs.Float64Var(&o.OverprovisionRatio, "overprovision-ratio", o.OverprovisionRatio, "thin volumes may add up to this many times the thin pool size (>= 1)")
+	fs.Float64Var(&o.ThinPoolFullPercent, "thin-pool-full-percent", o.ThinPoolFullPercent, "refuse new thin volumes, snapshots and clones (ResourceExhausted) at this thin pool data or metadata use (0 turns it off)")
 	fs.Float64Var(&o.ThinPoolWarnPercent, "thin-pool-warn-percent", o.ThinPoolWarnPercent, "warn, and report thin volumes DEGRADED, past this thin pool data or metadata use (0 turns it off)")
 	fs.BoolVar(&o.AllowThinPoolWithoutZeroing, "allow-thin-pool-without-zeroing", o.AllowThinPoolWithoutZeroing,
 		"serve thin volumes from a thin pool that does not zero new blocks, where they may read deleted volumes' data (otherwise such a pool keeps the controller not ready; the fix is lvchange -Z y VG/POOL)")
@@ -274,6 +281,9 @@ func (o *Options) validateController() []error {
 	}
 	if strings.ContainsAny(o.LVMGlobalFilter, "\"\n") {
 		errs = append(errs, fmt.Errorf("--lvm-global-filter %q must not contain quotes or newlines", o.LVMGlobalFilter))
+	}
+	if o.ThinPoolFullPercent < 0 || o.ThinPoolFullPercent > 100 {
+		errs = append(errs, fmt.Errorf("--thin-pool-full-percent %v must be between 0 and 100", o.ThinPoolFullPercent))
 	}
 	if o.ThinPoolWarnPercent < 0 || o.ThinPoolWarnPercent > 100 {
 		errs = append(errs, fmt.Errorf("--thin-pool-warn-percent %v must be between 0 and 100", o.ThinPoolWarnPercent))

@@ -54,6 +54,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"quote in lvm filter", controller(func(o *Options) { o.LVMGlobalFilter = `r|x" ] } x { y = [ "|` }), "--lvm-global-filter"},
 		{"no lvm filter", controller(func(o *Options) { o.LVMGlobalFilter = "" }), ""},
 		{"warn percent above 100", controller(func(o *Options) { o.ThinPoolWarnPercent = 120 }), "--thin-pool-warn-percent"},
+		{"full percent below 0", controller(func(o *Options) { o.ThinPoolFullPercent = -1 }), "--thin-pool-full-percent"},
 		{"thin pool without zeroing accepted", controller(func(o *Options) { o.ThinPool = "pool0"; o.AllowThinPoolWithoutZeroing = true }), ""},
 		{"accepting no zeroing without a thin pool", controller(func(o *Options) { o.AllowThinPoolWithoutZeroing = true }), "--allow-thin-pool-without-zeroing needs --thin-pool"},
 		{"no lvm concurrency", controller(func(o *Options) { o.MaxConcurrentLVM = 0 }), "--max-concurrent-lvm"},

@@ -85,6 +85,9 @@ type Config struct {
 	// ThinPoolWarnPercent: past this data or metadata use of the thin
 	// pool, the reconciler warns and thin volumes report DEGRADED; 0 is off.
 	ThinPoolWarnPercent float64
+	// ThinPoolFullPercent: at this data or metadata use of the thin pool
+	// new thin allocations are refused (capacity.go); 0: never.
+	ThinPoolFullPercent float64
 	// AllowThinPoolWithoutZeroing serves thin volumes from a thin pool that
 	// does not zero new blocks, where they may read deleted volumes' data
 	// (zeroing.go); otherwise such a pool is refused.
