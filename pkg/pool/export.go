@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"k8s.io/klog/v2"
 
@@ -263,13 +264,39 @@ func (p *Pool) removeTarget(ctx context.Context, st *tgtState, t *tgt.Target) er
 	if err := p.closeSessions(ctx, t, ""); err != nil {
 		return err
 	}
-	if err := p.tgt.DeleteTarget(ctx, t.TID); err != nil && !errors.Is(err, tgt.ErrNotFound) {
+	if err := p.deleteTarget(ctx, t.TID); err != nil && !errors.Is(err, tgt.ErrNotFound) {
 		return fmt.Errorf("deleting target %s: %w", t.IQN, err)
 	}
 	klog.InfoS("Deleted target", "iqn", t.IQN, "tid", t.TID)
 	iqn := t.IQN
 	st.targets = slices.DeleteFunc(st.targets, func(x tgt.Target) bool { return x.IQN == iqn })
 	return nil
+}
+
+// lunDrainTimeout bounds how long a target delete waits for its LUN's
+// commands in flight: tgtd refuses to delete a LUN with commands queued or
+// running ("this logical unit is still active") even with --force, and
+// commands of a closed connection still finish in the backing store, which
+// takes as long as a write to the disk.
+const lunDrainTimeout = 30 * time.Second
+
+// deleteTarget deletes target tid (with --force: its sessions are closed),
+// trying again while tgtd says its LUN is still busy with commands of a
+// node that was writing (a force-detach), for up to lunDrainTimeout.
+func (p *Pool) deleteTarget(ctx context.Context, tid int) error {
+	deadline := time.Now().Add(lunDrainTimeout)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := p.tgt.DeleteTarget(ctx, tid)
+		if !errors.Is(err, tgt.ErrBusy) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		klog.V(2).InfoS("Target's LUN still has commands in flight; deleting it again shortly", "tid", tid, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
+	}
 }
 
 // ourTarget returns the volume id of a target this driver made, or "".

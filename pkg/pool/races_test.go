@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm/lvmfake"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
 )
 
 // gatedLVM holds one lvm call (the first one gate matches) until released,
@@ -261,4 +263,57 @@ func (j *jobs) waiters(key string) int {
 		return jb.waiting
 	}
 	return 0
+}
+
+// The reconciler runs unfinished work without waiting for it; the two
+// leftovers of one interrupted clone (its half-filled LV and its scratch
+// snapshot) share the clone's job key, and both must go in the same pass,
+// not one per --reconcile-interval.
+func TestReconcilerRemovesBothLeftoversOfAClone(t *testing.T) {
+	e := newEnv(t, true)
+	v := e.create(t, "src", 64*mib, Thick)
+	e.wiper.fail = errors.New("I/O error")
+	if _, err := e.pool.Create(e.ctx, CreateRequest{Name: "clone", RequiredSize: 64 * mib, Provisioning: Thick, SourceVolume: v.ID}); err == nil {
+		t.Fatal("clone succeeded although the copy failed")
+	}
+	id := VolumeID("clone")
+	for _, name := range []string{id, scratchName(id)} {
+		if _, err := e.lvm.GetLV(e.ctx, testVG, name); err != nil {
+			t.Fatalf("the interrupted clone should have left %s: %v", name, err)
+		}
+	}
+	e.wiper.fail = nil
+	ctx, cancel := context.WithCancel(e.ctx)
+	stopped := make(chan struct{})
+	go func() {
+		e.pool.RunReconciler(ctx, filepath.Join(t.TempDir(), "no-tgtd.sock"), time.Hour)
+		close(stopped)
+	}()
+	defer func() { cancel(); <-stopped }()
+	waitUntil(t, func() bool {
+		_, errLV := e.lvm.GetLV(e.ctx, testVG, id)
+		_, errScratch := e.lvm.GetLV(e.ctx, testVG, scratchName(id))
+		return errors.Is(errLV, lvm.ErrNotFound) && errors.Is(errScratch, lvm.ErrNotFound)
+	})
+}
+
+// A force-detach (ControllerUnpublish while the node writes): tgtd
+// refuses to delete the target while its LUN still runs commands of the
+// closed connection ("this logical unit is still active", seen in the e2e
+// guest). The unpublish waits for them to drain instead of failing.
+func TestUnpublishWaitsForTheLUNsCommandsToDrain(t *testing.T) {
+	e := newEnv(t, false)
+	v := e.create(t, "pvc-1", 8*mib, Thick)
+	if _, err := e.pool.Publish(e.ctx, v.ID, nodeA, false); err != nil {
+		t.Fatal(err)
+	}
+	busy := fmt.Errorf("%w: tgtadm: this logical unit is still active", tgt.ErrBusy)
+	e.tgt.FailNext("DeleteTarget", busy)
+	e.tgt.FailNext("DeleteTarget", busy)
+	if err := e.pool.Unpublish(e.ctx, v.ID, nodeA.ID); err != nil {
+		t.Fatalf("Unpublish while the LUN drains: %v", err)
+	}
+	if tg := e.target(t, v.ID); tg != nil {
+		t.Fatalf("target left after the unpublish: %+v", tg)
+	}
 }

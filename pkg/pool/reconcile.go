@@ -44,6 +44,27 @@ type unfinishedWork struct {
 	fn        func(context.Context) error
 }
 
+// byKey folds work that shares a job key into one piece running them in
+// order: a clone's half-filled LV and its scratch snapshot are both removed
+// under the clone's key, and a job already running under a key takes no
+// second one (jobs.start), so the second would wait for the next pass.
+func byKey(work []unfinishedWork) []unfinishedWork {
+	var out []unfinishedWork
+	at := map[string]int{}
+	for _, w := range work {
+		i, ok := at[w.key]
+		if !ok {
+			at[w.key] = len(out)
+			out = append(out, w)
+			continue
+		}
+		first, next := out[i].fn, w.fn
+		out[i].what += ", " + w.what
+		out[i].fn = func(ctx context.Context) error { return errors.Join(first(ctx), next(ctx)) }
+	}
+	return out
+}
+
 // reconcileExports brings tgtd in line with the LV tags and returns what is
 // left to finish, without doing it.
 func (p *Pool) reconcileExports(ctx context.Context) ([]unfinishedWork, error) {
@@ -182,7 +203,7 @@ func (p *Pool) RunReconciler(ctx context.Context, socket string, interval time.D
 		start := time.Now()
 		work, err := p.reconcileExports(ctx)
 		started := 0
-		for _, w := range work {
+		for _, w := range byKey(work) {
 			if p.jobs.start(ctx, w.key, w.what, w.fn) {
 				started++
 			}
