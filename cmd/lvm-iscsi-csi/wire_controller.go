@@ -27,7 +27,7 @@ const (
 )
 
 func wireController(_ context.Context, opts driver.Options, cfg *driver.Config) error {
-	exec := utilexec.New()
+	exec := killpointExec(utilexec.New())
 	var lvmOpts []lvm.Option
 	if opts.LVMGlobalFilter != "" {
 		lvmOpts = append(lvmOpts, lvm.WithGlobalFilter(opts.LVMGlobalFilter))

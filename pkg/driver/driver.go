@@ -37,6 +37,10 @@ type Config struct {
 	// ControllerGate, when set, is asked before each controller call
 	// (gate.go): while it returns an error, the call fails with it.
 	ControllerGate func(ctx context.Context) error
+	// Interceptors run innermost, after the gate, around every handler
+	// (cmd/lvm-iscsi-csi adds the test-only kill points here in a binary
+	// built with the killpoints tag; none otherwise).
+	Interceptors []grpc.UnaryServerInterceptor
 }
 
 // Driver is one plugin process.
@@ -63,6 +67,7 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.ControllerGate != nil {
 		interceptors = append(interceptors, gateController(cfg.ControllerGate))
 	}
+	interceptors = append(interceptors, cfg.Interceptors...)
 	d := &Driver{
 		cfg:      cfg,
 		identity: &IdentityServer{name: cfg.Options.DriverName, version: cfg.Version, mode: mode, prerequisites: cfg.Prerequisites},
