@@ -204,9 +204,10 @@ func diskOf(s *staged) string {
 }
 
 // writeDevice and readDevice bypass the page cache (direct I/O), so what
-// is read is what the device holds, whoever wrote it.
+// is read is what the device holds, whoever wrote it. fullblock: dd reads
+// its stdin, a pipe, until it has the whole block.
 func writeDevice(ctx context.Context, dev string, data []byte) error {
-	cmd := exec.CommandContext(ctx, "dd", "of="+dev, "bs=1M", "count=1", "oflag=direct", "conv=fsync,notrunc", "status=none")
+	cmd := exec.CommandContext(ctx, "dd", "of="+dev, "bs=1M", "count=1", "iflag=fullblock", "oflag=direct", "conv=fsync,notrunc", "status=none")
 	cmd.Stdin = bytes.NewReader(data)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("writing %s: %v: %s", dev, err, out)
