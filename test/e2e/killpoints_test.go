@@ -378,8 +378,11 @@ func (e *kpEnv) runWalk(t *testing.T, w walk) {
 			st.failed = append(st.failed, p.String())
 			// Try to get back to the walk's starting world, so the
 			// following kill points still prove something.
-			_ = e.ctrl.waitReady()
-			_ = e.node.waitReady()
+			for _, proc := range []*process{e.ctrl, e.node} {
+				if proc.waitReady() != nil {
+					_ = proc.restartWith(*killpointsBinary, false)
+				}
+			}
 			_ = e.step(w.undo)
 			if now, err := observeOnce(); err != nil || now.diff(base) != "" {
 				t.Fatalf("stopping the walk of %s after %s failed: the world is not back to its start (%v):\n%s", w.name, p, err, now.diff(base))
