@@ -137,7 +137,7 @@ func (s *staged) stageRequest() *csi.NodeStageVolumeRequest {
 		PublishContext: s.publishContext, VolumeContext: s.volumeContext}
 }
 
-func stage(ctx context.Context, c clients, s *staged, opts ...grpc.CallOption) error {
+func (s *staged) stage(ctx context.Context, c clients, opts ...grpc.CallOption) error {
 	if err := os.MkdirAll(s.staging, 0o750); err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func stage(ctx context.Context, c clients, s *staged, opts ...grpc.CallOption) e
 	return nil
 }
 
-func unstage(ctx context.Context, c clients, s *staged, opts ...grpc.CallOption) error {
+func (s *staged) unstage(ctx context.Context, c clients, opts ...grpc.CallOption) error {
 	if _, err := c.node.NodeUnstageVolume(ctx, &csi.NodeUnstageVolumeRequest{VolumeId: s.id, StagingTargetPath: s.staging}, opts...); err != nil {
 		return fmt.Errorf("NodeUnstageVolume %s: %w", s.id, err)
 	}
@@ -165,7 +165,7 @@ func (e *kpEnv) makeStaged(ctx context.Context, c clients, name string, s *stage
 	if s.publishContext, err = e.publish(ctx, c, s.id, s.block); err != nil {
 		return err
 	}
-	if err := stage(ctx, c, s); err != nil {
+	if err := s.stage(ctx, c); err != nil {
 		return err
 	}
 	if !target {
@@ -187,7 +187,7 @@ func (e *kpEnv) dropStaged(ctx context.Context, c clients, s *staged) error {
 	if _, err := c.node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: s.id, TargetPath: s.target}); err != nil {
 		return fmt.Errorf("NodeUnpublishVolume %s: %w", s.id, err)
 	}
-	if err := unstage(ctx, c, s); err != nil {
+	if err := s.unstage(ctx, c); err != nil {
 		return err
 	}
 	if err := e.unpublish(ctx, c, s.id); err != nil {
@@ -199,7 +199,7 @@ func (e *kpEnv) dropStaged(ctx context.Context, c clients, s *staged) error {
 func lvDevice(id string) string { return "/dev/" + *volumeGroup + "/" + id }
 
 // diskOf is the node's disk of a staged volume.
-func diskOf(s *staged) string {
+func (s *staged) disk() string {
 	return "/dev/disk/by-path/ip-" + s.publishContext["portal"] + "-iscsi-" + s.publishContext["iqn"] + "-lun-1"
 }
 
@@ -549,9 +549,9 @@ func (e *kpEnv) stageWalk(block bool) walk {
 			s.publishContext, err = e.publish(ctx, c, s.id, block)
 			return err
 		},
-		call: func(ctx context.Context, c clients, opts ...grpc.CallOption) error { return stage(ctx, c, s, opts...) },
+		call: func(ctx context.Context, c clients, opts ...grpc.CallOption) error { return s.stage(ctx, c, opts...) },
 		undo: func(ctx context.Context, c clients) error {
-			if err := unstage(ctx, c, s); err != nil {
+			if err := s.unstage(ctx, c); err != nil {
 				return err
 			}
 			if err := e.unpublish(ctx, c, s.id); err != nil {
@@ -561,7 +561,7 @@ func (e *kpEnv) stageWalk(block bool) walk {
 		},
 	}
 	if block {
-		w.verify = func(ctx context.Context, c clients) error { return e.expectPattern(ctx, diskOf(s)) }
+		w.verify = func(ctx context.Context, c clients) error { return e.expectPattern(ctx, s.disk()) }
 	} else {
 		w.verify = func(ctx context.Context, c clients) error {
 			// The new filesystem takes a file and gives it back.
@@ -587,7 +587,7 @@ func (e *kpEnv) unstageWalk() walk {
 	s := newStaged(name, false)
 	file := filepath.Join(s.staging, "data")
 	restage := func(ctx context.Context, c clients) error {
-		if err := stage(ctx, c, s); err != nil {
+		if err := s.stage(ctx, c); err != nil {
 			return err
 		}
 		got, err := os.ReadFile(file)
@@ -607,11 +607,11 @@ func (e *kpEnv) unstageWalk() walk {
 			if err := os.WriteFile(file, e.pattern, 0o600); err != nil {
 				return err
 			}
-			return unstage(ctx, c, s)
+			return s.unstage(ctx, c)
 		},
 		prepare: restage,
 		call: func(ctx context.Context, c clients, opts ...grpc.CallOption) error {
-			return unstage(ctx, c, s, opts...)
+			return s.unstage(ctx, c, opts...)
 		},
 		verify: func(ctx context.Context, c clients) error {
 			dev := lvDevice(s.id)
