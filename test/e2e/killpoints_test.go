@@ -216,20 +216,28 @@ func readOnly(cmd string) bool {
 }
 
 // sampleWalks is the kill-point set "sample" (make e2e, CI): one kill
-// point in each of these walks, right after the first or the last command
-// that changes something (one step done and the rest not, or every step
-// done and the answer lost). Together they cover both processes and every
-// recovery path: a clone left half-made, a delete left half-done, a tag
-// written without its tgtd change (both ways), a stage answered too late,
-// an unstage left half-done. The other walks run only with
-// -kill-points=changes or all.
+// point in each of these walks, one walk per RPC that changes something,
+// each right after a command that changes something: "first" and "last"
+// are the first and the last such command, any other word the first
+// command whose program starts with it. So one step is done and the rest
+// are not: a volume or snapshot made but still marked creating, a volume
+// marked deleting but not wiped, a tag written without its tgtd change
+// (both ways), an LV grown but not its LUN, a disk formatted but not
+// mounted, a filesystem unmounted but its session still there, a
+// filesystem grown without an answer. The other walks, and the other kill
+// points, run only with -kill-points=changes or all.
 var sampleWalks = map[string]string{
-	"CreateVolume/clone-thick":  "first",
-	"DeleteVolume/thick-wipe":   "first",
-	"ControllerPublishVolume":   "first",
-	"ControllerUnpublishVolume": "first",
-	"NodeStageVolume/mount":     "last",
-	"NodeUnstageVolume":         "first",
+	"CreateVolume/empty-thin":    "first",
+	"CreateVolume/snapshot-thin": "first",
+	"DeleteVolume/thick-wipe":    "first",
+	"ControllerPublishVolume":    "first",
+	"ControllerUnpublishVolume":  "first",
+	"ControllerExpandVolume":     "lvextend",
+	"CreateSnapshot":             "first",
+	"DeleteSnapshot":             "first",
+	"NodeStageVolume/mount":      "mkfs",
+	"NodeUnstageVolume":          "first",
+	"NodeExpandVolume":           "resize2fs",
 }
 
 // choose picks the kill points of walk name, whose call ran cmds (as
@@ -265,11 +273,18 @@ func choose(name string, cmds []string, set string) []point {
 		if !ok || len(changes) == 0 {
 			return nil
 		}
-		n := changes[0]
-		if which == "last" {
-			n = changes[len(changes)-1]
+		switch which {
+		case "first":
+			return []point{{killpoint.After, changes[0]}}
+		case "last":
+			return []point{{killpoint.After, changes[len(changes)-1]}}
 		}
-		points = append(points, point{killpoint.After, n})
+		for _, n := range changes {
+			_, argv, _ := strings.Cut(cmds[n-1], " ")
+			if strings.HasPrefix(argv, which) {
+				return []point{{killpoint.After, n}}
+			}
+		}
 	}
 	return points
 }
@@ -333,7 +348,11 @@ func (e *kpEnv) runWalk(t *testing.T, w walk) {
 	}
 	expectWorld(t, base, "after undoing the clean call")
 
-	for _, p := range choose(w.name, cmds, *killPointSet) {
+	points := choose(w.name, cmds, *killPointSet)
+	if _, ok := sampleWalks[w.name]; ok && *killPointSet == "sample" && len(points) == 0 {
+		t.Errorf("the sample's kill point %q is none of the commands %s runs: the sample no longer covers it", sampleWalks[w.name], w.name)
+	}
+	for _, p := range points {
 		key := w.name + "/" + p.String()
 		if reason, ok := knownFailures[key]; ok {
 			t.Logf("EXCLUDED %s (known failure): %s", key, reason)
