@@ -12,7 +12,7 @@ import (
 // dependencies. It is the only place that knows which concrete tools stand
 // behind the driver's interfaces.
 func wire(ctx context.Context, opts driver.Options) (driver.Config, error) {
-	cfg := driver.Config{Options: opts}
+	cfg := driver.Config{Options: opts, InnerInterceptors: killpointInterceptors()}
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return cfg, fmt.Errorf("creating --state-dir: %w", err)
 	}

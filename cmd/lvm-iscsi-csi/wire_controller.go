@@ -29,7 +29,8 @@ const (
 )
 
 func wireController(ctx context.Context, opts driver.Options, cfg *driver.Config, reg *prometheus.Registry) error {
-	return wireControllerWith(ctx, opts, cfg, utilexec.New(), reg)
+	// The kill points (test build only) see every command; none otherwise.
+	return wireControllerWith(ctx, opts, cfg, killpointExec(utilexec.New()), reg)
 }
 
 // wireControllerWith wires the controller over exec, through which every

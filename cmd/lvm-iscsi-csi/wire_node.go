@@ -42,11 +42,13 @@ func wireNode(_ context.Context, opts driver.Options, cfg *driver.Config, reg *p
 	if err := driver.CheckNodeID(nodeID); err != nil {
 		return fmt.Errorf("the node id %q (%d bytes, of which %s and its initiator name %s): %w", nodeID, len(nodeID), opts.NodeID, iqn, err)
 	}
-	exec := utilexec.New()
+	exec := killpointExec(utilexec.New())
 	r := runner.New(exec, iscsiadmTimeout)
 	// mkfs, fsck, blkid, mount, umount and the resize tools, each killed
 	// past --node-operation-timeout (mount-utils gives them none).
-	tools := boundexec.New(boundexec.ProcessGroups{}, opts.NodeOperationTimeout)
+	// The kill points (test build only) wrap them from outside, where
+	// mount-utils' context-less commands are counted as the call's.
+	tools := killpointExec(boundexec.New(boundexec.ProcessGroups{}, opts.NodeOperationTimeout))
 	node := driver.NewNodeServer(driver.NodeConfig{
 		NodeID:            nodeID,
 		Key:               key,

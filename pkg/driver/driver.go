@@ -41,6 +41,10 @@ type Config struct {
 	// Interceptors run around every call, outside the logging one (the
 	// metrics' interceptor, which must see the code the client gets).
 	Interceptors []grpc.UnaryServerInterceptor
+	// InnerInterceptors run innermost, after the gate, around every
+	// handler (cmd/lvm-iscsi-csi adds the test-only kill points here in a
+	// binary built with the killpoints tag; none otherwise).
+	InnerInterceptors []grpc.UnaryServerInterceptor
 }
 
 // Driver is one plugin process.
@@ -67,6 +71,7 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.ControllerGate != nil {
 		interceptors = append(interceptors, gateController(cfg.ControllerGate))
 	}
+	interceptors = append(interceptors, cfg.InnerInterceptors...)
 	d := &Driver{
 		cfg:      cfg,
 		identity: &IdentityServer{name: cfg.Options.DriverName, version: cfg.Version, mode: mode, prerequisites: cfg.Prerequisites},

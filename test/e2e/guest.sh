@@ -14,13 +14,16 @@
 # Inputs (environment, set by run.sh):
 #   E2E_OUTPUT   results: junit/*.xml, *.log (required)
 #   E2E_MODE     vm (inside the throw-away guest) or native
-#   E2E_BIN      directory with lvm-iscsi-csi, sanity.test, e2e.test, test2json, junitsum
+#   E2E_BIN      directory with lvm-iscsi-csi, lvm-iscsi-csi-killpoints, sanity.test,
+#                e2e.test, test2json, junitsum
 #                (default bin/)
 #   E2E_SKIP_FILE              csi-sanity skip list (default test/sanity/skip.txt)
 #   E2E_SANITY_ARGS            extra arguments for sanity.test, e.g. -ginkgo.focus=Probe
 #   E2E_SANITY_ACCESS          access types csi-sanity runs with (default "mount block"; "" skips it)
 #   E2E_SANITY_BLOCK_FULL=1    the block pass runs every spec, not only the Node Service ones
 #   E2E_GO_RUN                 -test.run regexp for our own e2e tests (default: all)
+#   E2E_GO_TIMEOUT             -test.timeout of our own e2e tests (default 45m)
+#   E2E_KILL_POINTS            sample (default) or all: the kill points TestKillPoints walks
 #   E2E_VG_SIZE                size of the loop-file volume group (default 3G)
 #   E2E_THIN_POOL_SIZE         size of the thin pool in it (default 1G)
 #   E2E_TGT_CONTROL_PORT       tgtd management port, tgtadm -C (default 0)
@@ -52,7 +55,7 @@ log() { printf '[guest %(%H:%M:%S)T] %s\n' -1 "$*"; }
 die() { log "FAIL: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
-for f in lvm-iscsi-csi sanity.test e2e.test test2json junitsum demo; do
+for f in lvm-iscsi-csi lvm-iscsi-csi-killpoints sanity.test e2e.test test2json junitsum demo; do
   [ -x "$bin/$f" ] || die "$bin/$f is missing; run test/e2e/run.sh, which builds it"
 done
 
@@ -210,26 +213,61 @@ node_args=(--mode=node --endpoint="unix://$run/node.sock" --node-id=e2e-node
 start_driver node "${node_args[@]}"
 
 # Crash-and-restart switches for the e2e tests: kill -9, start again the same
-# way, wait until the new process answers on its socket (a new inode: the
-# killed one leaves its socket file behind). A killed child of this script
+# way, wait until the new process has made its socket (the killed one leaves
+# its socket file behind, so that is removed first). A killed child of this script
 # stays a zombie until the script reaps it, so "gone" means absent or state Z.
+#
+#   restart-NAME [--binary=PATH] [--expect-dead]
+#
+# --binary starts PATH instead of the command's first word (the kill-point
+# walk runs bin/lvm-iscsi-csi-killpoints, test/e2e/killpoints_test.go).
+# --expect-dead: the process should be dying on its own (it killed itself at
+# a kill point); wait up to 10 s for that, and exit 3 after the restart if it
+# had to be killed here. The first line of output says which it was.
 write_restart() { # name pidfile logfile socket -- command...
   local name=$1 pidfile=$2 logfile=$3 socket=$4
   shift 5
   {
     echo '#!/usr/bin/env bash'
     echo 'set -u'
-    printf 'pid=$(cat %q)\n' "$pidfile"
+    printf 'pidfile=%q\n' "$pidfile"
     printf 'socket=%q\n' "$socket"
-    echo 'old=$(stat -c %i "$socket" 2>/dev/null)'
-    echo 'kill -KILL "$pid" 2>/dev/null'
-    echo 'while [ -e "/proc/$pid" ] && ! grep -q "^[0-9]* ([^)]*) Z" "/proc/$pid/stat" 2>/dev/null; do sleep 0.1; done'
-    printf 'setsid'; printf ' %q' "$@"; printf ' >> %q 2>&1 &\n' "$logfile"
-    printf 'echo $! > %q\n' "$pidfile"
-    echo 'for ((i = 0; i < 300; i++)); do'
-    echo '  [ -S "$socket" ] && [ "$(stat -c %i "$socket")" != "$old" ] && exit 0'
-    echo '  sleep 0.1'
-    echo 'done'
+    printf 'cmd=('; printf ' %q' "$@"; echo ' )'
+    cat <<'SCRIPT'
+expect_dead=
+for arg in "$@"; do
+  case $arg in
+    --binary=*) cmd[0]=${arg#--binary=} ;;
+    --expect-dead) expect_dead=1 ;;
+    *) echo "usage: $0 [--binary=PATH] [--expect-dead]" >&2; exit 2 ;;
+  esac
+done
+pid=$(cat "$pidfile")
+gone() { [ ! -e "/proc/$pid" ] || grep -q "^[0-9]* ([^)]*) Z" "/proc/$pid/stat" 2>/dev/null; }
+rc=0
+if [ -n "$expect_dead" ]; then
+  for ((i = 0; i < 100; i++)); do gone && break; sleep 0.1; done
+fi
+if gone; then
+  echo "pid $pid had exited"
+else
+  echo "pid $pid was running: killing it"
+  [ -n "$expect_dead" ] && rc=3
+fi
+kill -KILL "$pid" 2>/dev/null
+while ! gone; do sleep 0.1; done
+# The dead process's socket file stays behind; the new one is the sign of
+# life (an inode number alone may be reused at once).
+rm -f "$socket"
+SCRIPT
+    printf 'setsid "${cmd[@]}" >> %q 2>&1 &\n' "$logfile"
+    cat <<'SCRIPT'
+echo $! > "$pidfile"
+for ((i = 0; i < 300; i++)); do
+  [ -S "$socket" ] && exit "$rc"
+  sleep 0.1
+done
+SCRIPT
     printf 'echo "%s did not come back in 30s" >&2\n' "$name"
     echo 'exit 1'
   } > "$run/restart-$name"
@@ -336,7 +374,7 @@ done
 # --- our own end-to-end tests -------------------------------------------------
 log "e2e tests (log: $out/e2e.log)"
 start=$SECONDS
-"$bin/e2e.test" -test.v -test.timeout=45m -test.run="${E2E_GO_RUN:-.}" \
+"$bin/e2e.test" -test.v -test.timeout="${E2E_GO_TIMEOUT:-45m}" -test.run="${E2E_GO_RUN:-.}" \
   -controller-endpoint="unix://$run/controller.sock" \
   -node-endpoint="unix://$run/node.sock" \
   -root="$work/e2e" -volume-group="$vg" -tgt-control-port="$control_port" \
@@ -345,6 +383,9 @@ start=$SECONDS
   -driver-binary="$bin/lvm-iscsi-csi" \
   -lose-controller-state="$run/lose-controller-state" \
   -controller-metrics=127.0.0.1:29852 -node-metrics=127.0.0.1:29853 \
+  -restart-controller="$run/restart-controller" -killpoints-binary="$bin/lvm-iscsi-csi-killpoints" \
+  -controller-state-dir="$work/state/controller" -node-state-dir="$work/state/node" \
+  -kill-points="${E2E_KILL_POINTS:-sample}" \
   > "$out/e2e.log" 2>&1 || status=1
 # test2json reads `-test.v` output on stdin; junitsum turns its events into JUnit.
 "$bin/test2json" -p e2e < "$out/e2e.log" > "$out/e2e.json"

@@ -43,6 +43,8 @@ var keys = map[string]string{
 	"serial":         "a SCSI serial",
 	"backingStore":   "a LUN's backing store path",
 	"acl":            "a target's address ACL entry",
+	"killPoint":      "a kill point of the test-only killpoints build (before:N or after:N)",
+	"seq":            "the sequence number of an external command within a call (killpoints build)",
 	"size":           "a size in bytes",
 	"from":           "the old value of a change (a size in bytes)",
 	"to":             "the new value of a change (a size in bytes)",
