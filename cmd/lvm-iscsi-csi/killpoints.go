@@ -17,7 +17,6 @@ import (
 // killpoints_off.go instead and cannot contain the injector.
 var injector = killpoint.New()
 
-
 func killpointExec(e utilexec.Interface) utilexec.Interface { return injector.Exec(e) }
 
 func killpointInterceptors() []grpc.UnaryServerInterceptor {
