@@ -134,13 +134,19 @@ func (f *Fake) InvalidateSnapshot(name string) error {
 // SetDataPercent sets the data usage lvs would report for an LV (a thin
 // pool, thin LV or snapshot), as writes would change it.
 func (f *Fake) SetDataPercent(name string, percent float64) error {
+	return f.change(name, func(lv *lvm.LV) { lv.DataPercent = percent })
+}
+
+// change applies set to LV name under the lock, as a test's way of
+// playing what lvs would report after outside events.
+func (f *Fake) change(name string, set func(*lvm.LV)) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	lv, ok := f.lvs[name]
 	if !ok {
 		return fmt.Errorf("%w: %s", lvm.ErrNotFound, name)
 	}
-	lv.DataPercent = percent
+	set(lv)
 	return nil
 }
 
