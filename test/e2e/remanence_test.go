@@ -494,6 +494,19 @@ func TestThinPoolWithoutZeroingIsRefused(t *testing.T) {
 		}
 		return resp.GetReady().GetValue()
 	}
+	// awaitReady polls Probe: the volume group's check is cached and
+	// runs in the background, so a Probe right after start-up may say
+	// "not ready" only because that first check (lvm, slow under TCG)
+	// has not finished within Probe's patience.
+	awaitReady := func(p plugin, logPath string) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); !probe(p); time.Sleep(500 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b, _ := os.ReadFile(logPath)
+				t.Fatalf("Probe is not ready after a minute although the administrator accepted the pool:\n%s", b)
+			}
+		}
+	}
 	// createThin asks for a thin volume and returns the gRPC code; a
 	// volume made is deleted again.
 	createThin := func(p plugin, name string) codes.Code {
@@ -513,33 +526,52 @@ func TestThinPoolWithoutZeroingIsRefused(t *testing.T) {
 	}
 	waitLog := func(path, want string) {
 		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-			b, _ := os.ReadFile(path)
-			if strings.Contains(string(b), want) {
-				return
-			}
+		for deadline := time.Now().Add(30 * time.Second); !logSays(path, []string{want}); time.Sleep(200 * time.Millisecond) {
 			if time.Now().After(deadline) {
+				b, _ := os.ReadFile(path)
 				t.Fatalf("the controller's log does not say %q:\n%s", want, b)
 			}
 		}
 	}
 
 	refused, logPath, stop := start()
-	if probe(refused) {
-		t.Fatal("Probe is ready with a thin pool that does not zero new blocks")
+	// Not ready for the right reason: Probe's check finished and
+	// refused the pool (not merely "the first check has not finished"),
+	// and the refusal names the fix. Each Probe logs why it is not ready.
+	why := []string{"Prerequisite missing", "does not zero new blocks", "lvchange -Z y " + vg + "/pool"}
+	for deadline := time.Now().Add(time.Minute); !logSays(logPath, why); time.Sleep(500 * time.Millisecond) {
+		if probe(refused) {
+			t.Fatal("Probe is ready with a thin pool that does not zero new blocks")
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("Probe did not refuse the pool for its zeroing within a minute:\n%s", b)
+		}
 	}
-	waitLog(logPath, "lvchange -Z y "+vg+"/pool")
 	if code := createThin(refused, "nozero-1"); code != codes.Unavailable {
 		t.Fatalf("CreateVolume (thin) in a pool without zeroing = %s, want Unavailable", code)
 	}
 	stop()
 
 	accepted, logPath, _ := start("--allow-thin-pool-without-zeroing")
-	if !probe(accepted) {
-		t.Fatal("Probe is not ready although the administrator accepted the pool")
-	}
+	awaitReady(accepted, logPath)
 	waitLog(logPath, "WARNING: thin pool "+vg+"/pool does not zero new blocks")
 	if code := createThin(accepted, "nozero-2"); code != codes.OK {
 		t.Fatalf("CreateVolume (thin) in an accepted pool = %s, want OK", code)
 	}
+}
+
+// logSays says whether one line of the log at path says every one of want.
+func logSays(path string, want []string) bool {
+	b, _ := os.ReadFile(path)
+lines:
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, w := range want {
+			if !strings.Contains(line, w) {
+				continue lines
+			}
+		}
+		return true
+	}
+	return false
 }
