@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -407,106 +406,10 @@ func TestRemanenceThickExpansion(t *testing.T) {
 // against their own VG and their own tgtd, so nothing of the main run is
 // touched.
 func TestThinPoolWithoutZeroingIsRefused(t *testing.T) {
-	if _, err := os.Stat(*driverBinary); err != nil {
-		t.Fatalf("-driver-binary: %v (test/e2e/guest.sh passes it)", err)
-	}
-	dir := t.TempDir()
-	vg := fmt.Sprintf("licnz%d", os.Getpid())
-	img := filepath.Join(dir, "pv.img")
-	if err := os.WriteFile(img, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(img, 64*mib); err != nil {
-		t.Fatal(err)
-	}
-	loop := strings.TrimSpace(run(t, "losetup", "-f", "--show", img))
-	t.Cleanup(func() { exec.Command("losetup", "-d", loop).Run() })
-	lvm(t, "vgcreate", "-y", vg, loop)
-	t.Cleanup(func() {
-		exec.Command("vgremove", "--config", lvmConfig, "-ff", "-y", vg).Run()
-		exec.Command("pvremove", "--config", lvmConfig, "-y", loop).Run()
-	})
+	h := newPrivateHost(t, "licnz", 64*mib)
+	vg := h.vg
 	lvm(t, "lvcreate", "-y", "--type", "thin-pool", "-Z", "n", "-n", "pool", "-L", "16m", vg)
 
-	const port = 3261
-	const controlPort = 7
-	tgtd := exec.Command("setsid", "tgtd", "-f", "-C", strconv.Itoa(controlPort), "--iscsi", fmt.Sprintf("portal=127.0.0.1:%d", port))
-	if err := tgtd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		exec.Command("tgtadm", "-C", strconv.Itoa(controlPort), "--op", "delete", "--mode", "system").Run()
-		tgtd.Process.Kill()
-		tgtd.Wait()
-	})
-	for i := 0; exec.Command("tgtadm", "-C", strconv.Itoa(controlPort), "--op", "show", "--mode", "sys").Run() != nil; i++ {
-		if i > 100 {
-			t.Fatal("the test's own tgtd did not answer in 10s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-
-	// start runs a controller over the VG; stop ends it.
-	start := func(extra ...string) (p plugin, logPath string, stop func()) {
-		t.Helper()
-		sock := filepath.Join(dir, fmt.Sprintf("c%d.sock", time.Now().UnixNano()))
-		logPath = sock + ".log"
-		logFile, err := os.Create(logPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		args := append([]string{"--mode=controller", "--endpoint=unix://" + sock, "--volume-group=" + vg, "--thin-pool=pool",
-			fmt.Sprintf("--portal=127.0.0.1:%d", port), "--iqn-prefix=iqn.2026-11.io.csi.lvm-iscsi.nozero",
-			fmt.Sprintf("--tgt-control-port=%d", controlPort), "--state-dir=" + filepath.Join(dir, "state"),
-			"--reconcile-interval=10m", "--v=2"}, extra...)
-		cmd := exec.Command(*driverBinary, args...)
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		stopped := false
-		stop = func() {
-			if !stopped {
-				stopped = true
-				cmd.Process.Kill()
-				cmd.Wait()
-				logFile.Close()
-			}
-		}
-		t.Cleanup(stop)
-		for i := 0; ; i++ {
-			if _, err := os.Stat(sock); err == nil {
-				break
-			}
-			if i > 300 {
-				b, _ := os.ReadFile(logPath)
-				t.Fatalf("the controller did not create its socket in 30s:\n%s", b)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		return dial(t, "controller", "unix://"+sock), logPath, stop
-	}
-	probe := func(p plugin) bool {
-		t.Helper()
-		resp, err := csi.NewIdentityClient(p.conn).Probe(callContext(t), &csi.ProbeRequest{})
-		if err != nil {
-			t.Fatalf("Probe: %v", err)
-		}
-		return resp.GetReady().GetValue()
-	}
-	// awaitReady polls Probe: the volume group's check is cached and
-	// runs in the background, so a Probe right after start-up may say
-	// "not ready" only because that first check (lvm, slow under TCG)
-	// has not finished within Probe's patience.
-	awaitReady := func(p plugin, logPath string) {
-		t.Helper()
-		for deadline := time.Now().Add(time.Minute); !probe(p); time.Sleep(500 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				b, _ := os.ReadFile(logPath)
-				t.Fatalf("Probe is not ready after a minute although the administrator accepted the pool:\n%s", b)
-			}
-		}
-	}
 	// createThin asks for a thin volume and returns the gRPC code; a
 	// volume made is deleted again.
 	createThin := func(p plugin, name string) codes.Code {
@@ -534,13 +437,13 @@ func TestThinPoolWithoutZeroingIsRefused(t *testing.T) {
 		}
 	}
 
-	refused, logPath, stop := start()
+	refused, logPath, stop := h.startController(t)
 	// Not ready for the right reason: Probe's check finished and
 	// refused the pool (not merely "the first check has not finished"),
 	// and the refusal names the fix. Each Probe logs why it is not ready.
 	why := []string{"Prerequisite missing", "does not zero new blocks", "lvchange -Z y " + vg + "/pool"}
 	for deadline := time.Now().Add(time.Minute); !logSays(logPath, why); time.Sleep(500 * time.Millisecond) {
-		if probe(refused) {
+		if probe(t, refused) {
 			t.Fatal("Probe is ready with a thin pool that does not zero new blocks")
 		}
 		if time.Now().After(deadline) {
@@ -553,25 +456,10 @@ func TestThinPoolWithoutZeroingIsRefused(t *testing.T) {
 	}
 	stop()
 
-	accepted, logPath, _ := start("--allow-thin-pool-without-zeroing")
-	awaitReady(accepted, logPath)
+	accepted, logPath, _ := h.startController(t, "--allow-thin-pool-without-zeroing")
+	awaitReady(t, accepted, logPath)
 	waitLog(logPath, "WARNING: thin pool "+vg+"/pool does not zero new blocks")
 	if code := createThin(accepted, "nozero-2"); code != codes.OK {
 		t.Fatalf("CreateVolume (thin) in an accepted pool = %s, want OK", code)
 	}
-}
-
-// logSays says whether one line of the log at path says every one of want.
-func logSays(path string, want []string) bool {
-	b, _ := os.ReadFile(path)
-lines:
-	for _, line := range strings.Split(string(b), "\n") {
-		for _, w := range want {
-			if !strings.Contains(line, w) {
-				continue lines
-			}
-		}
-		return true
-	}
-	return false
 }
