@@ -11,13 +11,20 @@ import (
 // Write replaces path with data, readable only as perm allows from the
 // first byte on.
 func Write(path string, data []byte, perm os.FileMode) error {
+	return publish(path, data, perm, os.Rename)
+}
+
+// publish writes data to a synced temp file beside path, puts it under
+// path's name with place (rename replaces, link refuses an existing name),
+// and syncs the directory so the name survives a crash.
+func publish(path string, data []byte, perm os.FileMode, place func(tmp, path string) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
+	defer os.Remove(tmp) // after a rename: no-op; after a link: drops the temp name
 	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		return err
@@ -33,7 +40,7 @@ func Write(path string, data []byte, perm os.FileMode) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := place(tmp, path); err != nil {
 		return err
 	}
 	d, err := os.Open(dir)
