@@ -2,14 +2,14 @@
 # Installs, with apt-get, the Debian packages `make k8s-e2e` needs beyond the
 # real-kernel e2e tests' (hack/install-e2e-deps.sh): the container runtime the
 # guest's kubelet talks to (containerd, runc, the CNI plugins), etcd and
-# openssl for the control plane, buildah and debootstrap for the images.
+# openssl and curl for the control plane, buildah and debootstrap for the images.
 # Installs nothing when every tool is already there.
 set -euo pipefail
 
 # command -> package; one command per package proves it is installed.
 declare -A pkg_of=(
   [containerd]=containerd [runc]=runc [/usr/lib/cni/bridge]=containernetworking-plugins
-  [etcd]=etcd-server [openssl]=openssl [buildah]=buildah [debootstrap]=debootstrap
+  [etcd]=etcd-server [openssl]=openssl [curl]=curl [buildah]=buildah [debootstrap]=debootstrap
 )
 missing=()
 for tool in "${!pkg_of[@]}"; do
