@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 BIN := bin
 
-.PHONY: all build check test integration e2e packaging demo lint generate clean
+.PHONY: all build check test integration e2e k8s-e2e packaging demo lint generate clean
 
 all: build
 
@@ -25,6 +25,12 @@ integration:
 # Real-kernel end-to-end tests (real lvm2, tgtd, iscsid, mkfs, mount, csi-sanity).
 e2e:
 	test/e2e/run.sh
+
+# A real one-node Kubernetes in the real-kernel guest, the driver installed by
+# its Helm chart, client-go tests of PVCs and pods (docs/testing.md). Not in
+# `check` yet: about 10 minutes warm, half an hour from nothing.
+k8s-e2e:
+	test/k8s/run.sh
 
 # Image, chart and manifests against real tools: buildah, helm, kube-apiserver + etcd (as root).
 packaging:

@@ -106,8 +106,13 @@ from_files K8S_IMAGE_BUSYBOX busybox e2e '["/bin/sh"]' "$stage/busybox"
 driver_ref=localhost/lvm-iscsi-csi:$version
 log "building $driver_ref (hack/build-image.sh)"
 VERSION=$version hack/build-image.sh "$driver_ref" >/dev/null
-driver_archive=$archives/lvm-iscsi-csi-driver.tar
-push "$driver_ref" "$driver_archive"
+# Named by the image's id: a running guest may still be reading an older
+# archive, which must not be replaced under it. The newest three are kept.
+driver_id=$(bh inspect --type image --format '{{.FromImageID}}' "$driver_ref" | cut -c1-16)
+driver_archive=$archives/lvm-iscsi-csi-driver-$driver_id.tar
+[ -s "$driver_archive" ] || push "$driver_ref" "$driver_archive"
+touch "$driver_archive"
+ls -t "$archives"/lvm-iscsi-csi-driver-*.tar | tail -n +4 | xargs -r rm -f
 add K8S_IMAGE_DRIVER "$driver_ref" "$driver_archive"
 
 # --- the list -----------------------------------------------------------------------
