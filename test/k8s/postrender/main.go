@@ -1,7 +1,7 @@
 // Command postrender is a helm post-renderer (helm install --post-renderer)
 // that takes containers out of the chart's pods by name:
 //
-//	postrender NAME...   < rendered manifests > manifests without those containers
+//	postrender [-liveness-timeout SECONDS] NAME...   < rendered manifests > manifests without those containers
 //
 // The k8s-e2e cluster cannot run the node-driver-registrar and livenessprobe
 // sidecars (their images cannot be built here, see docs/testing.md) and the
@@ -10,28 +10,37 @@
 // cluster drops the sidecars with this and passes those flags through the
 // chart's extraArgs. Everything else passes through unchanged (comments and
 // key order included).
+//
+// -liveness-timeout sets timeoutSeconds of every liveness probe: under
+// software emulation the driver's health check (lvm commands) takes longer
+// than the chart's 5 s, and kubelet restarted the controller in a loop
+// (docs/testing.md).
 package main
 
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
 	"go.yaml.in/yaml/v3"
 )
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: postrender CONTAINER-NAME... < manifests")
+	livenessTimeout := flag.Int("liveness-timeout", 0, "timeoutSeconds of every liveness probe (0: as rendered)")
+	flag.Parse()
+	if flag.NArg() < 1 {
+		fmt.Fprintln(os.Stderr, "usage: postrender [-liveness-timeout SECONDS] CONTAINER-NAME... < manifests")
 		os.Exit(2)
 	}
 	drop := map[string]bool{}
-	for _, name := range os.Args[1:] {
+	for _, name := range flag.Args() {
 		drop[name] = true
 	}
-	out, err := filter(os.Stdin, drop)
+	out, err := filter(os.Stdin, drop, *livenessTimeout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "postrender:", err)
 		os.Exit(1)
@@ -40,9 +49,10 @@ func main() {
 }
 
 // filter re-encodes every document of in, without the containers named in
-// drop. It fails when a name matches no container at all: a renamed sidecar
-// must not slip through unnoticed.
-func filter(in io.Reader, drop map[string]bool) ([]byte, error) {
+// drop and, when livenessTimeout > 0, with that timeoutSeconds in every
+// liveness probe. It fails when a name matches no container at all: a
+// renamed sidecar must not slip through unnoticed.
+func filter(in io.Reader, drop map[string]bool, livenessTimeout int) ([]byte, error) {
 	dec := yaml.NewDecoder(in)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -67,6 +77,9 @@ func filter(in io.Reader, drop map[string]bool) ([]byte, error) {
 					seen[name.Value] = true
 					continue
 				}
+				if probe := lookup(c, "livenessProbe"); probe != nil && livenessTimeout > 0 {
+					set(probe, "timeoutSeconds", strconv.Itoa(livenessTimeout))
+				}
 				kept = append(kept, c)
 			}
 			containers.Content = kept
@@ -84,6 +97,19 @@ func filter(in io.Reader, drop map[string]bool) ([]byte, error) {
 		}
 	}
 	return buf.Bytes(), nil
+}
+
+// set gives the mapping n the integer key=value, replacing an existing one.
+func set(n *yaml.Node, key, value string) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			n.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: value}
+			return
+		}
+	}
+	n.Content = append(n.Content,
+		&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key},
+		&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: value})
 }
 
 // lookup follows mapping keys from n; nil when one is missing.

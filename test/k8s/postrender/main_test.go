@@ -16,6 +16,9 @@ spec:
       containers:
         - name: driver
           args: ["--mode=node"]
+          livenessProbe:
+            httpGet: {path: /healthz, port: 9809}
+            timeoutSeconds: 5
         - name: node-driver-registrar
           image: registrar
         - name: liveness-probe
@@ -28,7 +31,7 @@ metadata:
 `
 
 func TestFilterDropsNamedContainersOnly(t *testing.T) {
-	out, err := filter(strings.NewReader(rendered), map[string]bool{"node-driver-registrar": true, "liveness-probe": true})
+	out, err := filter(strings.NewReader(rendered), map[string]bool{"node-driver-registrar": true, "liveness-probe": true}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,8 +49,22 @@ func TestFilterDropsNamedContainersOnly(t *testing.T) {
 }
 
 func TestFilterRefusesANameThatMatchesNothing(t *testing.T) {
-	_, err := filter(strings.NewReader(rendered), map[string]bool{"csi-node-driver-registrar": true})
+	_, err := filter(strings.NewReader(rendered), map[string]bool{"csi-node-driver-registrar": true}, 0)
 	if err == nil || !strings.Contains(err.Error(), "csi-node-driver-registrar") {
 		t.Fatalf("want an error naming the container, got %v", err)
+	}
+}
+
+func TestFilterSetsLivenessTimeout(t *testing.T) {
+	out, err := filter(strings.NewReader(rendered), map[string]bool{"liveness-probe": true}, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	if !strings.Contains(s, "timeoutSeconds: 60") || strings.Contains(s, "timeoutSeconds: 5") {
+		t.Errorf("liveness timeout not replaced:\n%s", s)
+	}
+	if !strings.Contains(s, "path: /healthz") {
+		t.Errorf("the rest of the probe is gone:\n%s", s)
 	}
 }
