@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Builds the project's Dockerfile with buildah, offline from any registry, and
 # prints the image name. Usage: hack/build-image.sh [IMAGE] (default
-# localhost/lvm-iscsi-csi:VERSION).
+# localhost/lvm-iscsi-csi:<the chart's appVersion>, the image the Helm chart
+# runs when no image value is set). With IMAGE_ARCHIVE=FILE it also writes the
+# image as a docker-archive tarball that keeps its name, for
+# `ctr -n k8s.io images import FILE` on a node without a registry (`make image`).
+# The driver binary inside is stamped with VERSION (default: git describe).
 #
 # No Docker engine and no registry here, so the two images the Dockerfile
 # starts FROM are made locally and tagged with the names it uses:
@@ -15,7 +19,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
-image=${1:-localhost/lvm-iscsi-csi:$version}
+app_version=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' charts/lvm-iscsi-csi/Chart.yaml)
+[ -n "$app_version" ] || { echo "build-image: no appVersion in charts/lvm-iscsi-csi/Chart.yaml" >&2; exit 1; }
+image=${1:-localhost/lvm-iscsi-csi:$app_version}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/lvm-iscsi-csi/image
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 base_image=docker.io/library/debian:bookworm-slim
@@ -76,4 +82,10 @@ bh bud --isolation chroot --pull=never --layers=false -q \
   -t "$image" . >&2
 # Drop the previous build of the same tag and dangling stages: vfs keeps full copies.
 bh rmi --prune >/dev/null 2>&1 || true
+if [ -n "${IMAGE_ARCHIVE:-}" ]; then
+  log "writing $IMAGE_ARCHIVE (docker-archive, named $image)"
+  mkdir -p "$(dirname "$IMAGE_ARCHIVE")"
+  rm -f "$IMAGE_ARCHIVE"
+  bh push -q "$image" "docker-archive:$IMAGE_ARCHIVE:$image" >&2
+fi
 echo "$image"

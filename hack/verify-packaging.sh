@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Checks the packaging against the real tools: the image built from the
 # Dockerfile (buildah, offline) with every tool the driver runs present in it,
+# its archive (`make image`) imported by a containerd under the name the
+# chart runs by default,
 # `helm lint`, `helm template` over several values files, static checks of
 # every render (test/packaging), each rendered object accepted by a real
 # kube-apiserver (etcd on loopback, snapshot CRDs installed) with a
@@ -59,9 +61,10 @@ finish() {
 
 # --- tools --------------------------------------------------------------------
 
-# Debian packages: buildah and debootstrap (image), etcd-server (API server's
-# store), openssl (service account key).
-declare -A pkg_of=([buildah]=buildah [debootstrap]=debootstrap [etcd]=etcd-server [openssl]=openssl)
+# Debian packages: buildah and debootstrap (image), containerd (ctr: the
+# image archive imported as on a node), etcd-server (API server's store),
+# openssl (service account key).
+declare -A pkg_of=([buildah]=buildah [debootstrap]=debootstrap [containerd]=containerd [ctr]=containerd [etcd]=etcd-server [openssl]=openssl)
 missing=()
 for tool in "${!pkg_of[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${pkg_of[$tool]}")
@@ -132,9 +135,13 @@ if ! have buildah || ! have debootstrap; then
 elif [ "$(id -u)" != 0 ]; then
   skip "image build" "buildah's chroot builds need root"
 else
-  image=localhost/lvm-iscsi-csi:packaging-check
-  check "image build (Dockerfile)" env VERSION="$version" hack/build-image.sh "$image"
-  if bh inspect --type image "$image" >/dev/null 2>&1; then
+  # As `make image` builds it: under the chart's default image name, and as
+  # an archive for nodes without a registry.
+  archive=$out/lvm-iscsi-csi-image.tar
+  check "image build (Dockerfile, as make image)" to_file "$out/image-name" \
+    env VERSION="$version" IMAGE_ARCHIVE="$archive" hack/build-image.sh
+  image=$(tail -n 1 "$out/image-name" 2>/dev/null)
+  if [ -n "$image" ] && bh inspect --type image "$image" >/dev/null 2>&1; then
     image_checks "$image"
   fi
 fi
@@ -168,12 +175,59 @@ check "helm refuses a missing storage host, naming storageHost.nodeName" \
 check "helm refuses a portal that is a host name" \
   refused 'portal' "$helm" template x "$chart" -f "$chart/ci/thin-values.yaml" --set storageHost.portal=storage.example.org:3260
 check "helm refuses equal health ports" \
-  refused 'healthPort' "$helm" template x "$chart" -f "$chart/ci/thin-values.yaml" --set node.healthPort=9808
+  refused 'healthPort' "$helm" template x "$chart" -f "$chart/ci/thin-values.yaml" --set node.healthPort=29850
+check "helm refuses tgtd's port 3260 as a health port" \
+  refused 'healthPort' "$helm" template x "$chart" -f "$chart/ci/thin-values.yaml" --set controller.healthPort=3260
 check "static checks of every render (go test ./test/packaging)" env \
-  LVM_ISCSI_CSI_RENDER_DIR="$out/render" LVM_ISCSI_CSI_BINARY="$out/lvm-iscsi-csi" \
+  LVM_ISCSI_CSI_RENDER_DIR="$out/render" LVM_ISCSI_CSI_BINARY="$out/lvm-iscsi-csi" LVM_ISCSI_CSI_HELM="$helm" \
   go test -count=1 ./test/packaging/
 check "deploy/kubernetes matches the chart (hack/update-manifests.sh --check)" \
   env HELM="$helm" hack/update-manifests.sh --check
+
+# --- the image archive on a node ----------------------------------------------
+
+say "the image archive imported by containerd (ctr -n k8s.io images import)"
+# default_image: the image the chart runs when no image value is set.
+default_image() {
+  grep -A1 -- '- name: lvm-iscsi-csi$' "$(ls "$out"/render/*-thin-values.yaml)" | sed -n 's/^ *image: //p' | sort -u
+}
+# ctr_import: a containerd of its own (private root, state and socket, no
+# CRI) imports the archive as docs/install.md says, into the namespace
+# kubelet's CRI uses; the image it then lists must be the chart's default.
+ctr_import() {
+  local want dir pid ok=1 i
+  want=$(default_image)
+  echo "the chart runs: $want"
+  [ -n "$want" ] && [ "$(wc -l <<<"$want")" = 1 ] || { echo "not one default image"; return 1; }
+  dir=$(mktemp -d /tmp/lvm-iscsi-csi-containerd.XXXXXX)
+  printf '%s\n' 'version = 2' "root = \"$dir/root\"" "state = \"$dir/state\"" \
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]' \
+    '[grpc]' "  address = \"$dir/containerd.sock\"" '[ttrpc]' "  address = \"$dir/containerd.sock.ttrpc\"" \
+    >"$dir/config.toml"
+  containerd --config "$dir/config.toml" >"$out/logs/containerd.log" 2>&1 &
+  pid=$!
+  for i in $(seq 1 60); do
+    ctr --address "$dir/containerd.sock" version >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  # native: unpacks on any file system, where overlayfs may be unavailable.
+  if ctr --address "$dir/containerd.sock" -n k8s.io images import --snapshotter native "$archive" &&
+    ctr --address "$dir/containerd.sock" -n k8s.io images ls -q | tee "$dir/images" | grep -qxF "$want"; then
+    ok=0
+  else
+    echo "containerd lists:"; cat "$dir/images" 2>/dev/null
+  fi
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  rm -rf "$dir"
+  return $ok
+}
+if [ -z "${archive:-}" ] || [ ! -s "$archive" ]; then
+  skip "image archive import" "no image archive (the image build did not run)"
+elif ! have containerd || ! have ctr; then
+  skip "image archive import" "containerd missing (apt-get install containerd, as root)"
+else
+  check "the image archive (make image) imports into containerd as the chart's default image" ctr_import
+fi
 
 # --- a real API server ----------------------------------------------------------
 
@@ -303,6 +357,19 @@ helm_install() {
   cat "$api/notes"
   grep -q 'kind: PersistentVolumeClaim' "$api/notes" || { echo "NOTES lack the PVC example"; return 1; }
   "$kubectl" "$k" get csidriver lvm-iscsi.csi.io -o jsonpath='{.spec.attachRequired}' | grep -qx true || return 1
+  # snapshotCRDs=auto: helm asked this API server, which has the CRDs.
+  if [ -n "$crds" ]; then
+    "$kubectl" "$k" get volumesnapshotclass lvm-iscsi-snapshot || return 1
+    "$kubectl" "$k" -n storage get deploy lvm-iscsi-csi-controller -o jsonpath='{.spec.template.spec.containers[*].name}' | grep -qw csi-snapshotter ||
+      { echo "no csi-snapshotter although the API server has the snapshot CRDs"; return 1; }
+    ! grep -q 'Snapshots are off' "$api/notes" || { echo "NOTES say snapshots are off"; return 1; }
+  fi
+  # A second storage host's release beside the first: helm refuses any
+  # object another release owns, so this installs only without collisions.
+  "$helm" "$k" install lvm-iscsi-csi-storage-2 "$chart" --namespace storage \
+    --values "$chart/ci/second-host-values.yaml" --wait=false >/dev/null || return 1
+  "$kubectl" "$k" get csidriver storage-2.lvm-iscsi.csi.io || return 1
+  "$helm" "$k" uninstall lvm-iscsi-csi-storage-2 --namespace storage || return 1
   "$helm" "$k" upgrade lvm-iscsi-csi "$chart" --namespace storage \
     --values "$chart/ci/thin-values.yaml" --set sidecars.snapshotter.enabled=false >/dev/null || return 1
   "$helm" "$k" uninstall lvm-iscsi-csi --namespace storage || return 1

@@ -24,13 +24,18 @@ func main() {
 
 // run returns the process exit code: 0 on a clean stop, 1 on a runtime
 // failure, 2 for a command line that is missing or contradicts something.
+// "doctor" as the first argument runs the doctor instead (doctor.go), with
+// its own flags and exit codes.
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "doctor" {
+		return runDoctor(args[1:], os.Stdout, os.Stderr)
+	}
 	fs := flag.NewFlagSet("lvm-iscsi-csi", flag.ContinueOnError)
-	klog.InitFlags(fs)
+	logging := addLoggingFlags(fs)
 	opts := driver.DefaultOptions()
 	opts.AddFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: lvm-iscsi-csi --mode=controller|node|all [flags]\n\nCSI driver %s: LVM volumes exported over iSCSI by tgt.\n\nFlags:\n", driver.DefaultDriverName)
+		fmt.Fprintf(fs.Output(), "Usage: lvm-iscsi-csi --mode=controller|node|all [flags]\n       lvm-iscsi-csi doctor --help\n\nCSI driver %s: LVM volumes exported over iSCSI by tgt.\n\nFlags:\n", driver.DefaultDriverName)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -45,6 +50,10 @@ func run(args []string) int {
 	}
 	if err := opts.Validate(); err != nil {
 		fmt.Fprintf(os.Stderr, "lvm-iscsi-csi: invalid command line:\n%v\n", err)
+		return 2
+	}
+	if err := applyLogging(logging); err != nil {
+		fmt.Fprintf(os.Stderr, "lvm-iscsi-csi: invalid logging options:\n%v\n", err)
 		return 2
 	}
 	defer klog.Flush()

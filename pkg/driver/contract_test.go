@@ -24,7 +24,7 @@ func TestNodeReadsWhatTheControllerExports(t *testing.T) {
 	const prefix = "iqn.2003-01.org.example:storage"
 	l := lvmfake.New("vg0", 8<<30, 4<<20)
 	tg := tgtfake.New()
-	secrets, err := pool.NewFileSecrets(filepath.Join(t.TempDir(), "chap"))
+	secrets, err := pool.NewFileSecretsOn(filepath.Join(t.TempDir(), "chap"), pool.NewMemoryKeyDevice())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +48,14 @@ func TestNodeReadsWhatTheControllerExports(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the node refuses the controller's publish_context %v: %v", resp.GetPublishContext(), err)
 	}
+	if target.CHAP, err = chapFrom(id, resp.GetPublishContext(), testKeyA); err != nil {
+		t.Fatalf("the node cannot open the CHAP credentials sealed to it: %v", err)
+	}
 	if target.CHAP == nil || target.Portal != "192.0.2.10:3260" {
 		t.Fatalf("node read %+v", target)
+	}
+	if pw, ok := tg.Password(target.CHAP.User); !ok || pw != target.CHAP.Password {
+		t.Fatalf("the node would log in as %s, which tgtd does not have with that password", target.CHAP.User)
 	}
 	if !publish.IsTargetOf(target.IQN, id) {
 		t.Fatalf("the node's session fallback would not find %s by its IQN %s", id, target.IQN)

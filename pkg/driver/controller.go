@@ -18,6 +18,9 @@ type Storage interface {
 	Unpublish(ctx context.Context, id, nodeID string) error
 	Capacity(ctx context.Context, prov pool.Provisioning) (uint64, error)
 	DefaultProvisioning() pool.Provisioning
+	// CHAPEnabled says whether publications carry CHAP credentials, which
+	// only a node with a key can be given.
+	CHAPEnabled() bool
 	Expand(ctx context.Context, id string, required, limit uint64) (uint64, error)
 	Snapshots
 	VolumeHealth

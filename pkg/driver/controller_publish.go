@@ -22,29 +22,50 @@ func (s *controllerService) ControllerPublishVolume(ctx context.Context, req *cs
 	if err := checkVolumeID(id); err != nil {
 		return nil, err
 	}
-	node, err := parseNodeID(req.GetNodeId())
+	node, key, err := parseNodeID(req.GetNodeId())
 	if err != nil {
 		return nil, err
+	}
+	if err := noSecrets(req.GetSecrets()); err != nil {
+		return nil, err
+	}
+	if key == nil && s.storage.CHAPEnabled() {
+		// Checked before anything is recorded or exported: credentials
+		// that could only travel in clear are never made.
+		return nil, fail(errNodeWithoutKey, "node %q has no public key in its id, so its CHAP credentials cannot be sealed to it: "+
+			"its node plugin is older than this controller; upgrade it (the node then registers an id with a key)", req.GetNodeId())
 	}
 	exp, err := s.storage.Publish(ctx, id, node, isMultiNode(req.GetVolumeCapability()))
 	if err != nil {
 		return nil, err
 	}
-	return &csi.ControllerPublishVolumeResponse{PublishContext: publishContext(exp)}, nil
+	pc, err := publishContext(id, exp, key)
+	if err != nil {
+		return nil, err
+	}
+	return &csi.ControllerPublishVolumeResponse{PublishContext: pc}, nil
 }
 
-// publishContext is what the node reads back with targetFrom.
-func publishContext(exp pool.Export) map[string]string {
+// publishContext is what the node reads back with targetFrom. The CO
+// keeps it in VolumeAttachment.status, readable by many, so the CHAP
+// credentials are in it only sealed to the node's key.
+func publishContext(id string, exp pool.Export, key *[32]byte) (map[string]string, error) {
 	pc := map[string]string{
 		publish.KeyPortal: exp.Portal,
 		publish.KeyIQN:    exp.IQN,
 		publish.KeyLUN:    strconv.Itoa(exp.LUN),
 	}
 	if exp.CHAP != nil {
-		pc[publish.KeyCHAPUser] = exp.CHAP.User
-		pc[publish.KeyCHAPPassword] = exp.CHAP.Password
+		if key == nil {
+			return nil, fail(errNodeWithoutKey, "no key to seal the CHAP credentials of %s to", id)
+		}
+		sealed, err := publish.SealCredentials(key, id, publish.Credentials{User: exp.CHAP.User, Password: exp.CHAP.Password})
+		if err != nil {
+			return nil, err
+		}
+		pc[publish.KeyCHAP] = sealed
 	}
-	return pc
+	return pc, nil
 }
 
 func (s *controllerService) ControllerUnpublishVolume(ctx context.Context, req *csi.ControllerUnpublishVolumeRequest) (*csi.ControllerUnpublishVolumeResponse, error) {

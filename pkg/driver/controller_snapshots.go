@@ -25,8 +25,9 @@ func toCSISnapshot(s pool.Snapshot) *csi.Snapshot {
 		SourceVolumeId: s.SourceVolumeID,
 		SizeBytes:      int64(s.Size),
 		CreationTime:   timestamppb.New(s.CreatedAt),
-		// An LVM snapshot is complete the moment lvcreate returns.
-		ReadyToUse: true,
+		// An LVM snapshot is complete the moment lvcreate returns; a
+		// copy-on-write one that overflowed never is again.
+		ReadyToUse: !s.Invalid,
 	}
 }
 

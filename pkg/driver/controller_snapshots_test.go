@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -105,4 +106,34 @@ func TestControllerExpandVolume(t *testing.T) {
 	wantCode(t, err, codes.NotFound)
 	_, err = c.ControllerExpandVolume(ctx, &csi.ControllerExpandVolumeRequest{VolumeId: id, CapacityRange: &csi.CapacityRange{RequiredBytes: 64 << 30}})
 	wantCode(t, err, codes.ResourceExhausted)
+}
+
+// A snapshot the kernel dropped is not ReadyToUse, and restoring it is
+// FailedPrecondition with a message that says why.
+func TestInvalidSnapshotIsNotReadyToUse(t *testing.T) {
+	c, l, _ := newController(t)
+	ctx := context.Background()
+	vol, err := c.CreateVolume(ctx, createReq("src", 8*mib, map[string]string{"provisioning": "thick"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := c.CreateSnapshot(ctx, &csi.CreateSnapshotRequest{Name: "s", SourceVolumeId: vol.GetVolume().GetVolumeId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := snap.GetSnapshot().GetSnapshotId()
+	if err := l.InvalidateSnapshot(id); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.ListSnapshots(ctx, &csi.ListSnapshotsRequest{SnapshotId: id})
+	if err != nil || len(got.GetEntries()) != 1 || got.GetEntries()[0].GetSnapshot().GetReadyToUse() {
+		t.Fatalf("ListSnapshots of an invalid snapshot = %v, %v; want it not ReadyToUse", got, err)
+	}
+	req := createReq("restore", 8*mib, map[string]string{"provisioning": "thick"})
+	req.VolumeContentSource = &csi.VolumeContentSource{Type: &csi.VolumeContentSource_Snapshot{Snapshot: &csi.VolumeContentSource_SnapshotSource{SnapshotId: id}}}
+	_, err = c.CreateVolume(ctx, req)
+	wantCode(t, err, codes.FailedPrecondition)
+	if !strings.Contains(err.Error(), "overflowed") {
+		t.Fatalf("restore error %q does not say what happened", err)
+	}
 }

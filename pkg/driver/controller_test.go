@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"strings"
@@ -16,11 +17,24 @@ import (
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt/tgtfake"
 )
 
-const (
-	mib       = int64(1 << 20)
-	testNodeA = "node-a/iqn.1993-08.org.debian:01:aaaa"
-	testNodeB = "node-b/iqn.1993-08.org.debian:01:bbbb"
+const mib = int64(1 << 20)
+
+// Two nodes as their node plugins introduce themselves: name, initiator
+// name and public key (keys from fixed private keys, so runs repeat).
+var (
+	testKeyA  = fixedNodeKey(0xa1)
+	testKeyB  = fixedNodeKey(0xb2)
+	testNodeA = NodeID("node-a", "iqn.1993-08.org.debian:01:aaaa", &testKeyA.Public)
+	testNodeB = NodeID("node-b", "iqn.1993-08.org.debian:01:bbbb", &testKeyB.Public)
 )
+
+func fixedNodeKey(seed byte) *publish.NodeKey {
+	k, err := publish.NodeKeyFromPrivate(bytes.Repeat([]byte{seed}, 32))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
 
 type noWipe struct{}
 
@@ -36,7 +50,7 @@ func newController(t *testing.T) (*ControllerServer, *lvmfake.Fake, *tgtfake.Fak
 		t.Fatal(err)
 	}
 	tg := tgtfake.New()
-	secrets, err := pool.NewFileSecrets(filepath.Join(t.TempDir(), "chap"))
+	secrets, err := pool.NewFileSecretsOn(filepath.Join(t.TempDir(), "chap"), pool.NewMemoryKeyDevice())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,15 +222,25 @@ func TestPublishUnpublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	pc := resp.GetPublishContext()
-	if pc[publish.KeyPortal] != "192.0.2.10:3260" || pc[publish.KeyIQN] != DefaultIQNPrefix+":"+id || pc[publish.KeyLUN] != "1" || pc[publish.KeyCHAPUser] == "" || pc[publish.KeyCHAPPassword] == "" {
+	if pc[publish.KeyPortal] != "192.0.2.10:3260" || pc[publish.KeyIQN] != DefaultIQNPrefix+":"+id || pc[publish.KeyLUN] != "1" || pc[publish.KeyCHAP] == "" {
 		t.Fatalf("publish_context = %v", pc)
 	}
-	if len(pc) != 5 {
+	if len(pc) != 4 {
 		t.Fatalf("publish_context has extra keys: %v", pc)
 	}
+	creds, err := testKeyA.OpenCredentials(id, pc[publish.KeyCHAP])
+	if err != nil {
+		t.Fatalf("node A cannot open its credentials: %v", err)
+	}
+	if pw, ok := tg.Password(creds.User); !ok || pw != creds.Password {
+		t.Fatalf("the sealed credentials are not tgtd's account %s", creds.User)
+	}
 	again, err := c.ControllerPublishVolume(ctx, pub)
-	if err != nil || again.GetPublishContext()[publish.KeyCHAPPassword] != pc[publish.KeyCHAPPassword] {
-		t.Fatalf("retry = %v, %v", again, err)
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if retried, err := testKeyA.OpenCredentials(id, again.GetPublishContext()[publish.KeyCHAP]); err != nil || retried != creds {
+		t.Fatalf("retry handed out %v, %v; want the same credentials", retried, err)
 	}
 	_, err = c.ControllerPublishVolume(ctx, &csi.ControllerPublishVolumeRequest{VolumeId: id, NodeId: testNodeB, VolumeCapability: rwo})
 	wantCode(t, err, codes.FailedPrecondition)

@@ -15,6 +15,9 @@ func (s *controllerService) CreateVolume(ctx context.Context, req *csi.CreateVol
 	if err := validateCapabilities(req.GetVolumeCapabilities()); err != nil {
 		return nil, err
 	}
+	if err := noSecrets(req.GetSecrets()); err != nil {
+		return nil, err
+	}
 	params, err := ParseParameters(req.GetParameters(), ParameterEnv{DefaultProvisioning: s.storage.DefaultProvisioning()})
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -34,6 +35,16 @@ type Config struct {
 	// Background runs for the driver's lifetime (e.g. the controller's
 	// tgtd reconciler); it must return when ctx is cancelled.
 	Background []func(ctx context.Context)
+	// ControllerGate, when set, is asked before each controller call
+	// (gate.go): while it returns an error, the call fails with it.
+	ControllerGate func(ctx context.Context) error
+	// Interceptors run around every call, outside the logging one (the
+	// metrics' interceptor, which must see the code the client gets).
+	Interceptors []grpc.UnaryServerInterceptor
+	// InnerInterceptors run innermost, after the gate, around every
+	// handler (cmd/lvm-iscsi-csi adds the test-only kill points here in a
+	// binary built with the killpoints tag; none otherwise).
+	InnerInterceptors []grpc.UnaryServerInterceptor
 }
 
 // Driver is one plugin process.
@@ -56,10 +67,15 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Options.DriverName == "" {
 		return nil, errors.New("no driver name")
 	}
+	interceptors := append(slices.Clone(cfg.Interceptors), logAndRecover)
+	if cfg.ControllerGate != nil {
+		interceptors = append(interceptors, gateController(cfg.ControllerGate))
+	}
+	interceptors = append(interceptors, cfg.InnerInterceptors...)
 	d := &Driver{
 		cfg:      cfg,
 		identity: &IdentityServer{name: cfg.Options.DriverName, version: cfg.Version, mode: mode, prerequisites: cfg.Prerequisites},
-		server:   grpc.NewServer(grpc.UnaryInterceptor(logAndRecover)),
+		server:   grpc.NewServer(grpc.ChainUnaryInterceptor(interceptors...)),
 	}
 	csi.RegisterIdentityServer(d.server, d.identity)
 	if mode.hasController() {

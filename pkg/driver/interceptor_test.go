@@ -3,6 +3,7 @@ package driver
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	logsapi "k8s.io/component-base/logs/api/v1"
+	logsjson "k8s.io/component-base/logs/json"
 	"k8s.io/klog/v2"
 )
 
@@ -89,5 +92,60 @@ func TestInterceptorKeepsSecretsOutOfLogs(t *testing.T) {
 	// The request itself must not be modified by sanitizing.
 	if req.PublishContext["chapPassword"] != chapSecret {
 		t.Fatal("sanitizing modified the live request")
+	}
+}
+
+// With --logging-format=json the payloads are logged as JSON strings of
+// the sanitized messages: the secrets stay out there too.
+func TestInterceptorKeepsSecretsOutOfJSONLogs(t *testing.T) {
+	captureLogs(t, "5")
+	var buf bytes.Buffer
+	c := logsapi.NewLoggingConfiguration()
+	c.Format, c.Verbosity = logsapi.JSONLogFormat, 5
+	logger, control := logsjson.Factory{}.Create(*c, logsapi.LoggingOptions{ErrorStream: &buf, InfoStream: &buf})
+	klog.SetLogger(logger)
+	t.Cleanup(klog.ClearLogger)
+
+	const chapSecret = "chap-password-123456"
+	const csiSecret = "mutual-secret-abcdef"
+	req := &csi.NodeStageVolumeRequest{
+		VolumeId:       "csi-0123",
+		PublishContext: map[string]string{"chap": chapSecret, "portal": "192.0.2.1:3260"},
+		Secrets:        map[string]string{"password": csiSecret},
+	}
+	resp := &csi.ControllerPublishVolumeResponse{PublishContext: map[string]string{"chap": chapSecret}}
+	info := &grpc.UnaryServerInfo{FullMethod: "/csi.v1.Node/NodeStageVolume"}
+	if _, err := logAndRecover(context.Background(), req, info, func(context.Context, any) (any, error) { return resp, nil }); err != nil {
+		t.Fatal(err)
+	}
+	// A failure too: its error is logged in full.
+	if _, err := logAndRecover(context.Background(), req, info, func(context.Context, any) (any, error) {
+		return nil, status.Error(codes.Internal, "login failed")
+	}); err == nil {
+		t.Fatal("the failure was lost")
+	}
+	klog.Flush()
+	if control.Flush != nil {
+		control.Flush()
+	}
+	out := buf.String()
+	if strings.Contains(out, chapSecret) || strings.Contains(out, csiSecret) {
+		t.Fatalf("a secret reached the JSON log: %s", out)
+	}
+	var sawRequest, sawFailure bool
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("not a JSON log line (%v): %s", err, line)
+		}
+		if r, ok := entry["request"].(string); ok && strings.Contains(r, "csi-0123") && strings.Contains(r, "192.0.2.1:3260") {
+			sawRequest = true
+		}
+		if entry["msg"] == "GRPC call failed" && entry["code"] == "Internal" {
+			sawFailure = true
+		}
+	}
+	if !sawRequest || !sawFailure {
+		t.Fatalf("the JSON log lacks the sanitized request or the failure:\n%s", out)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/mount-utils"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
 )
 
 // deviceTimeout bounds the wait for udev to create the disk after login.
@@ -20,12 +21,18 @@ type Disks interface {
 	WaitForDevice(ctx context.Context, t iscsi.Target, timeout time.Duration) (string, error)
 	VerifySerial(dev, want string) error
 	Size(dev string) (uint64, error)
+	// State is the disk's SCSI state (running, blocked, transport-offline,
+	// offline).
+	State(dev string) (string, error)
 	Remove(ctx context.Context, dev string) error
 }
 
 // NodeConfig is what a NodeServer is built from.
 type NodeConfig struct {
-	NodeID            string // NodeID(name, initiator IQN)
+	NodeID string // NodeID(name, initiator IQN, Key.Public)
+	// Key opens the CHAP credentials the controller sealed to this node
+	// (LoadNodeKey).
+	Key               *publish.NodeKey
 	MaxVolumesPerNode int64
 	KubeletDir        string // staging and target paths must lie below it
 	StateDir          string
@@ -61,6 +68,10 @@ type nodeService struct {
 	records stageRecords
 	// rescanTimeout bounds NodeExpandVolume's wait for the new size.
 	rescanTimeout time.Duration
+	// probeMount checks that a mounted filesystem answers
+	// (probeFilesystem); probeTimeout bounds it.
+	probeMount   func(path string) error
+	probeTimeout time.Duration
 }
 
 // NewNodeServer serves CSI on this node.
@@ -69,6 +80,8 @@ func NewNodeServer(cfg NodeConfig) *NodeServer {
 		cfg:           cfg,
 		records:       stageRecords{dir: filepath.Join(cfg.StateDir, "staged")},
 		rescanTimeout: rescanTimeout,
+		probeMount:    probeFilesystem,
+		probeTimeout:  probeTimeout,
 	}}
 }
 

@@ -32,12 +32,14 @@ const (
 	nodeTestIQNBase  = "iqn.2026-11.io.csi.lvm-iscsi"
 	nodeTestCHAPUser = "csi-chap-user-7f3a"
 	nodeTestCHAPPass = "chap-password-0123456789abcdef"
-	nodeTestNodeID   = "node-a/iqn.1993-08.org.debian:01:aaaa"
 )
 
 var (
 	nodeVolA = pool.VolumeID("pvc-node-a")
 	nodeVolB = pool.VolumeID("pvc-node-b")
+	// The node under test is node A of the controller tests.
+	nodeTestKey    = testKeyA
+	nodeTestNodeID = testNodeA
 )
 
 func nodeIQN(volumeID string) string { return nodeTestIQNBase + ":" + volumeID }
@@ -59,6 +61,7 @@ type fakeDisks struct {
 type fakeDisk struct {
 	path, serial string
 	gone         bool
+	state        string // SCSI state; "" is running
 }
 
 // fakeRemoval is one Remove call, and whether the disk's session was still
@@ -93,6 +96,25 @@ func (d *fakeDisks) vanish(volumeID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.byIQN[nodeIQN(volumeID)].gone = true
+}
+
+// replace gives volumeID's target a new disk under a new name, as the
+// kernel does when the session is closed and opened again, and removes the
+// old device node (udev does). It returns the new device path.
+func (d *fakeDisks) replace(t *testing.T, volumeID string) string {
+	t.Helper()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := d.byIQN[nodeIQN(volumeID)]
+	if err := os.Remove(old.path); err != nil {
+		t.Fatal(err)
+	}
+	dev := old.path + "-replaced"
+	if err := os.WriteFile(dev, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.byIQN[nodeIQN(volumeID)] = &fakeDisk{path: dev, serial: old.serial}
+	return dev
 }
 
 func (d *fakeDisks) setSerial(volumeID, serial string) {
@@ -148,6 +170,25 @@ func (d *fakeDisks) Size(dev string) (uint64, error) {
 	return 1 << 30, nil
 }
 
+func (d *fakeDisks) State(dev string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	disk := d.find(dev)
+	switch {
+	case disk == nil:
+		return "", fmt.Errorf("%w: %s", iscsi.ErrDeviceNotFound, dev)
+	case disk.state == "":
+		return "running", nil
+	}
+	return disk.state, nil
+}
+
+func (d *fakeDisks) setState(volumeID, state string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.byIQN[nodeIQN(volumeID)].state = state
+}
+
 // Remove deletes the disk; one that is already gone is success, as with
 // iscsi.Devices.
 func (d *fakeDisks) Remove(_ context.Context, dev string) error {
@@ -200,6 +241,24 @@ func (m *recordingMounter) take() []mountCall {
 	calls := m.calls
 	m.calls = nil
 	return calls
+}
+
+// goReadOnly makes the filesystem mounted at path read-only, as the kernel
+// does to ext4 after an I/O error in its journal: the staging mount and its
+// bind mounts (one superblock) all turn "ro".
+func (m *recordingMounter) goReadOnly(path string) {
+	m.FakeMounter.MountPoints = slices.Clone(m.FakeMounter.MountPoints)
+	var dev string
+	for _, mp := range m.FakeMounter.MountPoints {
+		if mp.Path == path {
+			dev = mp.Device
+		}
+	}
+	for i, mp := range m.FakeMounter.MountPoints {
+		if mp.Device == dev {
+			m.FakeMounter.MountPoints[i].Opts = append(slices.Clone(mp.Opts), "ro")
+		}
+	}
 }
 
 func (m *recordingMounter) isMounted(t *testing.T, path string) bool {
@@ -274,6 +333,7 @@ func newNodeTest(t *testing.T, wrap func(*iscsifake.Initiator) iscsi.Initiator) 
 	}
 	n.srv = NewNodeServer(NodeConfig{
 		NodeID:            nodeTestNodeID,
+		Key:               nodeTestKey,
 		MaxVolumesPerNode: 64,
 		KubeletDir:        n.kubelet,
 		StateDir:          n.state,
@@ -338,14 +398,23 @@ func (n *nodeTest) targetPath(volumeID string) string {
 	return filepath.Join(n.kubelet, "pods/6f0c1e3a/volumes/kubernetes.io~csi", volumeID, "mount")
 }
 
+// nodePublishContext is what the controller hands out: the CHAP
+// credentials sealed to the node's key.
 func nodePublishContext(volumeID string) map[string]string {
 	return map[string]string{
-		publish.KeyPortal:       nodeTestPortal,
-		publish.KeyIQN:          nodeIQN(volumeID),
-		publish.KeyLUN:          "1",
-		publish.KeyCHAPUser:     nodeTestCHAPUser,
-		publish.KeyCHAPPassword: nodeTestCHAPPass,
+		publish.KeyPortal: nodeTestPortal,
+		publish.KeyIQN:    nodeIQN(volumeID),
+		publish.KeyLUN:    "1",
+		publish.KeyCHAP:   sealFor(&nodeTestKey.Public, volumeID),
 	}
+}
+
+func sealFor(to *[32]byte, volumeID string) string {
+	sealed, err := publish.SealCredentials(to, volumeID, publish.Credentials{User: nodeTestCHAPUser, Password: nodeTestCHAPPass})
+	if err != nil {
+		panic(err)
+	}
+	return sealed
 }
 
 func nodeFsCap(fsType string, flags ...string) *csi.VolumeCapability {

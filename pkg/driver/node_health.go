@@ -26,6 +26,14 @@ func (s *nodeService) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVo
 		// spec wants NotFound here, so the cause is quoted, not wrapped.
 		return nil, fail(errUnknownObject, "no volume at %q: %v", p, err)
 	}
+	// The numbers of a filesystem that lost its disk or went read-only
+	// would look fine: say what is wrong instead. First, since the volume
+	// path of a filesystem shut down after I/O errors fails stat with EIO.
+	if rec, err := s.records.load(id); err == nil && rec != nil {
+		if err := s.checkStagingMount(id, rec.StagingPath, rec.ReadOnly); err != nil {
+			return nil, err
+		}
+	}
 	info, err := os.Stat(p)
 	if err != nil {
 		return nil, fail(errUnknownObject, "volume path %s: %w", p, err)
@@ -50,7 +58,8 @@ func (s *nodeService) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVo
 }
 
 // NodeGetVolumeHealth reports a staged volume whose iSCSI session or disk
-// is gone as INACCESSIBLE (CSI 1.13's successor of VolumeCondition).
+// is gone as INACCESSIBLE (CSI 1.13's successor of VolumeCondition), and
+// a staging mount that went bad (node_staging_mount.go) with what to do.
 func (s *nodeService) NodeGetVolumeHealth(ctx context.Context, req *csi.NodeGetVolumeHealthRequest) (*csi.NodeGetVolumeHealthResponse, error) {
 	id := req.GetVolumeId()
 	if err := checkVolumeID(id); err != nil {
@@ -86,8 +95,33 @@ func (s *nodeService) healthProblem(ctx context.Context, id string) *csi.VolumeH
 	if !hasSession(sessions, t) {
 		return inaccessible("NoSession", "no iSCSI session to "+rec.IQN)
 	}
-	if _, err := s.cfg.Disks.WaitForDevice(ctx, t, time.Second); err != nil {
+	dev, err := s.cfg.Disks.WaitForDevice(ctx, t, time.Second)
+	if err != nil {
 		return inaccessible("NoDisk", "the disk of "+rec.IQN+" is gone: "+err.Error())
+	}
+	switch state, _ := s.cfg.Disks.State(dev); {
+	case state == "blocked":
+		return inaccessible("Reconnecting", fmt.Sprintf("the iSCSI session to %s is down and I/O to %s waits: it resumes when the session reconnects, or fails once the replacement timeout (%v) has passed; if the target is back and iscsid keeps logging 'can't bind conn', the session is stuck in open-iscsi before 2.1.9 (docs/troubleshooting.md): restarting iscsid recovers it without losing the disk", rec.IQN, dev, iscsi.ReplacementTimeout))
+	case iscsi.Unreachable(state):
+		return inaccessible("DiskOffline", fmt.Sprintf("%s is %s: the target %s has been unreachable for longer than the replacement timeout (or this node was fenced out of it), so every I/O fails until the session reconnects; if the target is back and this stays, delete the pods using the volume on this node: unstaging and staging it again logs in afresh", dev, state, rec.IQN))
+	}
+	// A block volume's staging path is no mount; a filesystem that is not
+	// mounted (yet) has nothing more to check.
+	m, err := s.readStagingMount(rec.StagingPath)
+	if err != nil {
+		return inaccessible("MountsUnknown", "cannot read the mount table: "+err.Error())
+	}
+	if !m.mounted() {
+		return nil
+	}
+	if p := s.stagingProblem(m, dev, rec.ReadOnly); p != nil {
+		msg := p.what
+		if len(m.refs) > 0 {
+			msg += "; " + remedy(m.refs)
+		} else {
+			msg += "; nothing but the staging mount uses it: the next NodeStageVolume mounts the volume's disk again"
+		}
+		return &csi.VolumeHealth_VolumeHealthEntry{Status: p.status, Reason: p.reason, Message: msg}
 	}
 	return nil
 }

@@ -17,6 +17,9 @@ func (s *nodeService) NodePublishVolume(ctx context.Context, req *csi.NodePublis
 	if err := s.check(volumeCall{id: id, capability: c, capabilityRequired: true, paths: []string{"staging_target_path", staging, "target_path", target}}); err != nil {
 		return nil, err
 	}
+	if err := noSecrets(req.GetSecrets()); err != nil {
+		return nil, err
+	}
 	opts := []string{"bind"}
 	if req.GetReadonly() {
 		opts = append(opts, "ro")
@@ -38,9 +41,19 @@ func (s *nodeService) NodePublishVolume(ctx context.Context, req *csi.NodePublis
 			return nil, err
 		}
 	} else {
-		notMnt, err := s.cfg.Mounter.IsLikelyNotMountPoint(staging)
-		if err != nil || notMnt {
+		// The mount table, not a stat: a broken staging mount may answer
+		// stat with EIO, and is to be reported as broken, not as missing.
+		m, err := s.readStagingMount(staging)
+		if err != nil {
+			return nil, err
+		}
+		if !m.mounted() {
 			return nil, fail(errNotStaged, "volume %s is not staged at %s", id, staging)
+		}
+		// A bind mount of a broken staging mount would hand the pod a
+		// filesystem that cannot reach the volume (node_staging_mount.go).
+		if p := s.stagingProblem(m, "", hasReadOnly(c.GetMount().GetMountFlags())); p != nil {
+			return nil, p.brokenError(id, m.refs)
 		}
 		source = staging
 		opts = append(opts, c.GetMount().GetMountFlags()...)

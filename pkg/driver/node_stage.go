@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,9 +18,9 @@ import (
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
 )
 
-// targetFrom reads publish_context (keys in pkg/publish). The IQN must end
-// in the volume id, so a context meant for another volume cannot make this
-// one log in there.
+// targetFrom reads where the volume is from publish_context (keys in
+// pkg/publish). The IQN must end in the volume id, so a context meant for
+// another volume cannot make this one log in there.
 func targetFrom(volumeID string, pc map[string]string) (iscsi.Target, error) {
 	t := iscsi.Target{Portal: pc[publish.KeyPortal], IQN: pc[publish.KeyIQN]}
 	if !iscsi.ValidPortal(t.Portal) {
@@ -33,19 +34,44 @@ func targetFrom(volumeID string, pc map[string]string) (iscsi.Target, error) {
 		return t, invalid("publish_context %s %q is not a LUN number", publish.KeyLUN, pc[publish.KeyLUN])
 	}
 	t.LUN = lun
-	if user, pass := pc[publish.KeyCHAPUser], pc[publish.KeyCHAPPassword]; user != "" || pass != "" {
-		if user == "" || pass == "" {
-			return t, invalid("publish_context has half a CHAP credential")
-		}
-		t.CHAP = &iscsi.CHAP{User: user, Password: pass}
-	}
 	return t, nil
 }
 
-func (s *nodeService) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRequest) (*csi.NodeStageVolumeResponse, error) {
+// chapFrom reads the CHAP credentials of publish_context, nil when there
+// are none (CHAP off). Sealed ones are opened with the node's key and
+// must be for this volume; 0.1's clear ones are still read from
+// VolumeAttachments made before an upgrade (docs/upgrade.md).
+func chapFrom(volumeID string, pc map[string]string, key *publish.NodeKey) (*iscsi.CHAP, error) {
+	sealed := pc[publish.KeyCHAP]
+	user, pass := pc[publish.KeyCHAPUser], pc[publish.KeyCHAPPassword]
+	switch {
+	case sealed != "" && (user != "" || pass != ""):
+		return nil, invalid("publish_context has both sealed and clear CHAP credentials")
+	case sealed != "":
+		if key == nil {
+			return nil, fail(errNodeWithoutKey, "publish_context has sealed CHAP credentials and this node has no key to open them")
+		}
+		c, err := key.OpenCredentials(volumeID, sealed)
+		if err != nil {
+			return nil, fmt.Errorf("publish_context %s: %w", publish.KeyCHAP, err)
+		}
+		return &iscsi.CHAP{User: c.User, Password: c.Password}, nil
+	case user != "" || pass != "":
+		if user == "" || pass == "" {
+			return nil, invalid("publish_context has half a CHAP credential")
+		}
+		return &iscsi.CHAP{User: user, Password: pass}, nil
+	}
+	return nil, nil
+}
+
+func (s *nodeService) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRequest) (_ *csi.NodeStageVolumeResponse, err error) {
 	id, staging := req.GetVolumeId(), req.GetStagingTargetPath()
 	c := req.GetVolumeCapability()
 	if err := s.check(volumeCall{id: id, capability: c, capabilityRequired: true, paths: []string{"staging_target_path", staging}}); err != nil {
+		return nil, err
+	}
+	if err := noSecrets(req.GetSecrets()); err != nil {
 		return nil, err
 	}
 	target, err := targetFrom(id, req.GetPublishContext())
@@ -56,7 +82,18 @@ func (s *nodeService) NodeStageVolume(ctx context.Context, req *csi.NodeStageVol
 	if err != nil {
 		return nil, err
 	}
-	if err := s.records.save(id, stageRecord{Portal: target.Portal, IQN: target.IQN, LUN: target.LUN, StagingPath: staging}); err != nil {
+	if target.CHAP, err = chapFrom(id, req.GetPublishContext(), s.cfg.Key); err != nil {
+		return nil, err
+	}
+	// From here on, a final error must leave nothing behind: kubelet will
+	// not call NodeUnstageVolume after it (node_stage_undo.go).
+	defer func() {
+		if err != nil && finalForKubelet(err) {
+			err = s.undoStage(ctx, id, staging, err)
+		}
+	}()
+	readOnly := hasReadOnly(c.GetMount().GetMountFlags())
+	if err := s.records.save(id, stageRecord{Portal: target.Portal, IQN: target.IQN, LUN: target.LUN, StagingPath: staging, ReadOnly: readOnly}); err != nil {
 		return nil, fmt.Errorf("recording the staging of %s: %w", id, err)
 	}
 	dev, err := s.attach(ctx, id, target)
@@ -66,7 +103,7 @@ func (s *nodeService) NodeStageVolume(ctx context.Context, req *csi.NodeStageVol
 	if c.GetBlock() != nil {
 		return &csi.NodeStageVolumeResponse{}, nil
 	}
-	if err := s.mountFilesystem(dev, staging, c.GetMount(), params); err != nil {
+	if err := s.mountFilesystem(id, dev, staging, c.GetMount(), params, readOnly); err != nil {
 		return nil, err
 	}
 	return &csi.NodeStageVolumeResponse{}, nil
@@ -87,7 +124,7 @@ func (s *nodeService) attach(ctx context.Context, id string, t iscsi.Target) (st
 		}
 		err = s.cfg.Disks.VerifySerial(dev, id)
 		if err == nil {
-			return dev, nil
+			return dev, s.checkDiskReadable(dev, t)
 		}
 		// Seen in the real-kernel runs: the name found (a by-path link
 		// udev has not yet moved to a new disk, or a disk still being
@@ -102,40 +139,45 @@ func (s *nodeService) attach(ctx context.Context, id string, t iscsi.Target) (st
 			continue
 		}
 		if errors.Is(err, iscsi.ErrSerialMismatch) {
-			klog.ErrorS(err, "Refusing a disk that is not the volume's; logging out of it", "volumeID", id, "device", dev)
 			// A session that shows another volume's disk must not linger:
-			// log out (the disk's data is not touched); a retry starts over.
-			if lerr := s.cfg.Initiator.Logout(ctx, t.Portal, t.IQN); lerr != nil {
-				klog.ErrorS(lerr, "Logging out of a mismatched target failed", "iqn", t.IQN)
-			}
+			// the error is final, so undoStage removes the disk (its data
+			// is not touched) and logs out; a retry starts over.
+			klog.ErrorS(err, "Refusing a disk that is not the volume's", "volumeID", id, "device", dev)
 		}
 		return "", fmt.Errorf("disk %s behind %s: %w", dev, t.IQN, err)
 	}
 }
 
-func (s *nodeService) mountFilesystem(dev, staging string, m *csi.VolumeCapability_MountVolume, params Parameters) error {
+func (s *nodeService) mountFilesystem(id, dev, staging string, m *csi.VolumeCapability_MountVolume, params Parameters, readOnly bool) error {
 	fsType := m.GetFsType()
 	if fsType == "" {
 		fsType = "ext4"
 	}
-	if err := os.MkdirAll(staging, 0o750); err != nil {
-		return fmt.Errorf("creating %s: %w", staging, err)
-	}
-	notMnt, err := s.cfg.Mounter.IsLikelyNotMountPoint(staging)
+	// The mount table first: the staging path of a filesystem that shut
+	// down after I/O errors cannot even be stat'ed.
+	mounted, err := s.readStagingMount(staging)
 	if err != nil {
 		return fmt.Errorf("checking %s: %w", staging, err)
 	}
-	if !notMnt {
-		src, _, err := mount.GetDeviceNameFromMount(s.cfg.Mounter, staging)
-		if err != nil {
-			return fmt.Errorf("checking what is mounted at %s: %w", staging, err)
+	if mounted.mounted() {
+		// Staged before: a retry, or a staging mount that went bad
+		// (node_staging_mount.go).
+		done, err := s.reuseStagingMount(id, dev, mounted, readOnly)
+		if done || err != nil {
+			return err
 		}
-		if sameDevice(src, dev) {
-			return nil // staged before: a retry
-		}
-		return fail(errPathInUse, "%s already has %s mounted, not %s", staging, src, dev)
+	}
+	if err := os.MkdirAll(staging, 0o750); err != nil {
+		return fmt.Errorf("creating %s: %w", staging, err)
 	}
 	opts := append([]string{"defaults"}, m.GetMountFlags()...)
+	if fsType == "xfs" && !slices.Contains(opts, "nouuid") {
+		// A clone or a restored snapshot has its source's filesystem UUID,
+		// and xfs refuses to mount a second filesystem with a UUID already
+		// mounted. nouuid turns that check off (docs/design.md, "Clones
+		// next to their source").
+		opts = append(opts, "nouuid")
+	}
 	if err := s.cfg.Mounter.FormatAndMountSensitiveWithFormatOptions(dev, staging, fsType, opts, nil, params.FormatOptions(fsType)); err != nil {
 		return fmt.Errorf("formatting/mounting %s at %s: %w", dev, staging, err)
 	}
@@ -150,6 +192,23 @@ func (s *nodeService) mountFilesystem(dev, staging string, m *csi.VolumeCapabili
 			return fmt.Errorf("growing the filesystem on %s to the device: %w", dev, err)
 		}
 		klog.InfoS("Grew the filesystem to its device at stage", "device", dev)
+	}
+	return nil
+}
+
+// checkDiskReadable refuses a disk that cannot be read. Never hand one to
+// SafeFormatAndMount: blkid exits 2, "no filesystem", when it cannot open
+// the device, mount-utils then runs mkfs, and a disk that came back in
+// between would be wiped.
+func (s *nodeService) checkDiskReadable(dev string, t iscsi.Target) error {
+	state, err := s.cfg.Disks.State(dev)
+	switch {
+	case err != nil:
+		return fmt.Errorf("reading the state of %s: %w", dev, err)
+	case state == "blocked":
+		return fail(errDiskReconnecting, "disk %s of %s is %s: its iSCSI session is reconnecting; try again", dev, t.IQN, state)
+	case iscsi.Unreachable(state):
+		return fail(errDiskUnreachable, "disk %s of %s is %s: the target has not answered for longer than the replacement timeout, and every I/O to the disk fails", dev, t.IQN, state)
 	}
 	return nil
 }

@@ -85,8 +85,26 @@ func TestNodeStageVolumeRejectsBadRequests(t *testing.T) {
 		}, codes.InvalidArgument},
 		{"LUN not a number", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.PublishContext[publish.KeyLUN] = "one" }, codes.InvalidArgument},
 		{"LUN out of range", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.PublishContext[publish.KeyLUN] = "256" }, codes.InvalidArgument},
-		{"CHAP user without password", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { delete(r.PublishContext, publish.KeyCHAPPassword) }, codes.InvalidArgument},
-		{"CHAP password without user", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { delete(r.PublishContext, publish.KeyCHAPUser) }, codes.InvalidArgument},
+		{"0.1's CHAP user without password", func(n *nodeTest, r *csi.NodeStageVolumeRequest) {
+			delete(r.PublishContext, publish.KeyCHAP)
+			r.PublishContext[publish.KeyCHAPUser] = nodeTestCHAPUser
+		}, codes.InvalidArgument},
+		{"0.1's CHAP password without user", func(n *nodeTest, r *csi.NodeStageVolumeRequest) {
+			delete(r.PublishContext, publish.KeyCHAP)
+			r.PublishContext[publish.KeyCHAPPassword] = nodeTestCHAPPass
+		}, codes.InvalidArgument},
+		{"sealed and clear CHAP at once", func(n *nodeTest, r *csi.NodeStageVolumeRequest) {
+			r.PublishContext[publish.KeyCHAPUser] = nodeTestCHAPUser
+			r.PublishContext[publish.KeyCHAPPassword] = nodeTestCHAPPass
+		}, codes.InvalidArgument},
+		{"CHAP sealed to another node", func(n *nodeTest, r *csi.NodeStageVolumeRequest) {
+			r.PublishContext[publish.KeyCHAP] = sealFor(&testKeyB.Public, nodeVolA)
+		}, codes.FailedPrecondition},
+		{"CHAP sealed for another volume", func(n *nodeTest, r *csi.NodeStageVolumeRequest) {
+			r.PublishContext[publish.KeyCHAP] = sealFor(&nodeTestKey.Public, nodeVolB)
+		}, codes.InvalidArgument},
+		{"CHAP not sealed at all", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.PublishContext[publish.KeyCHAP] = "hunter2" }, codes.InvalidArgument},
+		{"secrets", func(n *nodeTest, r *csi.NodeStageVolumeRequest) { r.Secrets = map[string]string{"password_in": "x"} }, codes.InvalidArgument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNodeTest(t, nil)
@@ -256,13 +274,14 @@ func TestNodeStageVolumeSerialMismatchTouchesNothing(t *testing.T) {
 			if n.mounter.isMounted(t, n.stagingPath(nodeVolA)) {
 				t.Errorf("staging path mounted")
 			}
-			// The session showing the wrong disk is closed at once; the
-			// record stays so that NodeUnstageVolume can finish the job.
+			// The session showing the wrong disk is closed at once, and,
+			// the error being final for kubelet, nothing else is left
+			// (TestNodeStageVolumeFinalErrorLeavesNothing).
 			if n.ini.LoggedIn(nodeTestPortal, nodeIQN(nodeVolA)) {
 				t.Errorf("still logged in to a target that shows another volume's disk")
 			}
-			if !n.hasRecord(nodeVolA) {
-				t.Errorf("no stage record")
+			if n.hasRecord(nodeVolA) {
+				t.Errorf("stage record left after a final error")
 			}
 		})
 	}
@@ -289,9 +308,10 @@ func TestNodeStageVolumeBlockLogsInAndChecksTheDiskOnly(t *testing.T) {
 	}
 }
 
-// The record is written before the login, so a login that fails (or a
-// crash during it) leaves what NodeUnstageVolume needs; it never holds the
-// CHAP credentials.
+// The record is written before the login, so a login that fails with a
+// code kubelet does not take as final (after which it calls
+// NodeUnstageVolume), or a crash during it, leaves what
+// NodeUnstageVolume needs; it never holds the CHAP credentials.
 func TestNodeStageVolumeRecordsBeforeLogin(t *testing.T) {
 	var n *nodeTest
 	recordedAtLogin := false
@@ -299,11 +319,9 @@ func TestNodeStageVolumeRecordsBeforeLogin(t *testing.T) {
 		return &hookedInitiator{Initiator: f, beforeLogin: func(iscsi.Target) { recordedAtLogin = n.hasRecord(nodeVolA) }}
 	})
 	n.disks.add(t, nodeVolA, nodeVolA)
-	n.ini.FailNext(iscsifake.Login, fmt.Errorf("%w: %w: exit status 24", iscsi.ErrLoginFailed, iscsi.ErrAuthFailed))
+	n.ini.FailNext(iscsifake.Login, fmt.Errorf("%w: exit status 8", iscsi.ErrLoginFailed)) // portal unreachable
 	_, err := n.srv.NodeStageVolume(t.Context(), n.stageReq(nodeVolA, nodeFsCap("ext4")))
-	if err == nil {
-		t.Fatal("staging succeeded although the login failed")
-	}
+	nodeWantCode(t, err, codes.Unavailable)
 	if len(n.ini.Logins()) != 1 || !recordedAtLogin {
 		t.Fatalf("logins %v; record there at login: %v", n.ini.Logins(), recordedAtLogin)
 	}
@@ -954,4 +972,31 @@ func TestNodeGetVolumeHealth(t *testing.T) {
 			nodeWantCode(t, err, codes.InvalidArgument)
 		}
 	})
+}
+
+// xfs refuses to mount a filesystem whose UUID is already mounted, and a
+// clone or a restored snapshot carries its source's: xfs is mounted with
+// nouuid. ext4 has no such check and gets nothing added.
+func TestNodeStageVolumeMountsXFSWithoutTheUUIDCheck(t *testing.T) {
+	for _, tc := range []struct {
+		fsType, blkid string
+		nouuid        bool
+	}{
+		{"xfs", "blkid_unformatted", true},
+		{"ext4", "blkid_ext4", false},
+	} {
+		t.Run(tc.fsType, func(t *testing.T) {
+			n := newNodeTest(t, nil)
+			dev := n.disks.add(t, nodeVolA, nodeVolA)
+			second := map[string]string{"xfs": "mkfs_xfs", "ext4": "fsck_clean"}[tc.fsType]
+			n.expectCommands(recordedExec(t, tc.blkid, dev), recordedExec(t, second, dev))
+			if _, err := n.srv.NodeStageVolume(t.Context(), n.stageReq(nodeVolA, nodeFsCap(tc.fsType))); err != nil {
+				t.Fatal(err)
+			}
+			calls := n.mounter.take()
+			if len(calls) != 1 || slices.Contains(calls[0].options, "nouuid") != tc.nouuid {
+				t.Errorf("mounts %+v, want nouuid among the options: %v", calls, tc.nouuid)
+			}
+		})
+	}
 }

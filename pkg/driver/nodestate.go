@@ -19,6 +19,10 @@ type stageRecord struct {
 	IQN         string `json:"iqn"`
 	LUN         int    `json:"lun"`
 	StagingPath string `json:"stagingPath"`
+	// ReadOnly: the filesystem was staged read-only on purpose (mount
+	// flag ro), so a read-only staging mount is not a filesystem that
+	// went read-only after errors.
+	ReadOnly bool `json:"readOnly,omitempty"`
 }
 
 // stageRecords stores one record per volume under dir (in --state-dir,

@@ -40,6 +40,11 @@ const (
 	DefaultLVMGlobalFilter = "r|^/dev/disk/by-path/.*-iscsi-.*|"
 )
 
+// DefaultVGLockDir is LVM's own lock directory (lvm.conf
+// global/locking_dir): whoever runs lvm commands on the storage host
+// shares it, and the chart mounts it from the host.
+const DefaultVGLockDir = "/run/lock/lvm"
+
 // Options is everything the binary is told on its command line. The first
 // block is the fixed contract; the rest are tunables with safe defaults.
 type Options struct {
@@ -74,6 +79,9 @@ type Options struct {
 	// HealthAddress is host:port of an HTTP /healthz endpoint answering
 	// what Probe answers, for a liveness probe; empty turns it off.
 	HealthAddress string
+	// MetricsAddress is host:port of an HTTP /metrics endpoint for
+	// Prometheus (docs/metrics.md); empty turns it off.
+	MetricsAddress string
 
 	// TgtControlPort selects the tgtd instance (tgtadm -C) on the storage host.
 	TgtControlPort int
@@ -82,11 +90,18 @@ type Options struct {
 	// ISCSILockFile serialises iscsiadm calls host-wide (its node database
 	// is not safe under concurrent writers).
 	ISCSILockFile string
+	// VGLockDir holds the per-volume-group lock every controller of this
+	// host takes, so two never serve one volume group (controller).
+	VGLockDir string
 	// KubeletDir is the kubelet's root: staging and target paths outside it
 	// are refused (node).
 	KubeletDir string
 	// MaxVolumesPerNode is reported by NodeGetInfo; 0 means no limit.
 	MaxVolumesPerNode int64
+	// NodeOperationTimeout bounds each mkfs, fsck, blkid, mount, umount
+	// and resize command of the node: past it the command is killed and
+	// its call fails (node).
+	NodeOperationTimeout time.Duration
 	// ReconcileInterval is how often tgtd is checked against the LV tags.
 	ReconcileInterval time.Duration
 	// OverprovisionRatio caps thin allocations at ratio × thin pool size.
@@ -94,6 +109,15 @@ type Options struct {
 	// ThinPoolWarnPercent: past this data or metadata use of the thin pool
 	// the controller warns and thin volumes report DEGRADED; 0 turns it off.
 	ThinPoolWarnPercent float64
+	// ThinPoolFullPercent: at this data or metadata use of the thin pool
+	// new thin volumes, snapshots and clones are refused
+	// (ResourceExhausted), keeping the last blocks for the volumes' own
+	// writes; 0 turns it off.
+	ThinPoolFullPercent float64
+	// AllowThinPoolWithoutZeroing serves thin volumes from a thin pool that
+	// does not zero new blocks (where they may read deleted volumes' data);
+	// without it such a pool keeps the controller not ready.
+	AllowThinPoolWithoutZeroing bool
 	// MaxConcurrentLVM bounds concurrent lvm commands.
 	MaxConcurrentLVM int
 	// LVMGlobalFilter is the devices/global_filter pattern every lvm command
@@ -116,13 +140,20 @@ func DefaultOptions() Options {
 		StateDir:            DefaultStateDir,
 		InitiatorNameFile:   DefaultInitiatorNameFile,
 		ISCSILockFile:       DefaultISCSILockFile,
+		VGLockDir:           DefaultVGLockDir,
 		KubeletDir:          DefaultKubeletDir,
 		ReconcileInterval:   30 * time.Second,
 		OverprovisionRatio:  1.0,
 		ThinPoolWarnPercent: 80,
+		ThinPoolFullPercent: 95,
 		MaxConcurrentLVM:    4,
 		LVMGlobalFilter:     DefaultLVMGlobalFilter,
 		CHAP:                true,
+
+		// Long enough for fsck of a large filesystem; a tool stuck on a
+		// dead disk fails by itself within the iSCSI replacement timeout
+		// (2 min) anyway, so this catches what hangs for other reasons.
+		NodeOperationTimeout: 10 * time.Minute,
 	}
 }
 
@@ -139,14 +170,20 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.DriverName, "driver-name", o.DriverName, "CSI driver name (CSIDriver object, StorageClass provisioner)")
 	fs.StringVar(&o.KubeletRegistrationPath, "kubelet-registration-path", o.KubeletRegistrationPath, "the CSI socket as kubelet sees it; when set, register with kubelet through <kubelet-dir>/plugins_registry (node mode)")
 	fs.StringVar(&o.HealthAddress, "health-address", o.HealthAddress, "host:port for an HTTP /healthz endpoint that answers like Probe (empty: off)")
+	fs.StringVar(&o.MetricsAddress, "metrics-address", o.MetricsAddress, "host:port for an HTTP /metrics endpoint for Prometheus, apart from /healthz (empty: off)")
 	fs.IntVar(&o.TgtControlPort, "tgt-control-port", o.TgtControlPort, "tgtd control port (tgtadm -C) on the storage host")
 	fs.StringVar(&o.InitiatorNameFile, "initiator-name-file", o.InitiatorNameFile, "open-iscsi initiator name file (node mode)")
 	fs.StringVar(&o.ISCSILockFile, "iscsi-lock-file", o.ISCSILockFile, "lock file serialising iscsiadm calls on this host (node mode)")
+	fs.StringVar(&o.VGLockDir, "vg-lock-dir", o.VGLockDir, "directory on the storage host, shared by every controller there, for the lock that keeps one controller per volume group (controller mode)")
 	fs.StringVar(&o.KubeletDir, "kubelet-dir", o.KubeletDir, "kubelet root directory; staging and target paths must lie below it (node mode)")
 	fs.Int64Var(&o.MaxVolumesPerNode, "max-volumes-per-node", o.MaxVolumesPerNode, "volumes one node may attach, reported to Kubernetes; 0 means no limit")
+	fs.DurationVar(&o.NodeOperationTimeout, "node-operation-timeout", o.NodeOperationTimeout, "each mkfs, fsck, blkid, mount, umount and resize the node runs is killed after this long and its call fails (node mode)")
 	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", o.ReconcileInterval, "how often the controller makes tgtd match the LV tags")
 	fs.Float64Var(&o.OverprovisionRatio, "overprovision-ratio", o.OverprovisionRatio, "thin volumes may add up to this many times the thin pool size (>= 1)")
+	fs.Float64Var(&o.ThinPoolFullPercent, "thin-pool-full-percent", o.ThinPoolFullPercent, "refuse new thin volumes, snapshots and clones (ResourceExhausted) at this thin pool data or metadata use (0 turns it off)")
 	fs.Float64Var(&o.ThinPoolWarnPercent, "thin-pool-warn-percent", o.ThinPoolWarnPercent, "warn, and report thin volumes DEGRADED, past this thin pool data or metadata use (0 turns it off)")
+	fs.BoolVar(&o.AllowThinPoolWithoutZeroing, "allow-thin-pool-without-zeroing", o.AllowThinPoolWithoutZeroing,
+		"serve thin volumes from a thin pool that does not zero new blocks, where they may read deleted volumes' data (otherwise such a pool keeps the controller not ready; the fix is lvchange -Z y VG/POOL)")
 	fs.IntVar(&o.MaxConcurrentLVM, "max-concurrent-lvm", o.MaxConcurrentLVM, "lvm commands run at once at most")
 	fs.StringVar(&o.LVMGlobalFilter, "lvm-global-filter", o.LVMGlobalFilter, "lvm devices/global_filter pattern for the controller's lvm commands (lvm.conf syntax); empty uses lvm.conf's")
 	fs.BoolVar(&o.CHAP, "chap", o.CHAP, "protect every target with per-volume CHAP credentials")
@@ -196,6 +233,13 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("--health-address %q is not host:port", o.HealthAddress))
 		}
 	}
+	if o.MetricsAddress != "" {
+		if _, _, err := net.SplitHostPort(o.MetricsAddress); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-address %q is not host:port", o.MetricsAddress))
+		} else if o.MetricsAddress == o.HealthAddress {
+			errs = append(errs, fmt.Errorf("--metrics-address and --health-address must differ (%s): they are separate listeners", o.MetricsAddress))
+		}
+	}
 	if !iqnPrefixPattern.MatchString(o.IQNPrefix) || len(o.IQNPrefix) > 180 {
 		errs = append(errs, fmt.Errorf("--iqn-prefix %q is not an iqn.yyyy-mm.domain[:name] prefix in lower case", o.IQNPrefix))
 	}
@@ -226,6 +270,9 @@ func (o *Options) validateController() []error {
 	if o.TgtControlPort < 0 || o.TgtControlPort > 65535 {
 		errs = append(errs, fmt.Errorf("--tgt-control-port %d is out of range", o.TgtControlPort))
 	}
+	if !filepath.IsAbs(o.VGLockDir) {
+		errs = append(errs, fmt.Errorf("--vg-lock-dir must be an absolute path, got %q", o.VGLockDir))
+	}
 	if o.ReconcileInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--reconcile-interval %v is shorter than 1s", o.ReconcileInterval))
 	}
@@ -235,11 +282,17 @@ func (o *Options) validateController() []error {
 	if strings.ContainsAny(o.LVMGlobalFilter, "\"\n") {
 		errs = append(errs, fmt.Errorf("--lvm-global-filter %q must not contain quotes or newlines", o.LVMGlobalFilter))
 	}
+	if o.ThinPoolFullPercent < 0 || o.ThinPoolFullPercent > 100 {
+		errs = append(errs, fmt.Errorf("--thin-pool-full-percent %v must be between 0 and 100", o.ThinPoolFullPercent))
+	}
 	if o.ThinPoolWarnPercent < 0 || o.ThinPoolWarnPercent > 100 {
 		errs = append(errs, fmt.Errorf("--thin-pool-warn-percent %v must be between 0 and 100", o.ThinPoolWarnPercent))
 	}
 	if o.MaxConcurrentLVM < 1 {
 		errs = append(errs, fmt.Errorf("--max-concurrent-lvm %d must be at least 1", o.MaxConcurrentLVM))
+	}
+	if o.AllowThinPoolWithoutZeroing && o.ThinPool == "" {
+		errs = append(errs, errors.New("--allow-thin-pool-without-zeroing needs --thin-pool (it accepts that pool)"))
 	}
 	return errs
 }
@@ -265,6 +318,9 @@ func (o *Options) validateNode() []error {
 	}
 	if o.MaxVolumesPerNode < 0 {
 		errs = append(errs, fmt.Errorf("--max-volumes-per-node %d is negative", o.MaxVolumesPerNode))
+	}
+	if o.NodeOperationTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("--node-operation-timeout %v is shorter than 1s", o.NodeOperationTimeout))
 	}
 	return errs
 }

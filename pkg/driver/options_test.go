@@ -54,6 +54,9 @@ func TestOptionsValidate(t *testing.T) {
 		{"quote in lvm filter", controller(func(o *Options) { o.LVMGlobalFilter = `r|x" ] } x { y = [ "|` }), "--lvm-global-filter"},
 		{"no lvm filter", controller(func(o *Options) { o.LVMGlobalFilter = "" }), ""},
 		{"warn percent above 100", controller(func(o *Options) { o.ThinPoolWarnPercent = 120 }), "--thin-pool-warn-percent"},
+		{"full percent below 0", controller(func(o *Options) { o.ThinPoolFullPercent = -1 }), "--thin-pool-full-percent"},
+		{"thin pool without zeroing accepted", controller(func(o *Options) { o.ThinPool = "pool0"; o.AllowThinPoolWithoutZeroing = true }), ""},
+		{"accepting no zeroing without a thin pool", controller(func(o *Options) { o.AllowThinPoolWithoutZeroing = true }), "--allow-thin-pool-without-zeroing needs --thin-pool"},
 		{"no lvm concurrency", controller(func(o *Options) { o.MaxConcurrentLVM = 0 }), "--max-concurrent-lvm"},
 		{"reconcile too often", controller(func(o *Options) { o.ReconcileInterval = 0 }), "--reconcile-interval"},
 		{"other driver name", controller(func(o *Options) { o.DriverName = "host-b.lvm-iscsi.csi.io" }), ""},
@@ -61,11 +64,19 @@ func TestOptionsValidate(t *testing.T) {
 		{"driver name too long", controller(func(o *Options) { o.DriverName = strings.Repeat("a", 64) }), "--driver-name"},
 		{"health address", controller(func(o *Options) { o.HealthAddress = "127.0.0.1:9898" }), ""},
 		{"health address without port", controller(func(o *Options) { o.HealthAddress = "127.0.0.1" }), "--health-address"},
+		{"metrics address", node(func(o *Options) { o.MetricsAddress = ":9810" }), ""},
+		{"metrics address without port", controller(func(o *Options) { o.MetricsAddress = "0.0.0.0" }), "--metrics-address"},
+		{"metrics address is the health address", controller(func(o *Options) { o.MetricsAddress, o.HealthAddress = "127.0.0.1:9898", "127.0.0.1:9898" }),
+			"--metrics-address and --health-address must differ"},
 		{"registration path", node(func(o *Options) { o.KubeletRegistrationPath = "/var/lib/kubelet/plugins/d/csi.sock" }), ""},
 		{"relative registration path", node(func(o *Options) { o.KubeletRegistrationPath = "plugins/d/csi.sock" }), "--kubelet-registration-path"},
+		{"relative vg lock dir", controller(func(o *Options) { o.VGLockDir = "run/lock" }), "--vg-lock-dir"},
+		{"node does not need a vg lock dir", node(func(o *Options) { o.VGLockDir = "" }), ""},
 		{"node without id", node(func(o *Options) { o.NodeID = "" }), "--node-id is required"},
 		{"node with bad id", node(func(o *Options) { o.NodeID = "Worker_1" }), "--node-id"},
 		{"node with relative initiator file", node(func(o *Options) { o.InitiatorNameFile = "x" }), "--initiator-name-file"},
+		{"node operation timeout too short", node(func(o *Options) { o.NodeOperationTimeout = 0 }), "--node-operation-timeout"},
+		{"controller does not need a node operation timeout", controller(func(o *Options) { o.NodeOperationTimeout = 0 }), ""},
 		{"node with negative max volumes", node(func(o *Options) { o.MaxVolumesPerNode = -1 }), "--max-volumes-per-node"},
 		{"node with relative kubelet dir", node(func(o *Options) { o.KubeletDir = "kubelet" }), "--kubelet-dir"},
 		{"node with root kubelet dir", node(func(o *Options) { o.KubeletDir = "/" }), "--kubelet-dir"},
@@ -115,5 +126,28 @@ func TestAddFlagsParsesTheContract(t *testing.T) {
 	}
 	if err := fs.Parse([]string{"--mode=storage"}); err == nil {
 		t.Fatal("--mode=storage was accepted")
+	}
+}
+
+// Accepting a thin pool without zeroing is an explicit choice: off unless
+// the flag is given.
+func TestAllowThinPoolWithoutZeroingFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"--allow-thin-pool-without-zeroing"}, true},
+		{[]string{"--allow-thin-pool-without-zeroing=false"}, false},
+	} {
+		o := DefaultOptions()
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		o.AddFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if o.AllowThinPoolWithoutZeroing != tc.want {
+			t.Errorf("%v: AllowThinPoolWithoutZeroing = %v, want %v", tc.args, o.AllowThinPoolWithoutZeroing, tc.want)
+		}
 	}
 }

@@ -89,7 +89,7 @@ var parameterTable = []Parameter{
 		Default: "`thin` when the controller runs with `--thin-pool`, otherwise `thick`",
 		Applies: AppliesController,
 		Doc: "`thin`: a thin LV in the thin pool (space taken on first write; the pool zeroes new blocks; " +
-			"UNMAP/discard from the node returns space). `thick`: a plain LV with all its extents allocated " +
+			"space is returned when the volume is deleted: nodes get no discard). `thick`: a plain LV with all its extents allocated " +
 			"at creation; zeroed when deleted. `thin` from a controller without `--thin-pool` is `InvalidArgument`",
 		set: func(p *Parameters, v string, env ParameterEnv) {
 			if v == "" {

@@ -2,8 +2,10 @@ package driver
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/publish"
 )
 
 // Everything that arrives over gRPC is checked here before it reaches the
@@ -66,20 +69,56 @@ func checkVolumeID(id string) error {
 	return nil
 }
 
-// NodeID joins a node name and its initiator IQN into the id NodeGetInfo
-// reports; the controller splits it again to fence the target by IQN.
-func NodeID(name, iqn string) string { return name + "/" + iqn }
+// NodeID joins a node name, its initiator IQN and its public key into the
+// id NodeGetInfo reports: "<node name>/<initiator IQN>/<key>". The
+// controller splits it again to fence the target by IQN and to seal the
+// CHAP credentials to the key (docs/security.md); Kubernetes stores it in
+// CSINode, so the key reaches the controller with no channel of our own.
+func NodeID(name, iqn string, key *[32]byte) string {
+	return name + "/" + iqn + "/" + publish.EncodePublicKey(key)
+}
+
+// CheckNodeID says whether id is a node id the controller accepts: the
+// node plugin checks its own at start (a long node name and IQN can push
+// it past Kubernetes' 192 bytes).
+func CheckNodeID(id string) error {
+	_, _, err := parseNodeID(id)
+	return err
+}
 
 // parseNodeID splits a node id; a malformed one cannot be a node of ours.
-func parseNodeID(id string) (pool.Node, error) {
+// The key is nil for the "<node name>/<initiator IQN>" ids of version 0.1:
+// ControllerPublishVolume refuses those while CHAP is on.
+func parseNodeID(id string) (pool.Node, *[32]byte, error) {
 	if id == "" {
-		return pool.Node{}, invalid("node_id is required")
+		return pool.Node{}, nil, invalid("node_id is required")
 	}
-	name, iqn, ok := strings.Cut(id, "/")
+	name, rest, ok := strings.Cut(id, "/")
+	iqn := rest
+	var key *[32]byte
+	if i := strings.LastIndexByte(rest, '/'); ok && i >= 0 {
+		// IQNs hold no '/': what follows the last one is the key.
+		iqn = rest[:i]
+		key, ok = publish.DecodePublicKey(rest[i+1:])
+	}
 	if !ok || len(id) > maxNodeIDBytes || !nodeNamePattern.MatchString(name) || !iscsi.ValidIQN(iqn) {
-		return pool.Node{}, fail(errUnknownObject, "node %q does not exist (not a node id of this driver: want <node-name>/<initiator-iqn>)", id)
+		return pool.Node{}, nil, fail(errUnknownObject,
+			"node %q does not exist (not a node id of this driver: want <node-name>/<initiator-iqn>/<public-key>, at most %d bytes)", id, maxNodeIDBytes)
 	}
-	return pool.Node{ID: id, Initiator: iqn}, nil
+	return pool.Node{ID: id, Initiator: iqn}, key, nil
+}
+
+// noSecrets refuses CSI secrets. The driver has no use for them: mutual
+// CHAP from a StorageClass's secrets is not supported (docs/security.md),
+// and a StorageClass that asks for it must fail loudly rather than seem
+// to work. Only the keys are named; values never appear in an error.
+func noSecrets(secrets map[string]string) error {
+	if len(secrets) == 0 {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(secrets))
+	return invalid("this driver takes no secrets (keys %v given): mutual CHAP is not supported; "+
+		"remove the csi.storage.k8s.io/*-secret-name parameters from the StorageClass", keys)
 }
 
 var supportedFsTypes = map[string]bool{"": true, "ext4": true, "xfs": true}

@@ -33,13 +33,16 @@ type Devices struct {
 	sysRoot      string
 	devRoot      string
 	pollInterval time.Duration
+	// inquire reads a disk's unit serial page from the disk itself
+	// (InquireSerialPage), for when sysfs has no copy.
+	inquire func(dev string) ([]byte, error)
 }
 
 // NewDevices returns Devices reading sysfs under sysRoot and device nodes
 // under devRoot ("/sys" and "/dev" on a host), and running blockdev
 // through r.
 func NewDevices(r *runner.Runner, sysRoot, devRoot string) *Devices {
-	return &Devices{run: r, sysRoot: sysRoot, devRoot: devRoot, pollInterval: defaultPollInterval}
+	return &Devices{run: r, sysRoot: sysRoot, devRoot: devRoot, pollInterval: defaultPollInterval, inquire: InquireSerialPage}
 }
 
 // Serial returns the unit serial number of dev ("/dev/sdb" or a link to
@@ -53,10 +56,18 @@ func (d *Devices) Serial(dev string) (string, error) {
 	}
 	path := filepath.Join(d.sysRoot, "block", name, "device", "vpd_pg80")
 	page, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) && !d.exists(name) {
-		return "", fmt.Errorf("%w: %s", ErrDeviceNotFound, dev)
-	}
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		if !d.exists(name) {
+			return "", fmt.Errorf("%w: %s", ErrDeviceNotFound, dev)
+		}
+		// The kernel's INQUIRY at the scan failed, and sysfs will not
+		// show the page later: ask the disk.
+		klog.V(2).InfoS("No unit serial page in sysfs; asking the disk", "device", dev, "path", path)
+		path = filepath.Join(d.devRoot, name)
+		if page, err = d.inquire(path); err != nil {
+			return "", fmt.Errorf("reading the unit serial number of %s (sysfs has no copy): %w", dev, err)
+		}
+	} else if err != nil {
 		return "", fmt.Errorf("reading the unit serial number of %s: %w", dev, err)
 	}
 	serial, err := parseUnitSerialPage(page)
@@ -117,11 +128,43 @@ func (d *Devices) Size(dev string) (uint64, error) {
 	return sectors * sectorSize, nil
 }
 
+// State returns the SCSI state of disk dev, from
+// /sys/block/<sdX>/device/state: "running"; "blocked" while its session
+// is down and I/O waits for the reconnect (at most the replacement
+// timeout); "transport-offline" once the replacement timeout passed, when
+// I/O fails at once until the session comes back; "offline" after the
+// SCSI error handler gave up on it.
+func (d *Devices) State(dev string) (string, error) {
+	name, err := d.blockName(dev)
+	if err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(filepath.Join(d.sysRoot, "block", name, "device", "state"))
+	if errors.Is(err, fs.ErrNotExist) && !d.exists(name) {
+		return "", fmt.Errorf("%w: %s", ErrDeviceNotFound, dev)
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the state of %s: %w", dev, err)
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// Unreachable reports whether a disk in state (see State) fails every
+// I/O: nothing can be written to it, or flushed, until its session
+// reconnects.
+func Unreachable(state string) bool {
+	return state == "transport-offline" || state == "offline"
+}
+
 // Remove flushes dev's buffers and deletes the disk from the SCSI layer,
 // so that logging out afterwards does not leave a dead sdX behind (or
 // worse, one that I/O hangs on). A device that is already gone, or goes
 // while this runs, is success. A failed flush is returned and the disk is
-// kept: deleting it would drop whatever did not reach the target.
+// kept: deleting it would drop whatever did not reach the target. Except
+// when the disk is unreachable (its target fenced this node out, or has
+// been gone for longer than the replacement timeout): then it cannot even
+// be opened, what it did not write is lost already, and it is deleted
+// without the flush, or NodeUnstageVolume could never finish.
 func (d *Devices) Remove(ctx context.Context, dev string) error {
 	name, err := d.blockName(dev)
 	if err != nil {
@@ -130,11 +173,17 @@ func (d *Devices) Remove(ctx context.Context, dev string) error {
 	if !d.exists(name) {
 		return nil
 	}
-	if _, err := d.run.Run(ctx, "blockdev", "--flushbufs", filepath.Join(d.devRoot, name)); err != nil {
+	if state, _ := d.State(dev); Unreachable(state) {
+		klog.InfoS("Removing an unreachable SCSI disk without flushing it: writes it still held are lost", "device", dev, "state", state)
+	} else if _, err := d.run.Run(ctx, "blockdev", "--flushbufs", filepath.Join(d.devRoot, name)); err != nil {
 		if !d.exists(name) {
 			return nil
 		}
-		return &toolerr.Error{Tool: tool, Op: "flushing " + dev + " before removing it", Err: err}
+		// The replacement timeout may have passed while the flush waited.
+		if state, _ := d.State(dev); !Unreachable(state) {
+			return &toolerr.Error{Tool: tool, Op: "flushing " + dev + " before removing it", Err: err}
+		}
+		klog.ErrorS(err, "Flushing the disk failed and it is unreachable now: removing it, writes it still held are lost", "device", dev, "state", state)
 	}
 	// O_WRONLY without O_CREATE: writing to a delete file that vanished
 	// must not create a regular file in its place.
@@ -150,7 +199,7 @@ func (d *Devices) Remove(ctx context.Context, dev string) error {
 	if err := errors.Join(werr, cerr); err != nil && d.exists(name) {
 		return fmt.Errorf("removing %s: %w", dev, err)
 	}
-	klog.V(2).InfoS("Removed SCSI disk", "device", dev, "name", name)
+	klog.V(2).InfoS("Removed SCSI disk", "device", dev, "disk", name)
 	return nil
 }
 

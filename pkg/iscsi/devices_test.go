@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,9 +93,36 @@ func TestSerialWithoutVPDPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := newTestDevices(t, h, h.devRoot)
+	var asked []string
+	d.inquire = func(dev string) ([]byte, error) {
+		asked = append(asked, dev)
+		return nil, errors.New("INQUIRY failed: SCSI status 0x2")
+	}
 	_, err := d.Serial(filepath.Join(h.devRoot, "sdb"))
 	if err == nil || errors.Is(err, ErrDeviceNotFound) {
 		t.Fatalf("Serial of a disk without page 0x80: %v, want an error other than ErrDeviceNotFound", err)
+	}
+	if want := []string{filepath.Join(h.devRoot, "sdb")}; !slices.Equal(asked, want) {
+		t.Fatalf("asked the disks %v, want %v", asked, want)
+	}
+}
+
+// sysfs has no copy of the page when the kernel's own INQUIRY at the scan
+// failed (seen in the e2e guest); the disk is asked instead, and its answer
+// is checked like sysfs's.
+func TestSerialFromTheDiskWhenSysfsHasNoPage(t *testing.T) {
+	h := newFakeHost(t)
+	h.addDisk(h.addSession(1, 2, recIQN, "127.0.0.1", "3262"), "sdb", "2:0:0:1", 32768, nil)
+	if err := os.Remove(filepath.Join(h.sysRoot, "block", "sdb", "device", "vpd_pg80")); err != nil {
+		t.Fatal(err)
+	}
+	d := newTestDevices(t, h, h.devRoot)
+	d.inquire = func(string) ([]byte, error) { return tgtUnitSerialPage(t), nil }
+	if err := d.VerifySerial(filepath.Join(h.devRoot, "sdb"), "vol-test"); err != nil {
+		t.Fatalf("VerifySerial from the disk's own page: %v", err)
+	}
+	if err := d.VerifySerial(filepath.Join(h.devRoot, "sdb"), "vol-other"); !errors.Is(err, ErrSerialMismatch) {
+		t.Fatalf("VerifySerial of another volume's disk = %v, want ErrSerialMismatch", err)
 	}
 }
 
@@ -222,5 +250,67 @@ func TestRemoveOfDiskThatVanishesDuringFlushIsSuccess(t *testing.T) {
 	d := NewDevices(runner.New(exec, 0), h.sysRoot, "/dev")
 	if err := d.Remove(context.Background(), "/dev/sdzz"); err != nil {
 		t.Fatalf("Remove of a disk that vanished during the flush: %v", err)
+	}
+}
+
+// setState writes the SCSI device state the kernel reports for name.
+func setState(h *fakeHost, name, state string) {
+	h.write(filepath.Join(h.sysRoot, "block", name, "device", "state"), []byte(state+"\n"))
+}
+
+func TestState(t *testing.T) {
+	h := newFakeHost(t)
+	h.addDisk(h.addSession(1, 2, recIQN, "127.0.0.1", "3262"), "sdb", "2:0:0:1", 32768, tgtUnitSerialPage(t))
+	setState(h, "sdb", "transport-offline")
+	d := newTestDevices(t, h, "/dev")
+	if got, err := d.State("/dev/sdb"); err != nil || got != "transport-offline" {
+		t.Fatalf("State = %q, %v; want transport-offline", got, err)
+	}
+	if _, err := d.State("/dev/sdzz"); !errors.Is(err, ErrDeviceNotFound) {
+		t.Fatalf("State of an absent disk: %v, want ErrDeviceNotFound", err)
+	}
+}
+
+// A disk whose session stayed down past the replacement timeout (fenced by
+// ControllerUnpublishVolume, or its storage host gone) cannot be opened,
+// let alone flushed: what it did not write is lost already. Removing it
+// must still work, or NodeUnstageVolume could never finish.
+func TestRemoveOfAnOfflineDiskDeletesItWithoutTheFlush(t *testing.T) {
+	for _, state := range []string{"transport-offline", "offline"} {
+		t.Run(state, func(t *testing.T) {
+			h := newFakeHost(t)
+			h.addDisk(h.addSession(1, 2, recIQN, "127.0.0.1", "3262"), "sdb", "2:0:0:1", 32768, tgtUnitSerialPage(t))
+			setState(h, "sdb", state)
+			d := newTestDevices(t, h, "/dev") // no command may run: no flush
+			if err := d.Remove(context.Background(), "/dev/sdb"); err != nil {
+				t.Fatalf("Remove of a %s disk: %v", state, err)
+			}
+			if got := readDelete(t, h, "sdb"); got != "1" {
+				t.Fatalf("delete file holds %q, want 1", got)
+			}
+		})
+	}
+}
+
+// The session's replacement timeout can pass while the flush waits: the
+// flush fails, the disk is offline now, and it is deleted.
+func TestRemoveOfADiskGoingOfflineDuringTheFlush(t *testing.T) {
+	h := newFakeHost(t)
+	h.addDisk(h.addSession(1, 2, recIQN, "127.0.0.1", "3262"), "sdb", "2:0:0:1", 32768, tgtUnitSerialPage(t))
+	setState(h, "sdb", "blocked")
+	// What blockdev said in the e2e guest for a disk whose session had
+	// passed its replacement timeout (TestForceDetachWhileWriting).
+	offline := flushCall(t, "sdb")
+	offline.Stderr, offline.ExitCode = "blockdev: cannot open /dev/sdb: No such device or address\n", 1
+	exec := hookExec{
+		Fake:   runnertest.NewFake(t, offline),
+		before: func() { setState(h, "sdb", "transport-offline") },
+	}
+	d := NewDevices(runner.New(exec, 0), h.sysRoot, "/dev")
+	if err := d.Remove(context.Background(), "/dev/sdb"); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if got := readDelete(t, h, "sdb"); got != "1" {
+		t.Fatalf("delete file holds %q, want 1", got)
 	}
 }

@@ -22,6 +22,12 @@ func ReadInitiatorName(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading iSCSI initiator name: %w (is open-iscsi installed and %s generated?)", err, path)
 	}
+	return parseInitiatorName(data, path)
+}
+
+// parseInitiatorName reads the first InitiatorName= line of the file's
+// contents; path only names the file in errors.
+func parseInitiatorName(data []byte, path string) (string, error) {
 	scanner := bufio.NewScanner(bytes.NewReader(data))
 	for scanner.Scan() {
 		line := strings.TrimSpace(scanner.Text())

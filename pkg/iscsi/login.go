@@ -87,7 +87,7 @@ func (a *Iscsiadm) Login(ctx context.Context, t Target) error {
 		return classify(what, err, ErrLoginFailed)
 	})
 	if err == nil {
-		klog.V(2).InfoS("Logged in to iSCSI target", "target", t.IQN, "portal", t.Portal, "chap", t.CHAP != nil)
+		klog.V(2).InfoS("Logged in to iSCSI target", "iqn", t.IQN, "portal", t.Portal, "chap", t.CHAP != nil)
 		return nil
 	}
 	if !errors.Is(err, ErrLoginFailed) {

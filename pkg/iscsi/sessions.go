@@ -65,8 +65,10 @@ func parseSessionLine(line string) (Session, error) {
 	if !ok {
 		return Session{}, bad
 	}
+	// iscsiadm prints the id as %u: anything but plain digits ("+1",
+	// "01") is not its output.
 	id, err := strconv.Atoi(sid)
-	if err != nil || id < 0 {
+	if err != nil || id < 0 || strconv.Itoa(id) != sid {
 		return Session{}, bad
 	}
 	// The portal is followed by ",TPGT" (the target portal group tag).

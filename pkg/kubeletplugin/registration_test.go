@@ -93,7 +93,11 @@ func TestRegistrationReplacesAStaleSocketOnly(t *testing.T) {
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	l.Close()
 	_, stop := startRegistration(t, reg)
-	if _, err := kubelet(t, reg.SocketPath()).GetInfo(context.Background(), &registerapi.InfoRequest{}); err != nil {
+	// Until Serve has replaced it, the stale socket refuses connections:
+	// wait for it to be served (the bound only stops a hang).
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := kubelet(t, reg.SocketPath()).GetInfo(ctx, &registerapi.InfoRequest{}, grpc.WaitForReady(true)); err != nil {
 		t.Fatalf("the stale socket was not replaced: %v", err)
 	}
 	if err := stop(); err != nil {

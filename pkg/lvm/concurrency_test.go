@@ -96,3 +96,45 @@ func TestCommandsAreBoundedByMaxConcurrent(t *testing.T) {
 		t.Errorf("peak concurrent commands = %d, want %d", peak, limit)
 	}
 }
+
+// A reserved LVM runs its command while every shared slot is taken.
+func TestReservedSlotsRunWhileSharedOnesAreTaken(t *testing.T) {
+	const limit = 2
+	fake := newBlockingExec(limit+1, readRecording(t, "vgs-fresh", "stdout"))
+	l := New(runner.New(fake, 0), limit)
+	health := l.Reserved(1)
+
+	var wg sync.WaitGroup
+	for range limit {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = l.GetVG(context.Background(), "csivg")
+		}()
+	}
+	for range limit {
+		<-fake.started
+	}
+	// The shared slots are all taken: l itself runs nothing more.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := l.GetVG(ctx, "csivg"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("GetVG on the shared slots = %v, want it to wait for a slot", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := health.GetVG(context.Background(), "csivg")
+		done <- err
+	}()
+	<-fake.started // the reserved command runs while the shared ones do
+	for range limit + 1 {
+		fake.release <- struct{}{}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("GetVG on the reserved slot = %v", err)
+	}
+	wg.Wait()
+	if peak := fake.peak.Load(); peak != limit+1 {
+		t.Errorf("peak concurrent commands = %d, want %d (the shared slots and the reserved one)", peak, limit+1)
+	}
+}

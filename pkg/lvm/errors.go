@@ -71,6 +71,9 @@ var stderrClasses = []struct {
 	// holds the device for a moment after the last close.
 	{"device or resource busy", ErrInUse},
 	{"invalid argument", ErrInvalid},
+	// lvconvert --splitsnapshot on an LV that is not a COW snapshot:
+	// "Command on LV vg/lv does not accept LV type linear."
+	{"does not accept lv type", ErrInvalid},
 	{"please specify either size or extents with snapshots", ErrInvalid},
 }
 

@@ -3,6 +3,7 @@ package lvm
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -144,28 +145,31 @@ func splitTags(s string) []string {
 
 // parseBytes reads a size printed with --units b --nosuffix. It also takes
 // a "B" suffix or a ".00" fraction, in case a configuration overrides the
-// suffix or precision settings.
+// suffix or precision settings. What is not a size a uint64 holds
+// (negative, NaN, infinite, 2^64 or more) is an error, not a wrapped
+// number.
 func parseBytes(field, s string) (uint64, error) {
 	s = strings.TrimSuffix(strings.TrimSpace(s), "B")
 	if n, err := strconv.ParseUint(s, 10, 64); err == nil {
 		return n, nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f != f {
+	if err != nil || !(f >= 0 && f < math.MaxUint64) {
 		return 0, fmt.Errorf("lvm: report field %s: %q is not a size in bytes", field, s)
 	}
 	return uint64(f), nil
 }
 
 // parsePercent reads data_percent/metadata_percent; "" (no such value for
-// this LV, or it is inactive) is 0.
+// this LV, or it is inactive) is 0. NaN, infinities and negative values
+// are errors.
 func parsePercent(field, s string) (float64, error) {
 	s = strings.TrimSuffix(strings.TrimSpace(s), "%")
 	if s == "" {
 		return 0, nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
+	if err != nil || !(f >= 0 && f <= math.MaxFloat64) {
 		return 0, fmt.Errorf("lvm: report field %s: %q is not a percentage", field, s)
 	}
 	return f, nil

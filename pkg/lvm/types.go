@@ -84,4 +84,8 @@ type Interface interface {
 	// Activate activates the LV even when it carries the activation skip
 	// flag (thin snapshots do).
 	Activate(ctx context.Context, vg, name string) error
+	// SplitSnapshot turns a COW snapshot into a plain LV holding its COW
+	// area, so it can be wiped before removal. ErrInvalid when the LV is not
+	// a COW snapshot (any more), ErrInUse when it is open.
+	SplitSnapshot(ctx context.Context, vg, name string) error
 }

@@ -3,6 +3,8 @@ package pool
 import (
 	"context"
 	"fmt"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 )
 
 // Capacity is how many bytes a new volume of that provisioning could have
@@ -13,8 +15,11 @@ func (p *Pool) Capacity(ctx context.Context, prov Provisioning) (uint64, error) 
 		if p.cfg.ThinPool == "" {
 			return 0, nil
 		}
-		room, _, err := p.thinRoom(ctx)
-		return room, err
+		room, pool, err := p.thinRoom(ctx)
+		if err != nil || p.thinPoolFull(pool) != nil {
+			return 0, err
+		}
+		return room, nil
 	}
 	vg, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup)
 	if err != nil {
@@ -24,43 +29,70 @@ func (p *Pool) Capacity(ctx context.Context, prov Provisioning) (uint64, error) 
 }
 
 // thinRoom returns the virtual bytes still allowed in the thin pool and the
-// pool's size: ratio × pool size − the virtual sizes already handed out.
-func (p *Pool) thinRoom(ctx context.Context) (room, poolSize uint64, err error) {
+// pool's LV: ratio × pool size − the virtual sizes already handed out.
+func (p *Pool) thinRoom(ctx context.Context) (room uint64, pool *lvm.LV, err error) {
 	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
 	if err != nil {
-		return 0, 0, err
+		return 0, nil, err
 	}
 	var used uint64
-	found := false
 	for i := range lvs {
 		lv := &lvs[i]
 		switch {
 		case lv.Name == p.cfg.ThinPool:
-			poolSize, found = lv.Size, true
+			pool = lv
 		case lv.PoolLV == p.cfg.ThinPool:
 			used += lv.Size
 		}
 	}
-	if !found {
-		return 0, 0, fmt.Errorf("%w: thin pool %s/%s not found", ErrUnavailable, p.cfg.VolumeGroup, p.cfg.ThinPool)
+	if pool == nil {
+		return 0, nil, fmt.Errorf("%w: thin pool %s/%s not found", ErrUnavailable, p.cfg.VolumeGroup, p.cfg.ThinPool)
 	}
-	allowed := uint64(float64(poolSize) * p.cfg.OverprovisionRatio)
+	allowed := uint64(float64(pool.Size) * p.cfg.OverprovisionRatio)
 	if used >= allowed {
-		return 0, poolSize, nil
+		return 0, pool, nil
 	}
-	return allowed - used, poolSize, nil
+	return allowed - used, pool, nil
+}
+
+// thinPoolFull refuses new thin allocations once the pool's data or
+// metadata use reaches --thin-pool-full-percent: a thin pool that runs out
+// of data space fails (or queues) every write of every thin volume, one
+// out of metadata space can need lvconvert --repair, so the last space is
+// kept for the writes of the volumes that exist. Metadata is reported
+// apart from data: growing one does not help the other.
+func (p *Pool) thinPoolFull(pool *lvm.LV) error {
+	limit := p.cfg.ThinPoolFullPercent
+	if limit <= 0 {
+		return nil
+	}
+	if pool.DataPercent >= limit {
+		return fmt.Errorf("%w: thin pool %s/%s data is %.1f%% used (refusing new thin volumes, snapshots and clones at --thin-pool-full-percent=%g); grow the pool with lvextend or enable lvm's thin_pool_autoextend (docs/snapshots-and-expansion.md)",
+			ErrNoSpace, p.cfg.VolumeGroup, p.cfg.ThinPool, pool.DataPercent, limit)
+	}
+	if pool.MetadataPercent >= limit {
+		return fmt.Errorf("%w: thin pool %s/%s metadata is %.1f%% used (refusing new thin volumes, snapshots and clones at --thin-pool-full-percent=%g); grow the metadata with lvextend --poolmetadatasize (docs/snapshots-and-expansion.md)",
+			ErrNoSpace, p.cfg.VolumeGroup, p.cfg.ThinPool, pool.MetadataPercent, limit)
+	}
+	return nil
 }
 
 // checkThinRoom refuses a thin volume the overprovisioning ratio does not
 // allow, so the pool is never promised more than the administrator agreed to.
 func (p *Pool) checkThinRoom(ctx context.Context, size uint64) error {
-	room, poolSize, err := p.thinRoom(ctx)
+	if err := p.checkThinZeroing(ctx); err != nil {
+		return err
+	}
+	room, pool, err := p.thinRoom(ctx)
 	if err != nil {
+		return err
+	}
+	if err := p.thinPoolFull(pool); err != nil {
 		return err
 	}
 	if size > room {
 		return fmt.Errorf("%w: thin pool %s (%d bytes, overprovisioning ratio %.2f) has room for %d more virtual bytes, %d asked",
-			ErrNoSpace, p.cfg.ThinPool, poolSize, p.cfg.OverprovisionRatio, room, size)
+			ErrNoSpace, p.cfg.ThinPool, pool.Size, p.cfg.OverprovisionRatio, room, size)
 	}
 	return nil
 }

@@ -24,6 +24,9 @@ func (p *Pool) resolveSource(ctx context.Context, req CreateRequest) (*source, e
 		if err != nil {
 			return nil, err
 		}
+		if s.Invalid {
+			return nil, fmt.Errorf("%w: snapshot %s overflowed and was dropped by the kernel; its data is gone, delete it", ErrSnapshotInvalid, s.ID)
+		}
 		lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, s.ID)
 		if err != nil {
 			return nil, err
@@ -34,24 +37,57 @@ func (p *Pool) resolveSource(ctx context.Context, req CreateRequest) (*source, e
 	if err != nil {
 		return nil, err
 	}
+	// The source's size bounds the copy: new space an interrupted expansion
+	// left unzeroed must be zeroed before it counts.
+	if lv, err = p.settleGrow(ctx, lv); err != nil {
+		return nil, err
+	}
 	return &source{id: v.ID, lv: lv, size: lv.Size}, nil
 }
+
+// maxFillAttempts bounds how often createFrom joins a job under the new
+// volume's key that turns out not to be its fill: the reconciler removes at
+// most two leftovers per clone (the LV and its scratch snapshot).
+const maxFillAttempts = 4
 
 // createFrom makes (or finishes making) volume id with src's data, as a job
 // that outlives the call: when the call's context ends first the caller
 // gets ErrInProgress and the retry waits for the same job.
+//
+// The job holds the source as read (sources.go) for as long as it copies,
+// and reads it again under that mark: src was read before, and a delete may
+// have started since.
 func (p *Pool) createFrom(ctx context.Context, req CreateRequest, src *source, id string, size uint64) (Volume, error) {
-	err := p.jobs.run(ctx, id, func(ctx context.Context) error {
-		return p.fill(ctx, req, src, id, size)
-	})
-	if err != nil {
-		return Volume{}, err
+	fill := func(ctx context.Context) error {
+		release, err := p.sources.read(src.id)
+		if err != nil {
+			return err
+		}
+		defer release()
+		now, err := p.resolveSource(ctx, req)
+		if err != nil {
+			return err
+		}
+		return p.fill(ctx, req, now, id, size)
 	}
-	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
-	if err != nil {
-		return Volume{}, err
+	for attempt := 1; ; attempt++ {
+		if err := p.jobs.run(ctx, id, fill); err != nil {
+			return Volume{}, err
+		}
+		lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
+		if errors.Is(err, lvm.ErrNotFound) && attempt < maxFillAttempts {
+			// The job this call joined was the reconciler removing an
+			// earlier attempt's leftovers (the half-filled LV, then its
+			// scratch snapshot) under the same key (reconcile.go), not a
+			// fill: start over, or join the next one.
+			klog.InfoS("An interrupted attempt was removed while this one waited; starting over", "volumeID", id)
+			continue
+		}
+		if err != nil {
+			return Volume{}, err
+		}
+		return existing(lv, req, id)
 	}
-	return existing(lv, req, id)
 }
 
 // fill creates the LV if needed and puts src's data in it:
@@ -122,8 +158,10 @@ func (p *Pool) copyInto(ctx context.Context, src *source, dst *lvm.LV, thinDst b
 			return err
 		}
 		defer func() {
-			if err := p.lvm.RemoveLV(context.WithoutCancel(ctx), p.cfg.VolumeGroup, scratch.Name); err != nil && !errors.Is(err, lvm.ErrNotFound) {
-				klog.ErrorS(err, "Could not remove a clone's scratch snapshot; the reconciler will", "lv", scratch.Name)
+			// Its COW area holds the source's old blocks written during the
+			// copy: wiped, not just removed (wipe.go).
+			if err := p.wipeAndRemoveJob(context.WithoutCancel(ctx), scratch.Name); err != nil {
+				klog.ErrorS(err, "Could not wipe and remove a clone's scratch snapshot; the reconciler will", "lv", scratch.Name)
 			}
 		}()
 		from = scratch
@@ -139,6 +177,13 @@ func (p *Pool) copyInto(ctx context.Context, src *source, dst *lvm.LV, thinDst b
 	if err := p.blocks.Copy(ctx, srcDev, dstDev, src.size, thinDst); err != nil {
 		return fmt.Errorf("copying %s into %s: %w", from.Name, dst.Name, err)
 	}
+	if src.snapshot {
+		// A snapshot deleted during the copy may have been split from its
+		// origin (wipe.go) under it: what was read is then not its data.
+		if now, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, from.Name); err != nil || parseTags(now.Tags).deleting || now.IsCOWSnapshot() != from.IsCOWSnapshot() {
+			return fmt.Errorf("snapshot %s went away during the copy into %s (%v)", from.Name, dst.Name, err)
+		}
+	}
 	if !thinDst && dst.Size > src.size {
 		if err := p.blocks.ZeroRange(ctx, dstDev, src.size, dst.Size-src.size); err != nil {
 			return fmt.Errorf("zeroing the tail of %s: %w", dst.Name, err)
@@ -152,16 +197,16 @@ func (p *Pool) copyInto(ctx context.Context, src *source, dst *lvm.LV, thinDst b
 // for a thick one.
 func (p *Pool) scratchSnapshot(ctx context.Context, origin *lvm.LV, cloneID string) (*lvm.LV, error) {
 	name := scratchName(cloneID)
-	if lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, name); err == nil {
+	if _, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, name); err == nil {
 		// Left by an interrupted copy: its instant is not this one's.
-		if err := p.lvm.RemoveLV(ctx, p.cfg.VolumeGroup, lv.Name); err != nil {
+		if err := p.wipeAndRemoveJob(ctx, name); err != nil {
 			return nil, err
 		}
 	}
 	opts := lvm.CreateOptions{Name: name, Tags: []string{tagOwner, tagKind + kindScratch, tagSrc + cloneID}}
 	if !origin.IsThinVolume() {
-		opts.Size = origin.Size
-		if err := p.checkVGRoom(ctx, origin.Size); err != nil {
+		opts.Size = lvm.COWSize(origin.Size) // the source may be rewritten while it is copied
+		if err := p.checkVGRoom(ctx, opts.Size); err != nil {
 			return nil, err
 		}
 	}

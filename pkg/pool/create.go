@@ -68,7 +68,7 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 	id := VolumeID(req.Name)
 
 	if lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id); err == nil {
-		if info := parseTags(lv.Tags); info.ours && info.creating && src != nil && info.src == src.id {
+		if info := parseTags(lv.Tags); info.ours && info.creating && !info.deleting && src != nil && info.src == src.id {
 			return p.createFrom(ctx, req, src, id, size) // resume
 		}
 		return existing(lv, req, id)

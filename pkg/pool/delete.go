@@ -24,6 +24,14 @@ func (p *Pool) Delete(ctx context.Context, id string) error {
 		// Checked first: the job may not have created the LV yet.
 		return fmt.Errorf("%w: volume %s is still being filled from its source", ErrInProgress, id)
 	}
+	if p.jobs.busy(growJob(id)) {
+		return fmt.Errorf("%w: volume %s is still being grown", ErrInProgress, id)
+	}
+	done, err := p.sources.delete(id)
+	if err != nil {
+		return err
+	}
+	defer done()
 	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
 	if errors.Is(err, lvm.ErrNotFound) {
 		return nil
@@ -57,7 +65,7 @@ func (p *Pool) Delete(ctx context.Context, id string) error {
 // outlasts a CO's call, whose retry (or the reconciler) then waits for the
 // same job instead of starting the wipe over.
 func (p *Pool) finishDeleteJob(ctx context.Context, lv *lvm.LV, info tagInfo) error {
-	return p.jobs.run(ctx, "delete\x00"+lv.Name, func(ctx context.Context) error { return p.finishDelete(ctx, lv, info) })
+	return p.jobs.run(ctx, deleteJob(lv.Name), func(ctx context.Context) error { return p.finishDelete(ctx, lv, info) })
 }
 
 func (p *Pool) finishDelete(ctx context.Context, lv *lvm.LV, info tagInfo) error {
@@ -84,6 +92,7 @@ func (p *Pool) finishDelete(ctx context.Context, lv *lvm.LV, info tagInfo) error
 		if err := p.blocks.Zero(ctx, devicePath(p.cfg.VolumeGroup, lv)); err != nil {
 			return fmt.Errorf("zeroing %s before removal: %w", id, err)
 		}
+		p.countZeroed(lv.Size)
 	}
 	if err := p.lvm.RemoveLV(ctx, p.cfg.VolumeGroup, id); err != nil && !errors.Is(err, lvm.ErrNotFound) {
 		return fmt.Errorf("removing LV %s: %w", id, err)

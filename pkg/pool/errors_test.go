@@ -66,7 +66,8 @@ func tgtFailure(t *testing.T, name string) error {
 	}
 	const port = 4217 // pkg/tgt/testdata/record.sh's
 	fake := runnertest.NewFake(t, runnertest.Call{
-		Argv:     []string{"tgtadm", "--lld", "iscsi", "-C", strconv.Itoa(port), "--op", "show", "--mode", "target"},
+		// ListTargets starts with the listing of target names (pkg/tgt list.go).
+		Argv:     []string{"tgtadm", "--lld", "iscsi", "-C", strconv.Itoa(port), "--op", "show", "--mode", "lld"},
 		Stderr:   readRecorded(t, "tgt/testdata/failures/"+name+".stderr"),
 		ExitCode: code,
 	})

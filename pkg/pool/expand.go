@@ -16,9 +16,11 @@ import (
 // dropping the LUN or any session (tgt.RefreshLUN); the node's rescan and
 // filesystem resize follow in NodeExpandVolume. A crash between the two
 // steps is healed by Reconcile, which refreshes any LUN smaller than its
-// LV. Asking for less than the current size is success (it already is at
-// least that big); a thick volume with snapshots cannot grow (lvm refuses
-// to resize an active origin of copy-on-write snapshots).
+// LV. A thick volume's new space is zeroed before tgtd shows it (grow.go);
+// a retry after a crash in between finishes that first. Asking for less
+// than the current size is success (it already is at least that big); a
+// thick volume with snapshots cannot grow (lvm refuses to resize an active
+// origin of copy-on-write snapshots).
 func (p *Pool) Expand(ctx context.Context, id string, required, limit uint64) (uint64, error) {
 	lv, v, err := p.getVolume(ctx, id)
 	if err != nil {
@@ -46,6 +48,14 @@ func (p *Pool) Expand(ctx context.Context, id string, required, limit uint64) (u
 		if err := p.checkRoom(ctx, v.Provisioning, size-lv.Size); err != nil {
 			return 0, err
 		}
+	}
+	if !lv.IsThinVolume() {
+		if size > lv.Size || parseTags(lv.Tags).growing {
+			if lv, err = p.growThick(ctx, id, size); err != nil {
+				return 0, err
+			}
+		}
+	} else if size > lv.Size {
 		if err := p.lvm.ExtendLV(ctx, p.cfg.VolumeGroup, id, size); err != nil {
 			if errors.Is(err, lvm.ErrNoSpace) {
 				return 0, fmt.Errorf("%w: %w", ErrNoSpace, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"k8s.io/klog/v2"
 
@@ -21,12 +22,16 @@ const lunNumber = publish.LUN
 type tgtState struct {
 	targets  []tgt.Target
 	accounts map[string]bool
+	checks   bindingChecks // see guard
 }
 
 func (p *Pool) readTgt(ctx context.Context) (*tgtState, error) {
 	targets, err := p.tgt.ListTargets(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading tgtd's targets: %w", ErrUnavailable, err)
+	}
+	if err := checkListing(targets); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	accounts, err := p.tgt.ListAccounts(ctx)
 	if err != nil {
@@ -51,7 +56,7 @@ func (st *tgtState) find(iqn string) *tgt.Target {
 // syncTarget makes tgtd export one volume exactly as its tags say: no
 // target when no node is published; otherwise one target with LUN 1 backed
 // by the LV, the LUN serial set to the volume id (so a node can tell the
-// disk is the one it asked for), the volume's CHAP account bound, and an
+// disk is the one it asked for), its publications' CHAP accounts bound (accounts.go), and an
 // ACL naming exactly the published initiators. Publish, Unpublish, Delete
 // and Reconcile all converge through here, so there is one definition of
 // "correct". Callers hold tgtMu.
@@ -59,13 +64,18 @@ func (p *Pool) syncTarget(ctx context.Context, st *tgtState, lv *lvm.LV, nodes [
 	id := lv.Name
 	iqn := p.IQN(id)
 	t := st.find(iqn)
+	if t != nil {
+		if err := p.guard(ctx, st, t, iqn, false); err != nil {
+			return err
+		}
+	}
 	if len(nodes) == 0 {
 		if t != nil {
 			if err := p.removeTarget(ctx, st, t); err != nil {
 				return err
 			}
 		}
-		return p.removeAccount(ctx, st, id)
+		return p.removeAccounts(ctx, st, id)
 	}
 
 	if !lv.Active {
@@ -79,15 +89,15 @@ func (p *Pool) syncTarget(ctx context.Context, st *tgtState, lv *lvm.LV, nodes [
 			return err
 		}
 	}
-	if err := p.syncLUN(ctx, t, lv, prov); err != nil {
+	if err := p.syncLUN(ctx, st, t, lv, prov); err != nil {
 		return err
 	}
-	if p.cfg.CHAP {
-		if err := p.syncAccount(ctx, st, t, id); err != nil {
-			return err
-		}
+	if err := p.syncAccounts(ctx, st, t, lv, nodes); err != nil {
+		// Fencing must not wait for the CHAP key: the ACL still loses
+		// whoever is no longer published, but no one new is let in.
+		return errors.Join(err, p.syncACL(ctx, st, t, boundOnly(t, nodes)))
 	}
-	return p.syncACL(ctx, t, nodes)
+	return p.syncACL(ctx, st, t, nodes)
 }
 
 func (p *Pool) createTarget(ctx context.Context, st *tgtState, iqn string) (*tgt.Target, error) {
@@ -96,6 +106,7 @@ func (p *Pool) createTarget(ctx context.Context, st *tgtState, iqn string) (*tgt
 		return nil, fmt.Errorf("creating target %s (tid %d): %w", iqn, tid, err)
 	}
 	klog.InfoS("Created target", "iqn", iqn, "tid", tid)
+	st.checks.trust(tid) // tgtd took this tid and name together
 	st.targets = append(st.targets, tgt.Target{TID: tid, IQN: iqn})
 	return &st.targets[len(st.targets)-1], nil
 }
@@ -107,9 +118,18 @@ func devicePath(vg string, lv *lvm.LV) string {
 	return "/dev/" + vg + "/" + lv.Name
 }
 
-func (p *Pool) syncLUN(ctx context.Context, t *tgt.Target, lv *lvm.LV, prov Provisioning) error {
-	want := tgt.LUNParams{SCSIID: lv.Name, SCSISN: lv.Name, ThinProvisioning: prov == Thin}
+func (p *Pool) syncLUN(ctx context.Context, st *tgtState, t *tgt.Target, lv *lvm.LV, prov Provisioning) error {
+	// No thin_provisioning=1, not even for thin volumes: tgt's rdwr backing
+	// store implements UNMAP and WRITE SAME with the UNMAP bit as
+	// fallocate(PUNCH_HOLE), which a block device turns into a zero-out
+	// without fallback that dm-thin does not offer: every UNMAP fails, and
+	// a failed WRITE SAME (ext4's lazy inode-table init zeroes with it)
+	// made ext4 abort its journal and go read-only in the real-kernel runs.
+	// Without the flag the initiator sees no discard support and zeroes by
+	// writing; thin space is not reclaimed from the node (docs/snapshots-and-expansion.md).
+	want := tgt.LUNParams{SCSIID: lv.Name, SCSISN: lv.Name}
 	path := devicePath(p.cfg.VolumeGroup, lv)
+	iqn := p.IQN(lv.Name)
 	for i, l := range t.LUNs {
 		if l.Number != lunNumber {
 			continue
@@ -117,10 +137,16 @@ func (p *Pool) syncLUN(ctx context.Context, t *tgt.Target, lv *lvm.LV, prov Prov
 		if l.BackingStore == path && l.SCSISN == want.SCSISN && l.SCSIID == want.SCSIID {
 			if lunTooSmall(l.Size, lv.Size) {
 				// The LV grew (expansion, or a crash before the refresh).
+				if err := p.checkExportable(ctx, lv); err != nil {
+					return err
+				}
+				if err := p.guard(ctx, st, t, iqn, true); err != nil {
+					return err
+				}
 				if err := p.tgt.RefreshLUN(ctx, t.TID, lunNumber, path); err != nil {
 					return fmt.Errorf("refreshing the size of %s: %w", t.IQN, err)
 				}
-				klog.InfoS("Refreshed LUN size", "iqn", t.IQN, "was", l.Size, "lv", lv.Size)
+				klog.InfoS("Refreshed LUN size", "iqn", t.IQN, "from", l.Size, "to", lv.Size)
 				t.LUNs[i].Size = lv.Size
 			}
 			return nil
@@ -129,17 +155,36 @@ func (p *Pool) syncLUN(ctx context.Context, t *tgt.Target, lv *lvm.LV, prov Prov
 		// derived the serial itself): a node must never see it under our
 		// IQN, so it is replaced.
 		klog.InfoS("Replacing a LUN that does not match its volume", "iqn", t.IQN, "backingStore", l.BackingStore, "serial", l.SCSISN)
+		if err := p.guard(ctx, st, t, iqn, true); err != nil {
+			return err
+		}
 		if err := p.tgt.DeleteLUN(ctx, t.TID, lunNumber); err != nil {
 			return fmt.Errorf("removing mismatched LUN of %s: %w", t.IQN, err)
 		}
 		t.LUNs = slices.Delete(t.LUNs, i, i+1)
 		break
 	}
+	if err := p.checkExportable(ctx, lv); err != nil {
+		return err
+	}
+	if err := p.guard(ctx, st, t, iqn, true); err != nil {
+		return err
+	}
 	if err := p.tgt.AddLUN(ctx, t.TID, lunNumber, path, want); err != nil {
 		return fmt.Errorf("adding LUN %d (%s) to %s: %w", lunNumber, path, t.IQN, err)
 	}
 	t.LUNs = append(t.LUNs, tgt.LUN{Number: lunNumber, BackingStore: path, SCSIID: want.SCSIID, SCSISN: want.SCSISN, Online: true})
 	return nil
+}
+
+// checkExportable is asked before tgtd reads an LV's size (a new LUN, a
+// refresh): a thick LV whose new space is not zeroed yet must not be shown
+// whole (grow.go). Thin LVs read zeroes wherever nothing was written.
+func (p *Pool) checkExportable(ctx context.Context, lv *lvm.LV) error {
+	if lv.IsThinVolume() {
+		return nil
+	}
+	return p.checkNotGrowing(ctx, lv.Name)
 }
 
 // lunTooSmall compares tgtd's LUN size, which it prints rounded to whole
@@ -149,30 +194,11 @@ func lunTooSmall(lunSize, lvSize uint64) bool {
 	return lunSize+1_000_000 < lvSize
 }
 
-func (p *Pool) syncAccount(ctx context.Context, st *tgtState, t *tgt.Target, id string) error {
-	creds, err := p.secrets.Ensure(id)
-	if err != nil {
-		return err
-	}
-	if !st.accounts[creds.User] {
-		if err := p.tgt.CreateAccount(ctx, creds.User, creds.Password); err != nil && !errors.Is(err, tgt.ErrExists) {
-			return fmt.Errorf("creating the CHAP account of %s: %w", id, err)
-		}
-		st.accounts[creds.User] = true
-	}
-	if !slices.Contains(t.Accounts, creds.User) {
-		if err := p.tgt.BindAccount(ctx, t.TID, creds.User); err != nil && !errors.Is(err, tgt.ErrExists) {
-			return fmt.Errorf("binding the CHAP account of %s: %w", id, err)
-		}
-		t.Accounts = append(t.Accounts, creds.User)
-	}
-	return nil
-}
-
 // syncACL binds exactly the published initiators. An initiator that lost
 // its publication is unbound and its connections closed, so a fenced node
-// cannot keep writing through a session it already had.
-func (p *Pool) syncACL(ctx context.Context, t *tgt.Target, nodes []Node) error {
+// cannot keep writing through a session it already had (fence.go: also
+// the sessions of logins that complete after the unbind).
+func (p *Pool) syncACL(ctx context.Context, st *tgtState, t *tgt.Target, nodes []Node) error {
 	want := map[string]bool{}
 	for _, n := range nodes {
 		want[n.Initiator] = true
@@ -184,11 +210,22 @@ func (p *Pool) syncACL(ctx context.Context, t *tgt.Target, nodes []Node) error {
 		if want[name] {
 			continue
 		}
+		if err := p.guard(ctx, st, t, t.IQN, true); err != nil {
+			return err
+		}
 		if err := p.tgt.UnbindInitiator(ctx, t.TID, name); err != nil && !errors.Is(err, tgt.ErrNotFound) {
 			return fmt.Errorf("unbinding %s from %s: %w", name, t.IQN, err)
 		}
 		t.InitiatorNames = slices.DeleteFunc(t.InitiatorNames, func(s string) bool { return s == name })
-		if err := p.closeSessions(ctx, t, name); err != nil {
+		if err := p.fenceInitiator(ctx, t, name); err != nil {
+			return err
+		}
+	}
+	if hasStraySessions(t, want) {
+		if err := p.guard(ctx, st, t, t.IQN, true); err != nil {
+			return err
+		}
+		if err := p.closeStraySessions(ctx, t, want); err != nil {
 			return err
 		}
 	}
@@ -221,10 +258,13 @@ func (p *Pool) closeSessions(ctx context.Context, t *tgt.Target, initiator strin
 }
 
 func (p *Pool) removeTarget(ctx context.Context, st *tgtState, t *tgt.Target) error {
+	if err := p.guard(ctx, st, t, t.IQN, true); err != nil {
+		return err
+	}
 	if err := p.closeSessions(ctx, t, ""); err != nil {
 		return err
 	}
-	if err := p.tgt.DeleteTarget(ctx, t.TID); err != nil && !errors.Is(err, tgt.ErrNotFound) {
+	if err := p.deleteTarget(ctx, t.TID); err != nil && !errors.Is(err, tgt.ErrNotFound) {
 		return fmt.Errorf("deleting target %s: %w", t.IQN, err)
 	}
 	klog.InfoS("Deleted target", "iqn", t.IQN, "tid", t.TID)
@@ -233,17 +273,30 @@ func (p *Pool) removeTarget(ctx context.Context, st *tgtState, t *tgt.Target) er
 	return nil
 }
 
-// removeAccount deletes a volume's CHAP account from tgtd (the credentials
-// file stays until the volume is deleted, so a republish reuses them).
-func (p *Pool) removeAccount(ctx context.Context, st *tgtState, id string) error {
-	if !st.accounts[id] {
-		return nil
+// lunDrainTimeout bounds how long a target delete waits for its LUN's
+// commands in flight: tgtd refuses to delete a LUN with commands queued or
+// running ("this logical unit is still active") even with --force, and
+// commands of a closed connection still finish in the backing store, which
+// takes as long as a write to the disk.
+const lunDrainTimeout = 30 * time.Second
+
+// deleteTarget deletes target tid (with --force: its sessions are closed),
+// trying again while tgtd says its LUN is still busy with commands of a
+// node that was writing (a force-detach), for up to lunDrainTimeout.
+func (p *Pool) deleteTarget(ctx context.Context, tid int) error {
+	deadline := time.Now().Add(lunDrainTimeout)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := p.tgt.DeleteTarget(ctx, tid)
+		if !errors.Is(err, tgt.ErrBusy) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		klog.V(2).InfoS("Target's LUN still has commands in flight; deleting it again shortly", "tid", tid, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
 	}
-	if err := p.tgt.DeleteAccount(ctx, id); err != nil && !errors.Is(err, tgt.ErrNotFound) {
-		return fmt.Errorf("deleting the CHAP account of %s: %w", id, err)
-	}
-	delete(st.accounts, id)
-	return nil
 }
 
 // ourTarget returns the volume id of a target this driver made, or "".

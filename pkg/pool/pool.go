@@ -30,6 +30,10 @@ var (
 	ErrUnavailable        = errors.New("storage host not ready")
 	ErrHasSnapshots       = errors.New("volume has snapshots")
 	ErrInProgress         = errors.New("operation still in progress")
+	ErrSnapshotInvalid    = errors.New("snapshot is invalid")
+	// ErrInitiatorInUse: the publishing node's initiator name is recorded
+	// for another node (fence.go).
+	ErrInitiatorInUse = errors.New("initiator name is used by another node")
 )
 
 // Provisioning is how a volume's space is allocated.
@@ -81,6 +85,13 @@ type Config struct {
 	// ThinPoolWarnPercent: past this data or metadata use of the thin
 	// pool, the reconciler warns and thin volumes report DEGRADED; 0 is off.
 	ThinPoolWarnPercent float64
+	// ThinPoolFullPercent: at this data or metadata use of the thin pool
+	// new thin allocations are refused (capacity.go); 0: never.
+	ThinPoolFullPercent float64
+	// AllowThinPoolWithoutZeroing serves thin volumes from a thin pool that
+	// does not zero new blocks, where they may read deleted volumes' data
+	// (zeroing.go); otherwise such a pool is refused.
+	AllowThinPoolWithoutZeroing bool
 }
 
 // BlockDevices is what the pool does to LV data itself (pkg/blockdev):
@@ -99,12 +110,24 @@ type Pool struct {
 	tgt     tgt.Interface
 	secrets SecretStore
 	blocks  BlockDevices
-	jobs    *jobs
+	// readiness is what Ready reads through (readiness.go); nil: lvm.
+	readiness lvm.Interface
+	jobs      *jobs
+	// sources keeps what a snapshot or clone is being made from from
+	// being deleted meanwhile (sources.go).
+	sources *sources
 
 	// tgtMu serialises every change to tgtd: target ids are chosen by the
 	// caller (tgtadm has no "next free"), and Reconcile must see a settled
 	// state.
 	tgtMu sync.Mutex
+	// pubMu makes checking a node's initiator name against every volume's
+	// publications and recording the new one a single step (initiators.go).
+	pubMu sync.Mutex
+	// keys caches the key CHAP credentials are derived from (chapkey.go).
+	keys chapKeys
+	// stats are the figures metrics read (stats.go).
+	stats stats
 }
 
 // New returns a Pool over its dependencies.
@@ -115,8 +138,15 @@ func New(cfg Config, l lvm.Interface, t tgt.Interface, secrets SecretStore, bloc
 	if cfg.OverprovisionRatio < 1 {
 		cfg.OverprovisionRatio = 1
 	}
-	return &Pool{cfg: cfg, lvm: l, tgt: t, secrets: secrets, blocks: blocks, jobs: newJobs()}, nil
+	p := &Pool{cfg: cfg, lvm: l, secrets: secrets, jobs: newJobs(), sources: newSources()}
+	// Counted for the metrics (stats.go).
+	p.tgt = countingTgt{Interface: t, changes: &p.stats.tgtChanges}
+	p.blocks = countingBlocks{BlockDevices: blocks, st: &p.stats}
+	return p, nil
 }
+
+// CHAPEnabled reports whether publications carry CHAP credentials.
+func (p *Pool) CHAPEnabled() bool { return p.cfg.CHAP }
 
 // IQN is the target name of a volume: one target per volume, never reused.
 func (p *Pool) IQN(id string) string { return publish.IQN(p.cfg.IQNPrefix, id) }
@@ -129,18 +159,23 @@ func (p *Pool) DefaultProvisioning() Provisioning {
 	return Thick
 }
 
-// Ready checks the volume group (and thin pool) exist.
+// Ready checks the volume group (and thin pool) exist, and that the thin
+// pool zeroes new blocks (or that the administrator accepted it does not).
 func (p *Pool) Ready(ctx context.Context) error {
-	if _, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup); err != nil {
+	l := p.readinessLVM()
+	if _, err := l.GetVG(ctx, p.cfg.VolumeGroup); err != nil {
 		return fmt.Errorf("volume group %q: %w", p.cfg.VolumeGroup, err)
 	}
 	if p.cfg.ThinPool != "" {
-		lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, p.cfg.ThinPool)
+		lv, err := l.GetLV(ctx, p.cfg.VolumeGroup, p.cfg.ThinPool)
 		if err != nil {
 			return fmt.Errorf("thin pool %s/%s: %w", p.cfg.VolumeGroup, p.cfg.ThinPool, err)
 		}
 		if !lv.IsThinPool() {
 			return fmt.Errorf("%s/%s is not a thin pool", p.cfg.VolumeGroup, p.cfg.ThinPool)
+		}
+		if err := p.thinZeroingRefusal(lv); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -75,7 +75,12 @@ type env struct {
 	tgt     *tgtfake.Fake
 	wiper   *recordingWiper
 	secrets *FileSecrets
-	ctx     context.Context
+	// stateDir is the controller's --state-dir part the pool keeps secrets in.
+	stateDir string
+	// keyDev holds the contents of the LVs the pool reads and writes
+	// itself (the CHAP key's).
+	keyDev *MemoryKeyDevice
+	ctx    context.Context
 }
 
 func newEnv(t *testing.T, thin bool) *env {
@@ -88,11 +93,13 @@ func newEnv(t *testing.T, thin bool) *env {
 		}
 		cfg.ThinPool = testPool
 	}
-	secrets, err := NewFileSecrets(filepath.Join(t.TempDir(), "chap"))
+	stateDir := filepath.Join(t.TempDir(), "chap")
+	keyDev := NewMemoryKeyDevice()
+	secrets, err := NewFileSecretsOn(stateDir, keyDev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{lvm: l, tgt: tgtfake.New(), wiper: &recordingWiper{}, secrets: secrets, ctx: context.Background()}
+	e := &env{lvm: l, tgt: tgtfake.New(), wiper: &recordingWiper{}, secrets: secrets, stateDir: stateDir, keyDev: keyDev, ctx: context.Background()}
 	e.pool, err = New(cfg, e.lvm, e.tgt, secrets, e.wiper)
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +255,7 @@ func TestPublishExportsFencedTarget(t *testing.T) {
 	if tg == nil {
 		t.Fatal("no target after publish")
 	}
-	if len(tg.LUNs) != 1 || tg.LUNs[0].SCSISN != v.ID || tg.LUNs[0].SCSIID != v.ID || tg.LUNs[0].BackingStore != "/dev/vg0/"+v.ID || !tg.LUNs[0].ThinProvisioning {
+	if len(tg.LUNs) != 1 || tg.LUNs[0].SCSISN != v.ID || tg.LUNs[0].SCSIID != v.ID || tg.LUNs[0].BackingStore != "/dev/vg0/"+v.ID || tg.LUNs[0].ThinProvisioning {
 		t.Fatalf("LUNs = %+v", tg.LUNs)
 	}
 	if !slices.Equal(tg.InitiatorNames, []string{nodeA.Initiator}) || len(tg.ACLs) != 0 {

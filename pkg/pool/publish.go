@@ -4,57 +4,44 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 )
 
 // Publish lets one node log in to a volume and returns how. The publication
 // is recorded in the LV tags first, then tgtd is brought in line: a crash in
 // between leaves a tag that Reconcile (or the retry) turns into the binding.
-// Unless shared, a volume published to another node is refused.
+// Unless shared, a volume published to another node is refused; so is a
+// node whose initiator name is published to a node of another name. The
+// credentials handed out are the node's own for this volume (chapcreds.go).
 func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (Export, error) {
-	lv, v, err := p.getVolume(ctx, id)
+	lv, prov, nodes, err := p.recordPublication(ctx, id, node, shared)
 	if err != nil {
 		return Export{}, err
 	}
-	var add, del []string
-	found := false
-	for _, n := range v.Nodes {
-		switch {
-		case n.ID == node.ID && n.Initiator == node.Initiator:
-			found = true
-		case n.ID == node.ID:
-			// The node's initiator name changed (reinstalled node): the old
-			// name must lose access.
-			del = append(del, pubTag(n))
-		case !shared:
-			return Export{}, fmt.Errorf("%w: volume %s is published to node %s", ErrPublishedElsewhere, id, n.ID)
-		}
+	// New space an interrupted expansion left unzeroed is zeroed before a
+	// LUN can show it.
+	if lv, err = p.settleGrow(ctx, lv); err != nil {
+		return Export{}, err
 	}
-	nodes := slices.DeleteFunc(slices.Clone(v.Nodes), func(n Node) bool { return n.ID == node.ID })
-	nodes = append(nodes, node)
-	if !found {
-		add = append(add, pubTag(node))
-	}
-	if len(add)+len(del) > 0 {
-		if err := p.lvm.ChangeTags(ctx, p.cfg.VolumeGroup, id, add, del); err != nil {
-			return Export{}, fmt.Errorf("recording the publication of %s to %s: %w", id, node.ID, err)
-		}
-	}
-	if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, v.Provisioning) }); err != nil {
+	if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, prov) }); err != nil {
 		return Export{}, err
 	}
 	exp := Export{Portal: p.cfg.Portal, IQN: p.IQN(id), LUN: lunNumber}
 	if p.cfg.CHAP {
-		creds, err := p.secrets.Ensure(id)
-		if err != nil {
+		if exp.CHAP, err = p.credentials(ctx, lv, node); err != nil {
 			return Export{}, err
 		}
-		exp.CHAP = &creds
 	}
 	return exp, nil
 }
 
-// Unpublish takes one node's access away: its ACL entry and its open
-// connections. Unknown nodes are success (already unpublished).
+// Unpublish takes one node's access away: its ACL entry, its CHAP
+// accounts and its open connections, under whichever id its publications
+// were recorded: the node is matched by name, so an id it had before a new
+// key or initiator name unpublishes it too (the CO detaches by node name).
+// Unknown nodes are success (already unpublished).
 func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 	lv, v, err := p.getVolume(ctx, id)
 	if err != nil {
@@ -63,10 +50,20 @@ func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 	var del []string
 	var nodes []Node
 	for _, n := range v.Nodes {
-		if n.ID == nodeID {
+		if sameNode(n.ID, nodeID) {
 			del = append(del, pubTag(n))
 		} else {
 			nodes = append(nodes, n)
+		}
+	}
+	if len(del) > 0 && len(nodes) == 0 {
+		// Published nowhere now: no node can hold an older generation of
+		// credentials any more.
+		c := parseCHAPTags(lv.Tags)
+		for _, t := range c.raw {
+			if strings.HasPrefix(t, tagCHAPOld) {
+				del = append(del, t)
+			}
 		}
 	}
 	if len(del) > 0 {
@@ -75,6 +72,55 @@ func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 		}
 	}
 	return p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, v.Provisioning) })
+}
+
+// recordPublication checks that node may have volume id and records it in
+// the tags; it returns the LV, its provisioning and the nodes the volume
+// is published to from now on. It runs under pubMu, so the initiator check
+// and the record are one step. A publication of the same node name under
+// another initiator name (the node was reinstalled) is replaced: the old
+// name loses access.
+func (p *Pool) recordPublication(ctx context.Context, id string, node Node, shared bool) (*lvm.LV, Provisioning, []Node, error) {
+	p.pubMu.Lock()
+	defer p.pubMu.Unlock()
+	lv, v, err := p.getVolume(ctx, id)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	var add, del []string
+	found := false
+	for _, n := range v.Nodes {
+		switch {
+		case n == node:
+			found = true
+		case sameNode(n.ID, node.ID):
+			// The same node under a new id: a new key (its state
+			// directory was wiped) or a new initiator name (reinstalled).
+			// Its old publication goes, and an old initiator name loses
+			// access.
+			del = append(del, pubTag(n))
+		case !shared:
+			return nil, "", nil, fmt.Errorf("%w: volume %s is published to node %s", ErrPublishedElsewhere, id, n.ID)
+		}
+	}
+	if p.cfg.CHAP {
+		if err := p.settleCHAPTags(ctx, lv, len(v.Nodes) > 0); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	if !found {
+		if err := p.checkInitiator(ctx, node); err != nil {
+			return nil, "", nil, err
+		}
+		add = append(add, pubTag(node))
+	}
+	if len(add)+len(del) > 0 {
+		if err := p.lvm.ChangeTags(ctx, p.cfg.VolumeGroup, id, add, del); err != nil {
+			return nil, "", nil, fmt.Errorf("recording the publication of %s to %s: %w", id, node.ID, err)
+		}
+	}
+	nodes := slices.DeleteFunc(slices.Clone(v.Nodes), func(n Node) bool { return sameNode(n.ID, node.ID) })
+	return lv, v.Provisioning, append(nodes, node), nil
 }
 
 // withTgt runs fn under tgtMu with a fresh reading of tgtd.

@@ -1,45 +1,33 @@
 package pool
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
-func TestFileSecretsEnsureIsStableAndPrivate(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "chap")
+// 0.1 kept random credentials in <state-dir>/chap/<id>.json; they are
+// read back for volumes published back then, and forgotten on request.
+func TestFileSecretsReadsAndForgetsLegacyCredentials(t *testing.T) {
+	dir := t.TempDir()
 	s, err := NewFileSecrets(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := VolumeID("v")
-	first, err := s.Ensure(id)
-	if err != nil {
+	if _, ok, err := s.Legacy(id); ok || err != nil {
+		t.Fatalf("Legacy without a file = %v, %v", ok, err)
+	}
+	want := CHAP{User: id, Password: "Abcdefgh23456789"}
+	b, _ := json.Marshal(want)
+	if err := os.WriteFile(filepath.Join(dir, id+".json"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if first.User != id || len(first.Password) != 16 {
-		t.Fatalf("credentials = %+v", first)
-	}
-	for _, c := range first.Password {
-		if !strings.ContainsRune(secretAlphabet, c) {
-			t.Fatalf("password has %q, outside the alphabet", c)
-		}
-	}
-	second, _ := s.Ensure(id)
-	if second != first {
-		t.Fatal("Ensure generated new credentials for a volume that had some")
-	}
-	info, _ := os.Stat(filepath.Join(dir, id+".json"))
-	if info.Mode().Perm() != 0o600 {
-		t.Fatalf("secret file mode %v", info.Mode().Perm())
-	}
-	dinfo, _ := os.Stat(dir)
-	if dinfo.Mode().Perm() != 0o700 {
-		t.Fatalf("secret dir mode %v", dinfo.Mode().Perm())
-	}
-	if other, _ := s.Ensure(VolumeID("w")); other.Password == first.Password {
-		t.Fatal("two volumes got the same password")
+	got, ok, err := s.Legacy(id)
+	if err != nil || !ok || got != want {
+		t.Fatalf("Legacy = %+v, %v, %v", got, ok, err)
 	}
 	if err := s.Delete(id); err != nil {
 		t.Fatal(err)
@@ -47,18 +35,54 @@ func TestFileSecretsEnsureIsStableAndPrivate(t *testing.T) {
 	if err := s.Delete(id); err != nil {
 		t.Fatalf("deleting twice: %v", err)
 	}
-	if _, err := s.Ensure("../../etc/passwd"); err == nil {
+	if _, ok, _ := s.Legacy(id); ok {
+		t.Fatal("credentials still there after Delete")
+	}
+	if _, _, err := s.Legacy("../../etc/passwd"); err == nil {
 		t.Fatal("a path-like id was accepted")
+	}
+	// A corrupt file names no credentials anyone can hold.
+	os.WriteFile(filepath.Join(dir, id+".json"), []byte("{not json"), 0o600)
+	if _, ok, err := s.Legacy(id); ok || err != nil {
+		t.Fatalf("Legacy of a corrupt file = %v, %v", ok, err)
+	}
+	// The directory may be gone altogether (the state dir was lost).
+	gone, _ := NewFileSecrets(filepath.Join(dir, "missing"))
+	if _, ok, err := gone.Legacy(id); ok || err != nil {
+		t.Fatalf("Legacy in a missing directory = %v, %v", ok, err)
 	}
 }
 
-func TestFileSecretsReplacesCorruptFile(t *testing.T) {
+// The key is read from and written to block devices only: never a regular
+// file, and a missing device node is never created.
+func TestBlockKeyDeviceRefusesAnythingButABlockDevice(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := NewFileSecrets(dir)
-	id := VolumeID("v")
-	os.WriteFile(filepath.Join(dir, id+".json"), []byte("{not json"), 0o600)
-	c, err := s.Ensure(id)
-	if err != nil || c.Password == "" {
-		t.Fatalf("Ensure over a corrupt file = %+v, %v", c, err)
+	missing := filepath.Join(dir, "lic-chap-key")
+	if err := (BlockKeyDevice{}).WriteKey(missing, make([]byte, KeyBlockSize)); err == nil {
+		t.Fatal("writing to a missing device succeeded")
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Fatal("a missing device node was created as a file")
+	}
+	regular := filepath.Join(dir, "regular")
+	os.WriteFile(regular, make([]byte, KeyBlockSize), 0o600)
+	if _, err := (BlockKeyDevice{}).ReadKey(regular); err == nil {
+		t.Fatal("read a key from a regular file")
+	}
+	if err := (BlockKeyDevice{}).WriteKey(regular, make([]byte, KeyBlockSize)); err == nil {
+		t.Fatal("wrote a key to a regular file")
+	}
+}
+
+func TestMemoryKeyDevice(t *testing.T) {
+	m := NewMemoryKeyDevice()
+	b, err := m.ReadKey("/dev/vg/x")
+	if err != nil || !bytes.Equal(b, make([]byte, KeyBlockSize)) {
+		t.Fatalf("a device never written reads %v, %v; want zeros", b, err)
+	}
+	block := keyBlock(bytes.Repeat([]byte{7}, keyBytes))
+	m.WriteKey("/dev/vg/x", block)
+	if b, _ := m.ReadKey("/dev/vg/x"); !bytes.Equal(b, block) {
+		t.Fatal("read back something else")
 	}
 }

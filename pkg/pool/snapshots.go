@@ -20,6 +20,9 @@ type Snapshot struct {
 	SourceVolumeID string
 	Size           uint64 // the source volume's size when taken
 	CreatedAt      time.Time
+	// Invalid: a copy-on-write snapshot dm-snapshot dropped (it
+	// overflowed); its data is gone, it can only be deleted.
+	Invalid bool
 }
 
 // CreateSnapshot takes a snapshot of a volume, or returns the one taken for
@@ -40,8 +43,20 @@ func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snaps
 	} else if !errors.Is(err, lvm.ErrNotFound) {
 		return Snapshot{}, err
 	}
+	// Read under the source mark: a delete of the volume cannot start
+	// until the snapshot exists (and then keeps it, or refuses).
+	release, err := p.sources.read(sourceID)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	defer release()
 	src, v, err := p.getVolume(ctx, sourceID)
 	if err != nil {
+		return Snapshot{}, err
+	}
+	// The snapshot must not keep new space an interrupted expansion left
+	// unzeroed (its size tag would let a restore copy it).
+	if src, err = p.settleGrow(ctx, src); err != nil {
 		return Snapshot{}, err
 	}
 	tags := []string{tagOwner, tagKind + kindSnap, tagName + b64.EncodeToString([]byte(name)), tagSrc + v.ID,
@@ -53,8 +68,11 @@ func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snaps
 			return Snapshot{}, err
 		}
 	} else {
-		opts.Size = src.Size
-		if err := p.checkVGRoom(ctx, src.Size); err != nil {
+		// Room for the whole origin to change (lvm.COWSize): a snapshot
+		// as large as its origin is invalidated when every block is
+		// rewritten, and its data lost.
+		opts.Size = lvm.COWSize(src.Size)
+		if err := p.checkVGRoom(ctx, opts.Size); err != nil {
 			return Snapshot{}, err
 		}
 	}
@@ -93,17 +111,27 @@ func snapshotFromLV(lv *lvm.LV) (Snapshot, bool) {
 	if size == 0 {
 		size = lv.Size
 	}
-	return Snapshot{ID: lv.Name, Name: info.name, SourceVolumeID: info.src, Size: size, CreatedAt: time.Unix(info.time, 0)}, true
+	return Snapshot{ID: lv.Name, Name: info.name, SourceVolumeID: info.src, Size: size, CreatedAt: time.Unix(info.time, 0), Invalid: lv.IsInvalidSnapshot()}, true
 }
 
 // DeleteSnapshot removes a snapshot. Volumes restored from it are
 // independent of it (thin clones share blocks through the pool, not through
 // the snapshot LV; thick clones are copies), so it can go while they live.
+// A thick snapshot's copy-on-write area holds old data of its origin and is
+// wiped first (wipe.go), which takes as long as zeroing the volume: like a
+// volume delete it is tagged "deleting" first, hidden from then on, runs as
+// a job a retry waits for, and is finished by the reconciler after a crash.
 // An unknown id is success.
 func (p *Pool) DeleteSnapshot(ctx context.Context, id string) error {
 	if !ValidSnapshotID(id) {
 		return nil
 	}
+	// A restore copying from it (or about to) holds it as a source.
+	done, err := p.sources.delete(id)
+	if err != nil {
+		return err
+	}
+	defer done()
 	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
 	if errors.Is(err, lvm.ErrNotFound) {
 		return nil
@@ -111,15 +139,14 @@ func (p *Pool) DeleteSnapshot(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := snapshotFromLV(lv); !ok {
+	if info := parseTags(lv.Tags); !info.ours || info.kind != kindSnap {
 		return nil
+	} else if !info.deleting {
+		if err := p.lvm.ChangeTags(ctx, p.cfg.VolumeGroup, id, []string{tagState + stateDelete}, nil); err != nil {
+			return fmt.Errorf("marking snapshot %s for deletion: %w", id, err)
+		}
 	}
-	if restoring, err := p.restoringFrom(ctx, id); err != nil {
-		return err
-	} else if restoring != "" {
-		return fmt.Errorf("%w: volume %s is being restored from snapshot %s", ErrInProgress, restoring, id)
-	}
-	if err := p.lvm.RemoveLV(ctx, p.cfg.VolumeGroup, id); err != nil && !errors.Is(err, lvm.ErrNotFound) {
+	if err := p.wipeAndRemoveJob(ctx, id); err != nil {
 		return fmt.Errorf("removing snapshot %s: %w", id, err)
 	}
 	klog.InfoS("Deleted snapshot", "snapshotID", id)
@@ -163,19 +190,4 @@ func (p *Pool) checkVGRoom(ctx context.Context, size uint64) error {
 		return fmt.Errorf("%w: volume group %s has %d bytes free, %d needed", ErrNoSpace, vg.Name, vg.Free, size)
 	}
 	return nil
-}
-
-// restoringFrom names a volume whose fill job is reading source id now.
-func (p *Pool) restoringFrom(ctx context.Context, id string) (string, error) {
-	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
-	if err != nil {
-		return "", err
-	}
-	for i := range lvs {
-		info := parseTags(lvs[i].Tags)
-		if info.ours && info.creating && info.src == id && p.jobs.busy(lvs[i].Name) {
-			return lvs[i].Name, nil
-		}
-	}
-	return "", nil
 }

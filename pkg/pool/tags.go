@@ -26,6 +26,9 @@ import (
 //	lic.time=<unix seconds>     when a snapshot was taken
 //	lic.size=<bytes>            a snapshot's source size (a COW snapshot LV's own
 //	                            size is its copy-on-write area, not the data's)
+//	lic.grow=<bytes>            a thick volume grew past this size and the new
+//	                            space is not zeroed yet: not exported until it is
+//	                            (grow.go)
 const (
 	tagPrefix   = "lic."
 	tagOwner    = "lic.v1"
@@ -41,6 +44,7 @@ const (
 	tagSrc      = "lic.src="
 	tagTime     = "lic.time="
 	tagSize     = "lic.size="
+	tagGrow     = "lic.grow="
 )
 
 var b64 = base64.RawURLEncoding
@@ -81,6 +85,8 @@ type tagInfo struct {
 	src       string
 	time      int64
 	size      uint64
+	growing   bool   // a lic.grow tag: the space past growFrom is not zeroed
+	growFrom  uint64 // the size before the growth
 	malformed []string
 }
 
@@ -121,6 +127,16 @@ func parseTags(tags []string) tagInfo {
 			} else {
 				info.malformed = append(info.malformed, t)
 			}
+		case strings.HasPrefix(t, tagGrow):
+			// Unreadable, it still marks unzeroed space: zero from 0.
+			n, err := strconv.ParseUint(t[len(tagGrow):], 10, 64)
+			if err != nil {
+				info.malformed = append(info.malformed, t)
+			}
+			if !info.growing || n < info.growFrom {
+				info.growFrom = n
+			}
+			info.growing = true
 		case strings.HasPrefix(t, tagTime):
 			if n, err := strconv.ParseInt(t[len(tagTime):], 10, 64); err == nil {
 				info.time = n
@@ -136,3 +152,7 @@ func parseTags(tags []string) tagInfo {
 func (t tagInfo) String() string {
 	return fmt.Sprintf("name=%q prov=%s nodes=%v deleting=%v", t.name, t.prov, t.nodes, t.deleting)
 }
+
+// growTag marks a thick volume grown past size whose new space is not
+// zeroed yet.
+func growTag(size uint64) string { return tagGrow + strconv.FormatUint(size, 10) }

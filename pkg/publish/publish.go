@@ -13,18 +13,29 @@ import "strings"
 const LUN = 1
 
 // Keys of publish_context: what a node needs to log in, nothing more.
+// publish_context is stored by the CO where many can read it
+// (VolumeAttachment.status.attachmentMetadata), so the CHAP credentials
+// travel only sealed to the node's key (KeyCHAP, SealCredentials).
 const (
-	KeyPortal       = "portal"
-	KeyIQN          = "iqn"
-	KeyLUN          = "lun"
+	KeyPortal = "portal"
+	KeyIQN    = "iqn"
+	KeyLUN    = "lun"
+	// KeyCHAP holds the publication's CHAP credentials sealed to the
+	// node's public key (SealCredentials).
+	KeyCHAP = "chap"
+	// KeyCHAPUser and KeyCHAPPassword held the credentials in clear up to
+	// version 0.1. No controller writes them any more; nodes still read
+	// them from VolumeAttachments made by 0.1, so that an upgrade does
+	// not cut attached volumes off (docs/upgrade.md).
 	KeyCHAPUser     = "chapUser"
 	KeyCHAPPassword = "chapPassword"
 )
 
-// SecretKeys are the publish_context keys whose values are secret. The
-// CSI spec marks only `secrets` fields as sensitive, so the logging
-// interceptor masks these itself.
-var SecretKeys = []string{KeyCHAPPassword}
+// SecretKeys are the publish_context keys whose values are secret or
+// sealed. The CSI spec marks only `secrets` fields as sensitive, so the
+// logging interceptor masks these itself (sealed values too: a log must
+// not keep what a later leak of a node's key would open).
+var SecretKeys = []string{KeyCHAP, KeyCHAPPassword}
 
 // IQN is the target name of a volume: one target per volume, the IQN
 // prefix (--iqn-prefix) and the volume id after a colon. Never reused.

@@ -9,7 +9,10 @@
 // Behaviour checked against tgt 1.0.85 (Debian 12), see testdata/record.sh:
 //
 //   - "--op show --mode target" prints an indented text tree (4 spaces per
-//     level) with no machine-readable option; ParseTargets reads it.
+//     level) with no machine-readable option, and prints initiator-chosen
+//     text (name, alias) verbatim in it; ParseTargets reads it against the
+//     driver listing ("--mode lld") and skips the sessions' text, which come
+//     from "--mode conn" instead (see docs/security.md).
 //   - ACLs bound by address (-I) and by initiator name (-Q) are printed in one
 //     "ACL information" list, addresses first; they are told apart by form.
 //   - scsi_id and scsi_sn are silently cut to 36 bytes (SCSI_ID_LEN and

@@ -36,44 +36,114 @@ func recordedVolB(online bool) Target {
 	}
 }
 
+// recordedNames is what testdata/show-lld.txt names.
+func recordedNames(t *testing.T) []TargetName {
+	t.Helper()
+	names, err := ParseTargetNames([]byte(testdata(t, "show-lld.txt")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+func TestParseTargetNamesRecorded(t *testing.T) {
+	want := []TargetName{{1, "iqn.2026-11.io.csi.lvm-iscsi:vol-a"}, {3, "iqn.2026-11.io.csi.lvm-iscsi:vol-b"}}
+	if got := recordedNames(t); !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseTargetNames = %+v, want %+v", got, want)
+	}
+	if got, err := ParseTargetNames([]byte(testdata(t, "show-lld-empty.txt"))); err != nil || len(got) != 0 {
+		t.Errorf("ParseTargetNames(no target) = %+v, %v", got, err)
+	}
+}
+
+func TestParseTargetNamesRejects(t *testing.T) {
+	for name, out := range map[string]string{
+		"duplicate tid":     "LLDs:\n    iscsi: ready\n        Target 1: iqn.x:a\n        Target 1: iqn.x:b\n",
+		"duplicate name":    "LLDs:\n    iscsi: ready\n        Target 1: iqn.x:a\n        Target 2: iqn.x:a\n",
+		"no header":         "    iscsi: ready\n        Target 1: iqn.x:a\n",
+		"second header":     "LLDs:\nLLDs:\n",
+		"bad tid":           "LLDs:\n    iscsi: ready\n        Target 01: iqn.x:a\n",
+		"tid 0":             "LLDs:\n    iscsi: ready\n        Target 0: iqn.x:a\n",
+		"not a target":      "LLDs:\n    iscsi: ready\n        Targets: none\n",
+		"odd indentation":   "LLDs:\n  iscsi: ready\n",
+		"too deep":          "LLDs:\n    iscsi: ready\n            Target 1: iqn.x:a\n",
+		"empty target name": "LLDs:\n    iscsi: ready\n        Target 1: \n",
+	} {
+		if got, err := ParseTargetNames([]byte(out)); err == nil {
+			t.Errorf("%s: ParseTargetNames = %+v, want an error", name, got)
+		}
+	}
+}
+
 func TestParseTargetsRecorded(t *testing.T) {
-	got, err := ParseTargets([]byte(testdata(t, "show-target.txt")))
+	got, busy, err := parseTargets([]byte(testdata(t, "show-target.txt")), recordedNames(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Target{recordedVolA, recordedVolB(false)}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("ParseTargets =\n%+v\nwant\n%+v", got, want)
+	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(busy, []bool{false, false}) {
+		t.Errorf("ParseTargets =\n%+v %v\nwant\n%+v, no sessions", got, busy, want)
 	}
 }
 
 func TestParseTargetsRecordedSessions(t *testing.T) {
-	got, err := ParseTargets([]byte(testdata(t, "show-target-sessions.txt")))
+	got, busy, err := parseTargets([]byte(testdata(t, "show-target-sessions.txt")), recordedNames(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	volB := recordedVolB(true)
 	volB.ACLs = []string{"127.0.0.1"}
-	volB.Sessions = []Session{
-		{SID: 1, Initiator: "iqn.1993-08.org.debian:01:node-a", Connections: []Connection{{CID: 0, IP: "127.0.0.1"}}},
-		{SID: 2, Initiator: "iqn.1993-08.org.debian:01:node-b", Connections: []Connection{{CID: 0, IP: "127.0.0.1"}}},
-	}
 	want := []Target{recordedVolA, volB}
+	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(busy, []bool{false, true}) {
+		t.Errorf("ParseTargets =\n%+v %v\nwant\n%+v, sessions on vol-b only", got, busy, want)
+	}
+}
+
+func TestParseConnectionsRecorded(t *testing.T) {
+	got, err := ParseConnections([]byte(testdata(t, "show-conn-sessions.txt")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Session{
+		{SID: 2, Initiator: "iqn.1993-08.org.debian:01:node-b", Connections: []Connection{{CID: 0, IP: "127.0.0.1"}}},
+		{SID: 1, Initiator: "iqn.1993-08.org.debian:01:node-a", Connections: []Connection{{CID: 0, IP: "127.0.0.1"}}},
+	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("ParseTargets =\n%+v\nwant\n%+v", got, want)
+		t.Errorf("ParseConnections =\n%+v\nwant\n%+v", got, want)
+	}
+	if got, err := ParseConnections([]byte(testdata(t, "show-conn-empty.txt"))); err != nil || len(got) != 0 {
+		t.Errorf("ParseConnections(none) = %+v, %v", got, err)
+	}
+}
+
+// A session with two connections is listed once per connection.
+func TestParseConnectionsGroupsASessionsConnections(t *testing.T) {
+	out := renderConn([]renderedSession{
+		{SID: 4, CID: 0, Initiator: "iqn.1993-08.org.debian:01:node-a", IP: "192.0.2.1", ExtraConnection: []int{1}},
+		{SID: 5, CID: 3, Initiator: "iqn.1993-08.org.debian:01:node-b", IP: "fe80::1"},
+	})
+	got, err := ParseConnections([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Session{
+		{SID: 4, Initiator: "iqn.1993-08.org.debian:01:node-a", Connections: []Connection{{CID: 0, IP: "192.0.2.1"}, {CID: 1, IP: "192.0.2.1"}}},
+		{SID: 5, Initiator: "iqn.1993-08.org.debian:01:node-b", Connections: []Connection{{CID: 3, IP: "fe80::1"}}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseConnections =\n%+v\nwant\n%+v", got, want)
 	}
 }
 
 func TestParseTargetsEmpty(t *testing.T) {
-	got, err := ParseTargets([]byte(testdata(t, "show-target-empty.txt")))
+	got, err := ParseTargets([]byte(testdata(t, "show-target-empty.txt")), nil)
 	if err != nil || len(got) != 0 {
 		t.Errorf("ParseTargets(empty) = %+v, %v", got, err)
 	}
 }
 
 // TestParseTargetsToleratesAdditions covers lines tgt prints only sometimes
-// (nop settings, an initiator alias, an IPv6 peer) and sections a newer tgt
-// might add.
+// (nop settings, a session) and sections a newer tgt might add.
 func TestParseTargetsToleratesAdditions(t *testing.T) {
 	out := strings.Join([]string{
 		"Target 12: iqn.2026-11.example:a:b",
@@ -98,9 +168,11 @@ func TestParseTargetsToleratesAdditions(t *testing.T) {
 		"    ACL information:",
 		"        [fd00::1]/64",
 		"        192.168.0.9",
+		"    Later section:",
+		"        Anything: at all",
 		"",
 	}, "\n")
-	got, err := ParseTargets([]byte(out))
+	got, busy, err := parseTargets([]byte(out), []TargetName{{12, "iqn.2026-11.example:a:b"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,31 +180,38 @@ func TestParseTargetsToleratesAdditions(t *testing.T) {
 		TID: 12, IQN: "iqn.2026-11.example:a:b", State: "offline",
 		LUNs: []LUN{{Number: 3, Type: "disk"}},
 		ACLs: []string{"[fd00::1]/64", "192.168.0.9"},
-		Sessions: []Session{{SID: 7, Initiator: "iqn.2004-10.com.ubuntu:01:abc", Alias: "worker-1",
-			Connections: []Connection{{CID: 1, IP: "fe80::1"}}}},
 	}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("ParseTargets =\n%+v\nwant\n%+v", got, want)
+	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(busy, []bool{true}) {
+		t.Errorf("ParseTargets =\n%+v %v\nwant\n%+v with sessions", got, busy, want)
 	}
 }
 
 func TestParseTargetsRejectsBrokenStructure(t *testing.T) {
+	x := []TargetName{{1, "iqn.x"}}
+	head := "Target 1: iqn.x\n    System information:\n    I_T nexus information:\n"
 	for name, out := range map[string]string{
-		"indented first line":    "    System information:\n",
-		"odd indentation":        "Target 1: iqn.x\n  System information:\n",
-		"tab indentation":        "Target 1: iqn.x\n\tSystem information:\n",
-		"bad target line":        "Targets: none\n",
-		"non-numeric tid":        "Target one: iqn.x\n",
-		"lun detail without lun": "Target 1: iqn.x\n    LUN information:\n            Type: disk\n",
-		"bad lun number":         "Target 1: iqn.x\n    LUN information:\n        LUN: x\n",
-		"bad size":               "Target 1: iqn.x\n    LUN information:\n        LUN: 1\n            Size: 12 GB, Block size: 512\n",
-		"bad nexus id":           "Target 1: iqn.x\n    I_T nexus information:\n        I_T nexus: ?\n",
-		"address without conn":   "Target 1: iqn.x\n    I_T nexus information:\n        I_T nexus: 1\n                IP Address: 10.0.0.1\n",
-		"session detail first":   "Target 1: iqn.x\n    I_T nexus information:\n            Connection: 0\n",
+		"indented first line":    "    System information:\n" + head + "    LUN information:\n",
+		"text before the header": "hello\n" + head + "    LUN information:\n",
+		"header missing":         "Target 2: iqn.x\n    I_T nexus information:\n    LUN information:\n",
+		"odd indentation":        "Target 1: iqn.x\n  System information:\n    I_T nexus information:\n    LUN information:\n",
+		"tab indentation":        head + "    LUN information:\n\tACL information:\n",
+		"no nexus section":       "Target 1: iqn.x\n    LUN information:\n",
+		"no LUN section":         head + "    ACL information:\n",
+		"lun detail without lun": head + "    LUN information:\n            Type: disk\n",
+		"bad lun number":         head + "    LUN information:\n        LUN: x\n",
+		"bad size":               head + "    LUN information:\n        LUN: 1\n            Size: 12 GB, Block size: 512\n",
+		"huge size":              head + "    LUN information:\n        LUN: 1\n            Size: 99999999999999999 MB, Block size: 512\n",
+		"column-0 line in tail":  head + "    LUN information:\nTarget 9: iqn.y\n    ACL information:\n",
+		"sessions without nexus": head + "            Initiator: iqn.a alias: none\n    LUN information:\n",
+		"bad nexus id":           head + "        I_T nexus: ?\n    LUN information:\n",
+		"glued without sessions": head + "junk    LUN information:\n",
 	} {
-		if got, err := ParseTargets([]byte(out)); err == nil {
+		if got, err := ParseTargets([]byte(out), x); err == nil {
 			t.Errorf("%s: ParseTargets = %+v, want an error", name, got)
 		}
+	}
+	if got, err := ParseTargets([]byte("Target 1: iqn.x\n"), nil); err == nil {
+		t.Errorf("text with no target listed: ParseTargets = %+v, want an error", got)
 	}
 }
 

@@ -3,22 +3,7 @@ package tgt
 import (
 	"context"
 	"fmt"
-
-	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/toolerr"
 )
-
-// ListTargets reads every target tgtd has.
-func (t *Tgt) ListTargets(ctx context.Context) ([]Target, error) {
-	out, err := t.run(ctx, "list targets", "show", "target")
-	if err != nil {
-		return nil, err
-	}
-	targets, err := ParseTargets(out)
-	if err != nil {
-		return nil, &toolerr.Error{Tool: tool, Op: "list targets", Err: err}
-	}
-	return targets, nil
-}
 
 // CreateTarget creates target tid named iqn. It accepts no initiator until
 // one is bound.

@@ -22,7 +22,8 @@ const (
 var ctx = context.Background()
 
 func TestListTargets(t *testing.T) {
-	tg := newTestTgt(t, runnertest.Call{Argv: tgtadm("--op", "show", "--mode", "target"), Stdout: testdata(t, "show-target.txt")})
+	lld := runnertest.Call{Argv: tgtadm("--op", "show", "--mode", "lld"), Stdout: testdata(t, "show-lld.txt")}
+	tg := newTestTgt(t, lld, runnertest.Call{Argv: tgtadm("--op", "show", "--mode", "target"), Stdout: testdata(t, "show-target.txt")}, lld)
 	got, err := tg.ListTargets(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +97,7 @@ func TestCommands(t *testing.T) {
 // TestRecordedFailures replays every failure testdata/record.sh recorded
 // and checks which sentinel it becomes.
 func TestRecordedFailures(t *testing.T) {
-	show := tgtadm("--op", "show", "--mode", "target")
+	show := tgtadm("--op", "show", "--mode", "lld")
 	newTarget := func(tid, name string) []string {
 		return tgtadm("--op", "new", "--mode", "target", "--tid", tid, "--targetname", name)
 	}

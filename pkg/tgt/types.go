@@ -21,6 +21,13 @@ type Target struct {
 	Sessions []Session // tgt's "I_T nexus information"
 }
 
+// TargetName is one target as tgtd's driver listing names it: its id and
+// its IQN, and nothing an initiator could have chosen.
+type TargetName struct {
+	TID int
+	IQN string
+}
+
 // LUN is one logical unit of a target.
 type LUN struct {
 	Number int
@@ -39,11 +46,15 @@ type LUN struct {
 
 // Session is one logged-in initiator (an I_T nexus).
 type Session struct {
-	SID       int    // the nexus id, which is the session's TSIH
-	Initiator string // the initiator's IQN
-	Alias     string // the initiator's alias, "" when it sent none
-	// Connections holds the connection the session logged in with: tgt
-	// records only that one in its target listing.
+	SID int // the nexus id, which is the session's TSIH
+	// Initiator is the name the initiator logged in with, byte for byte as
+	// tgtd prints it. tgtd admits only a bound name or, through an address
+	// ACL, any text at all: compare it only for equality with a valid name.
+	Initiator string
+	// Alias is never filled by *Tgt: the alias is free text the initiator
+	// chooses, and this package does not read it (see ParseTargets).
+	Alias string
+	// Connections are the session's connections as tgtd lists them now.
 	Connections []Connection
 }
 

@@ -14,12 +14,16 @@
 # Inputs (environment, set by run.sh):
 #   E2E_OUTPUT   results: junit/*.xml, *.log (required)
 #   E2E_MODE     vm (inside the throw-away guest) or native
-#   E2E_BIN      directory with lvm-iscsi-csi, sanity.test, e2e.test, test2json, junitsum
+#   E2E_BIN      directory with lvm-iscsi-csi, lvm-iscsi-csi-killpoints, sanity.test,
+#                e2e.test, test2json, junitsum
 #                (default bin/)
 #   E2E_SKIP_FILE              csi-sanity skip list (default test/sanity/skip.txt)
 #   E2E_SANITY_ARGS            extra arguments for sanity.test, e.g. -ginkgo.focus=Probe
 #   E2E_SANITY_ACCESS          access types csi-sanity runs with (default "mount block"; "" skips it)
+#   E2E_SANITY_BLOCK_FULL=1    the block pass runs every spec, not only the Node Service ones
 #   E2E_GO_RUN                 -test.run regexp for our own e2e tests (default: all)
+#   E2E_GO_TIMEOUT             -test.timeout of our own e2e tests (default 45m)
+#   E2E_KILL_POINTS            sample (default) or all: the kill points TestKillPoints walks
 #   E2E_VG_SIZE                size of the loop-file volume group (default 3G)
 #   E2E_THIN_POOL_SIZE         size of the thin pool in it (default 1G)
 #   E2E_TGT_CONTROL_PORT       tgtd management port, tgtadm -C (default 0)
@@ -51,15 +55,30 @@ log() { printf '[guest %(%H:%M:%S)T] %s\n' -1 "$*"; }
 die() { log "FAIL: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
-for f in lvm-iscsi-csi sanity.test e2e.test test2json junitsum demo; do
+for f in lvm-iscsi-csi lvm-iscsi-csi-killpoints sanity.test e2e.test test2json junitsum demo; do
   [ -x "$bin/$f" ] || die "$bin/$f is missing; run test/e2e/run.sh, which builds it"
 done
 
 # --- cleanup: everything started or created below is undone here -----------
 # Daemons are started with setsid (same pid, own process group), so that
 # signals they send to their group never reach this script.
-# shellcheck source=test/e2e/storage.sh
-. "$here/storage.sh"
+loopdev=
+started_iscsid=
+initiator_file_created=
+
+# shellcheck disable=SC2317 # reached through the EXIT trap, which shellcheck cannot see
+stop_pid() { # pid name: SIGTERM, then SIGKILL after 15 s
+  local pid=$1 name=$2 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 150; i++)); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  log "$name ($pid) ignored SIGTERM for 15s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
 
 # shellcheck disable=SC2317
 cleanup() {
@@ -75,12 +94,34 @@ cleanup() {
   findmnt -rn -o TARGET | grep -E "^$work/" | sort -r | while read -r m; do
     umount "$m" || umount -l "$m"
   done
-  storage_forget_portal "$portal"
-  storage_stop_tgtd "$control_port" "$run/tgtd.pid"
-  [ -n "$started_iscsid" ] && stop_pid "$started_iscsid" iscsid
+  # Sessions and node records to our portal only: other targets are untouched.
+  if command -v iscsiadm >/dev/null; then
+    iscsiadm -m node -p "$portal" --logout >/dev/null 2>&1
+    iscsiadm -m node -p "$portal" -o delete >/dev/null 2>&1
+  fi
+  if [ -f "$run/tgtd.pid" ]; then
+    # The documented way to stop tgtd: offline, then delete the system.
+    tgtadm -C "$control_port" --op update --mode sys --name State -v offline >/dev/null 2>&1
+    tgtadm -C "$control_port" --op delete --mode system >/dev/null 2>&1
+    stop_pid "$(cat "$run/tgtd.pid")" tgtd
+  fi
+  # restart-iscsid may have replaced the one started here.
+  [ -n "$started_iscsid" ] && stop_pid "$(cat "$run/iscsid.pid")" iscsid
   log "daemons stopped; removing $vg and $loopdev"
-  storage_restore_initiator_name "$work"
-  storage_remove_vg "$vg"
+  if [ -n "$initiator_file_created" ]; then
+    if [ -e "$work/initiatorname.orig" ]; then
+      cp -p "$work/initiatorname.orig" "$initiator_file_created"
+    else
+      rm -f "$initiator_file_created"
+    fi
+  fi
+  if vgs "$vg" >/dev/null 2>&1; then
+    vgremove -f -y "$vg" >/dev/null 2>&1 || log "vgremove $vg failed"
+  fi
+  if [ -n "$loopdev" ]; then
+    pvremove -y "$loopdev" >/dev/null 2>&1
+    losetup -d "$loopdev" || log "losetup -d $loopdev failed"
+  fi
   rm -rf --one-file-system "$work"
   log "done (exit $rc)"
   exit "$rc"
@@ -90,20 +131,66 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- storage host: loop-file volume group with a thin pool ------------------
-storage_create_vg "$work" "$vg" "$pool" "$vg_size" "$pool_size"
+log "volume group $vg ($vg_size on a loop file, thin pool $pool of $pool_size)"
+# The nova-volume trick for experiments: dd a sparse file, losetup, vgcreate.
+dd if=/dev/zero of="$work/vg.img" bs=1M seek="$(numfmt --from=iec "$vg_size" | awk '{print int($1 / 1048576)}')" count=0 status=none
+loopdev=$(losetup -f --show "$work/vg.img")
+pvcreate -q "$loopdev" >/dev/null
+vgcreate -q "$vg" "$loopdev" >/dev/null
+# Zeroing makes a newly provisioned thin block read back as zeros, so a new
+# volume never shows a deleted volume's data.
+lvcreate -q -T -L "$pool_size" --zero y "$vg/$pool" >/dev/null
 lvs -o lv_name,lv_attr,lv_size,zero "$vg" > "$out/lvs-start.txt"
 
 # --- tgtd on the loopback portal only ---------------------------------------
 if [ "${E2E_BREAK:-}" = no-tgtd ]; then
   log "E2E_BREAK=no-tgtd: NOT starting tgtd (the controller's Probe must fail)"
 else
-  storage_start_tgtd "$control_port" "$portal" "$out/tgtd.log" "$run/tgtd.pid"
+  if tgtadm -C "$control_port" --op show --mode sys >/dev/null 2>&1; then
+    die "a tgtd already answers on control port $control_port; set E2E_TGT_CONTROL_PORT to another port"
+  fi
+  log "tgtd on $portal (control port $control_port)"
+  setsid tgtd -f -C "$control_port" --iscsi "portal=$portal" > "$out/tgtd.log" 2>&1 &
+  echo $! > "$run/tgtd.pid"
+  for ((i = 0; i < 100; i++)); do
+    tgtadm -C "$control_port" --op show --mode sys >/dev/null 2>&1 && break
+    kill -0 "$(cat "$run/tgtd.pid")" 2>/dev/null || die "tgtd exited; see $out/tgtd.log"
+    sleep 0.1
+  done
+  tgtadm -C "$control_port" --op show --mode sys >/dev/null 2>&1 || die "tgtd did not answer in 10s"
 fi
 
 # --- initiator: a generated name, iscsid ------------------------------------
+# In the guest /etc is a throw-away overlay: every run gets a fresh name, as a
+# new node would. Natively the host's name is kept when it has one; otherwise
+# one is written for this run and the original file is put back afterwards.
 initiator_file=/etc/iscsi/initiatorname.iscsi
-storage_initiator_name "$initiator_file" "$work"
-storage_start_iscsid "$initiator_file" "$out/iscsid.log"
+if [ "${E2E_MODE:-}" = vm ] || ! grep -q '^InitiatorName=' "$initiator_file" 2>/dev/null; then
+  mkdir -p /etc/iscsi
+  if [ "${E2E_MODE:-}" != vm ]; then
+    if [ -e "$initiator_file" ]; then cp -p "$initiator_file" "$work/initiatorname.orig"; fi
+    initiator_file_created=$initiator_file
+  fi
+  echo "InitiatorName=$(iscsi-iname -p iqn.2026-11.io.csi.lvm-iscsi.e2e)" > "$initiator_file"
+fi
+log "initiator $(sed -n 's/^InitiatorName=//p' "$initiator_file")"
+if pgrep -x iscsid >/dev/null; then
+  # Natively, iscsiadm can talk to only one iscsid per host: use the host's.
+  log "using the iscsid that is already running"
+else
+  # Its own session: on shutdown iscsid signals its whole process group, which
+  # would otherwise include this script.
+  setsid iscsid -f -n -i "$initiator_file" > "$out/iscsid.log" 2>&1 &
+  started_iscsid=$!
+  echo "$started_iscsid" > "$run/iscsid.pid"
+  for ((i = 0; i < 100; i++)); do
+    # Exit 0 (sessions listed) or 21 (no active sessions): iscsid answered.
+    rc=0; iscsiadm -m session >/dev/null 2>&1 || rc=$?
+    [ "$rc" = 0 ] || [ "$rc" = 21 ] && break
+    kill -0 "$started_iscsid" 2>/dev/null || die "iscsid exited; see $out/iscsid.log"
+    sleep 0.1
+  done
+fi
 
 # --- the driver, as two processes -------------------------------------------
 start_driver() { # name args...
@@ -113,35 +200,74 @@ start_driver() { # name args...
   setsid "$bin/lvm-iscsi-csi" "$@" > "$out/driver-$name.log" 2>&1 &
   echo $! > "$run/$name.pid"
 }
-start_driver controller --mode=controller --endpoint="unix://$run/controller.sock" \
-  --volume-group="$vg" --thin-pool="$pool" --portal="$portal" \
-  --tgt-control-port="$control_port" --state-dir="$work/state/controller" --v=5 \
-  --reconcile-interval=10m # only start-up and tgtd restarts reconcile: the wrong-disk test tampers with a serial
+# --reconcile-interval: only start-up and tgtd restarts reconcile, as the
+# wrong-disk test tampers with a serial.
+controller_args=(--mode=controller --endpoint="unix://$run/controller.sock"
+  --volume-group="$vg" --thin-pool="$pool" --portal="$portal"
+  --tgt-control-port="$control_port" --state-dir="$work/state/controller" --v=5
+  --reconcile-interval=10m --metrics-address=127.0.0.1:29852)
+start_driver controller "${controller_args[@]}"
 node_args=(--mode=node --endpoint="unix://$run/node.sock" --node-id=e2e-node
-  --initiator-name-file="$initiator_file" --kubelet-dir="$work" --state-dir="$work/state/node" --v=5)
+  --initiator-name-file="$initiator_file" --kubelet-dir="$work" --state-dir="$work/state/node" --v=5
+  --metrics-address=127.0.0.1:29853)
 start_driver node "${node_args[@]}"
 
 # Crash-and-restart switches for the e2e tests: kill -9, start again the same
-# way, wait until the new process answers on its socket (a new inode: the
-# killed one leaves its socket file behind). A killed child of this script
+# way, wait until the new process has made its socket (the killed one leaves
+# its socket file behind, so that is removed first). A killed child of this script
 # stays a zombie until the script reaps it, so "gone" means absent or state Z.
+#
+#   restart-NAME [--binary=PATH] [--expect-dead]
+#
+# --binary starts PATH instead of the command's first word (the kill-point
+# walk runs bin/lvm-iscsi-csi-killpoints, test/e2e/killpoints_test.go).
+# --expect-dead: the process should be dying on its own (it killed itself at
+# a kill point); wait up to 10 s for that, and exit 3 after the restart if it
+# had to be killed here. The first line of output says which it was.
 write_restart() { # name pidfile logfile socket -- command...
   local name=$1 pidfile=$2 logfile=$3 socket=$4
   shift 5
   {
     echo '#!/usr/bin/env bash'
     echo 'set -u'
-    printf 'pid=$(cat %q)\n' "$pidfile"
+    printf 'pidfile=%q\n' "$pidfile"
     printf 'socket=%q\n' "$socket"
-    echo 'old=$(stat -c %i "$socket" 2>/dev/null)'
-    echo 'kill -KILL "$pid" 2>/dev/null'
-    echo 'while [ -e "/proc/$pid" ] && ! grep -q "^[0-9]* ([^)]*) Z" "/proc/$pid/stat" 2>/dev/null; do sleep 0.1; done'
-    printf 'setsid'; printf ' %q' "$@"; printf ' >> %q 2>&1 &\n' "$logfile"
-    printf 'echo $! > %q\n' "$pidfile"
-    echo 'for ((i = 0; i < 300; i++)); do'
-    echo '  [ -S "$socket" ] && [ "$(stat -c %i "$socket")" != "$old" ] && exit 0'
-    echo '  sleep 0.1'
-    echo 'done'
+    printf 'cmd=('; printf ' %q' "$@"; echo ' )'
+    cat <<'SCRIPT'
+expect_dead=
+for arg in "$@"; do
+  case $arg in
+    --binary=*) cmd[0]=${arg#--binary=} ;;
+    --expect-dead) expect_dead=1 ;;
+    *) echo "usage: $0 [--binary=PATH] [--expect-dead]" >&2; exit 2 ;;
+  esac
+done
+pid=$(cat "$pidfile")
+gone() { [ ! -e "/proc/$pid" ] || grep -q "^[0-9]* ([^)]*) Z" "/proc/$pid/stat" 2>/dev/null; }
+rc=0
+if [ -n "$expect_dead" ]; then
+  for ((i = 0; i < 100; i++)); do gone && break; sleep 0.1; done
+fi
+if gone; then
+  echo "pid $pid had exited"
+else
+  echo "pid $pid was running: killing it"
+  [ -n "$expect_dead" ] && rc=3
+fi
+kill -KILL "$pid" 2>/dev/null
+while ! gone; do sleep 0.1; done
+# The dead process's socket file stays behind; the new one is the sign of
+# life (an inode number alone may be reused at once).
+rm -f "$socket"
+SCRIPT
+    printf 'setsid "${cmd[@]}" >> %q 2>&1 &\n' "$logfile"
+    cat <<'SCRIPT'
+echo $! > "$pidfile"
+for ((i = 0; i < 300; i++)); do
+  [ -S "$socket" ] && exit "$rc"
+  sleep 0.1
+done
+SCRIPT
     printf 'echo "%s did not come back in 30s" >&2\n' "$name"
     echo 'exit 1'
   } > "$run/restart-$name"
@@ -153,6 +279,44 @@ if [ -f "$run/tgtd.pid" ]; then
 fi
 write_restart node "$run/node.pid" "$out/driver-node.log" "$run/node.sock" -- \
   "$bin/lvm-iscsi-csi" "${node_args[@]}"
+write_restart controller "$run/controller.pid" "$out/driver-controller.log" "$run/controller.sock" -- \
+  "$bin/lvm-iscsi-csi" "${controller_args[@]}"
+# iscsid killed and started again, which is what recovers a session that
+# open-iscsi before 2.1.9 leaves stuck after a target restart ("can't bind
+# conn", docs/troubleshooting.md): iscsid syncs the kernel's sessions at
+# start and reopens them with a stop. The kernel's sessions and disks stay.
+{
+  echo '#!/usr/bin/env bash'
+  echo 'set -u'
+  if [ -n "$started_iscsid" ]; then
+    printf 'pid=$(cat %q)\n' "$run/iscsid.pid"
+    echo 'kill -KILL "$pid" 2>/dev/null'
+    echo 'while [ -e "/proc/$pid" ] && ! grep -q "^[0-9]* ([^)]*) Z" "/proc/$pid/stat" 2>/dev/null; do sleep 0.1; done'
+    printf 'setsid iscsid -f -n -i %q >> %q 2>&1 &\n' "$initiator_file" "$out/iscsid.log"
+    printf 'echo $! > %q\n' "$run/iscsid.pid"
+    echo 'for ((i = 0; i < 300; i++)); do'
+    echo '  rc=0; iscsiadm -m session >/dev/null 2>&1 || rc=$?'
+    echo '  [ "$rc" = 0 ] || [ "$rc" = 21 ] && exit 0'
+    echo '  sleep 0.1'
+    echo 'done'
+    echo 'echo "iscsid did not answer within 30s of its restart" >&2'
+    echo 'exit 1'
+  else
+    echo 'echo "this run uses the host iscsid, which the harness does not restart" >&2'
+    echo 'exit 1'
+  fi
+} > "$run/restart-iscsid"
+chmod +x "$run/restart-iscsid"
+
+# The loss of the controller's --state-dir (a reinstalled storage host, a
+# wiped hostPath), then a controller restart.
+{
+  echo '#!/usr/bin/env bash'
+  echo 'set -eu'
+  printf 'rm -rf --one-file-system %q\n' "$work/state/controller"
+  printf 'exec %q\n' "$run/restart-controller"
+} > "$run/lose-controller-state"
+chmod +x "$run/lose-controller-state"
 
 for name in controller node; do
   for ((i = 0; i < 300; i++)); do
@@ -185,8 +349,16 @@ status=0
 # The whole suite once per access type: filesystem volumes, then raw block.
 for access in ${E2E_SANITY_ACCESS-mount block}; do
   start=$SECONDS
+  # The block pass runs the Node Service specs only: its controller specs
+  # repeat the mount pass's (the controller does not care how the node
+  # uses a volume) and run with block volumes in-process in `go test`
+  # (test/sanity/inprocess). E2E_SANITY_BLOCK_FULL=1 runs them all.
+  focus_args=()
+  if [ "$access" = block ] && [ "${E2E_SANITY_BLOCK_FULL:-}" != 1 ]; then
+    focus_args=("-ginkgo.focus=Node Service")
+  fi
   # shellcheck disable=SC2086 # E2E_SANITY_ARGS is a list of arguments on purpose
-  "$bin/sanity.test" -test.v -test.timeout=30m \
+  "$bin/sanity.test" -test.v -test.timeout=45m \
     -csi.controllerendpoint="unix://$run/controller.sock" \
     -csi.endpoint="unix://$run/node.sock" \
     -csi.stagingdir="$work/csi-staging" -csi.mountdir="$work/csi-mount" \
@@ -194,24 +366,31 @@ for access in ${E2E_SANITY_ACCESS-mount block}; do
     -csi.testvolumeaccesstype="$access" \
     -csi.testvolumeparameters="$repo/test/sanity/volume-parameters.yaml" \
     -csi.junitfile="$out/junit/sanity-$access.xml" \
-    -ginkgo.no-color "${skip_args[@]}" ${E2E_SANITY_ARGS:-} \
+    -ginkgo.no-color "${skip_args[@]}" "${focus_args[@]}" ${E2E_SANITY_ARGS:-} \
     > "$out/sanity-$access.log" 2>&1 || status=1
-  log "csi-sanity ($access) finished in $((SECONDS - start))s: $("$bin/junitsum" "$out/junit/sanity-$access.xml" 2>&1 || true)"
+  log "csi-sanity ($access) finished in $((SECONDS - start))s: $("$bin/junitsum" "$out/junit/sanity-$access.xml" 2>/dev/null || true)"
 done
 
 # --- our own end-to-end tests -------------------------------------------------
 log "e2e tests (log: $out/e2e.log)"
 start=$SECONDS
-"$bin/e2e.test" -test.v -test.timeout=30m -test.run="${E2E_GO_RUN:-.}" \
+"$bin/e2e.test" -test.v -test.timeout="${E2E_GO_TIMEOUT:-45m}" -test.run="${E2E_GO_RUN:-.}" \
   -controller-endpoint="unix://$run/controller.sock" \
   -node-endpoint="unix://$run/node.sock" \
   -root="$work/e2e" -volume-group="$vg" -tgt-control-port="$control_port" \
-  -restart-tgtd="$run/restart-tgtd" -restart-node="$run/restart-node" \
+  -restart-tgtd="$run/restart-tgtd" -restart-node="$run/restart-node" -restart-iscsid="$run/restart-iscsid" \
+  -iscsid-log="$out/iscsid.log" \
+  -driver-binary="$bin/lvm-iscsi-csi" \
+  -lose-controller-state="$run/lose-controller-state" \
+  -controller-metrics=127.0.0.1:29852 -node-metrics=127.0.0.1:29853 \
+  -restart-controller="$run/restart-controller" -killpoints-binary="$bin/lvm-iscsi-csi-killpoints" \
+  -controller-state-dir="$work/state/controller" -node-state-dir="$work/state/node" \
+  -kill-points="${E2E_KILL_POINTS:-sample}" \
   > "$out/e2e.log" 2>&1 || status=1
 # test2json reads `-test.v` output on stdin; junitsum turns its events into JUnit.
 "$bin/test2json" -p e2e < "$out/e2e.log" > "$out/e2e.json"
 "$bin/junitsum" -from-test2json -suite e2e < "$out/e2e.json" > "$out/junit/e2e.xml" || status=1
-log "e2e tests finished in $((SECONDS - start))s: $("$bin/junitsum" "$out/junit/e2e.xml" 2>&1 || true)"
+log "e2e tests finished in $((SECONDS - start))s: $("$bin/junitsum" "$out/junit/e2e.xml" 2>/dev/null || true)"
 
 lvs -a -o lv_name,lv_attr,lv_size,lv_tags "$vg" > "$out/lvs-end.txt" 2>&1 || true
 tgtadm -C "$control_port" --op show --mode target > "$out/tgt-end.txt" 2>&1 || true

@@ -54,6 +54,9 @@ if [ "${E2E_SKIP_BUILD:-}" != 1 ]; then
   else
     go build -o "$bin/lvm-iscsi-csi" ./cmd/lvm-iscsi-csi
   fi
+  # The same driver with test-only kill points (build tag killpoints), for
+  # TestKillPoints; the processes under every other test are the one above.
+  go build -tags killpoints -o "$bin/lvm-iscsi-csi-killpoints" ./cmd/lvm-iscsi-csi
   go test -c -o "$bin/sanity.test" ./test/sanity
   go test -c -tags e2e -o "$bin/e2e.test" ./test/e2e
   go build -o "$bin/junitsum" ./test/e2e/junitsum

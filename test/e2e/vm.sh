@@ -20,7 +20,7 @@
 # Settings (environment):
 #   E2E_VM_MEMORY   guest memory in MiB (default 4096)
 #   E2E_VM_CPUS     guest CPUs (default 2)
-#   E2E_VM_TIMEOUT  seconds before a hung guest is killed (default 2400)
+#   E2E_VM_TIMEOUT  seconds before a hung guest is killed (default 3600)
 #   E2E_VM_CACHE    kernel and initramfs cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/lvm-iscsi-csi/vm)
 #   E2E_*           every other E2E_ variable is passed on to COMMAND
 set -euo pipefail
@@ -34,7 +34,7 @@ case $out in *[[:space:]]*) echo "$0: OUTDIR must not contain blanks: $out" >&2;
 
 memory=${E2E_VM_MEMORY:-4096}
 cpus=${E2E_VM_CPUS:-2}
-timeout_s=${E2E_VM_TIMEOUT:-2400}
+timeout_s=${E2E_VM_TIMEOUT:-3600}
 cache=${E2E_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lvm-iscsi-csi/vm}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 

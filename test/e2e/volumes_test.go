@@ -190,6 +190,7 @@ func TestTgtdRestartRestoresTargetsAndSessions(t *testing.T) {
 	}
 
 	t.Log("killing tgtd with SIGKILL and starting it again")
+	logOffset := iscsidLogSize()
 	run(t, *restartTgtd)
 
 	var now *tgt.Target
@@ -208,8 +209,10 @@ func TestTgtdRestartRestoresTargetsAndSessions(t *testing.T) {
 		t.Errorf("LUN restored as %+v; was %+v", now.LUNs, was.LUNs)
 	}
 
-	// The initiator retries the lost connection on its own; a synced write
-	// only returns once it reached the restored target.
+	// The initiator retries the lost connection on its own (but see
+	// awaitSessionAfterTargetRestart); a synced write only returns once it
+	// reached the restored target.
+	awaitSessionAfterTargetRestart(t, iqn, logOffset)
 	t.Log("writing through the recovered session")
 	after := writeData(t, filepath.Join(filepath.Dir(v.DataPath()), "after-restart"), 1<<20)
 	if err := d.Down(ctx, v); err != nil {

@@ -44,7 +44,17 @@ func TestController(t *testing.T) {
 
 		stateDir, _ := driver.flag("state-dir")
 		if m, ok := driver.mountAt(stateDir); !ok || pod.hostPath(m.Name) == "" {
-			t.Errorf("--state-dir=%s is not on a host path: CHAP secrets would not survive a restart", stateDir)
+			t.Errorf("--state-dir=%s is not on a host path: 0.1's CHAP secrets would not survive a restart", stateDir)
+		}
+		// The controller's volume group lock (pkg/exclusive) excludes only
+		// controllers that see the same file: every release must put the
+		// host's LVM lock directory there, at the driver's default path.
+		vgLockDir, ok := driver.flag("vg-lock-dir")
+		if !ok {
+			vgLockDir = "/run/lock/lvm" // pkg/driver.DefaultVGLockDir
+		}
+		if m, ok := driver.mountAt(vgLockDir); !ok || pod.hostPath(m.Name) != "/run/lock/lvm" {
+			t.Errorf("--vg-lock-dir %s is not the host's /run/lock/lvm: a second controller on the volume group would not see the first's lock", vgLockDir)
 		}
 		sock, ok := driver.mountAt("/run/tgtd")
 		if !ok || pod.hostPath(sock.Name) == "" {

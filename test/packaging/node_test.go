@@ -45,19 +45,8 @@ func TestNodePlugin(t *testing.T) {
 			t.Errorf("kubelet dir mounted from host %q, want %q", pod.hostPath(m.Name), kubeletDir)
 		}
 
-		// kubelet finds the socket where the registrar says it is.
-		pluginDir := path.Join(kubeletDir, "plugins", "lvm-iscsi.csi.io")
-		sock, ok := driver.mountAt("/csi")
-		if !ok || pod.hostPath(sock.Name) != pluginDir {
-			t.Errorf("/csi is not the host's %s", pluginDir)
-		}
-		reg := pod.container(t, "node-driver-registrar")
-		if p, _ := reg.flag("kubelet-registration-path"); p != path.Join(pluginDir, "csi.sock") {
-			t.Errorf("--kubelet-registration-path=%q, want %s/csi.sock", p, pluginDir)
-		}
-		if m, ok := reg.mountAt("/registration"); !ok || pod.hostPath(m.Name) != path.Join(kubeletDir, "plugins_registry") {
-			t.Errorf("registrar's /registration is not the host's %s/plugins_registry", kubeletDir)
-		}
+		// kubelet finds the socket where the registration says it is.
+		checkRegistration(t, pod, driverNameOf(t, r))
 
 		// The host's devices, sysfs, open-iscsi configuration and lock, and state.
 		for _, p := range []string{"/dev", "/sys", "/etc/iscsi", "/run/lock/iscsi", "/run/udev"} {
@@ -73,7 +62,7 @@ func TestNodePlugin(t *testing.T) {
 		}
 		stateDir, _ := driver.flag("state-dir")
 		if m, ok := driver.mountAt(stateDir); !ok || pod.hostPath(m.Name) == "" {
-			t.Errorf("--state-dir=%s is not on a host path: staging records would not survive a restart", stateDir)
+			t.Errorf("--state-dir=%s is not on a host path: the node key and staging records would not survive a restart", stateDir)
 		}
 		checkPrivilegedOnly(t, pod, "lvm-iscsi-csi")
 	})

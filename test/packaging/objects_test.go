@@ -7,12 +7,13 @@ import (
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
 )
 
-const driverName = "lvm-iscsi.csi.io"
-
-// TestCSIDriver: attach is required (ControllerPublish fences the target),
-// and capacity tracking is announced only with a provisioner producing it.
+// TestCSIDriver: the CSIDriver is named as the driver calls itself
+// (--driver-name), attach is required (ControllerPublish fences the
+// target), and capacity tracking is announced only with a provisioner
+// producing it.
 func TestCSIDriver(t *testing.T) {
 	forEachRender(t, func(t *testing.T, r render) {
+		driverName := driverNameOf(t, r)
 		drivers := r.ofKind("CSIDriver")
 		if len(drivers) != 1 || drivers[0].Metadata.Name != driverName {
 			t.Fatalf("want one CSIDriver %s, have %d", driverName, len(drivers))
@@ -43,11 +44,13 @@ func TestCSIDriver(t *testing.T) {
 	})
 }
 
-// TestStorageClasses: every class names this driver and only parameters the
-// driver accepts (it refuses unknown ones with InvalidArgument): its own
-// parse decides, so this test follows pkg/driver/parameters.go.
+// TestStorageClasses: every class (and the VolumeSnapshotClass) names this
+// release's driver, and only parameters the driver accepts (it refuses
+// unknown ones with InvalidArgument): its own parse decides, so this test
+// follows pkg/driver/parameters.go.
 func TestStorageClasses(t *testing.T) {
 	forEachRender(t, func(t *testing.T, r render) {
+		driverName := driverNameOf(t, r)
 		classes := r.ofKind("StorageClass")
 		if len(classes) == 0 {
 			t.Fatal("no StorageClass")
@@ -118,28 +121,6 @@ func TestReferencesResolve(t *testing.T) {
 					if s.Kind != "ServiceAccount" || !r.has("ServiceAccount", s.Namespace, s.Name) {
 						t.Errorf("%s %s: subject %s %s/%s is not a rendered ServiceAccount", kind, o.Metadata.Name, s.Kind, s.Namespace, s.Name)
 					}
-				}
-			}
-		}
-	})
-}
-
-// TestHealthPortsDiffer: the controller and node pods share the storage
-// host's network, so their liveness ports must not collide.
-func TestHealthPortsDiffer(t *testing.T) {
-	forEachRender(t, func(t *testing.T, r render) {
-		ports := map[int]string{}
-		for _, kind := range []string{"Deployment", "DaemonSet"} {
-			_, w := onlyWorkload(t, r, kind)
-			for _, c := range w.Spec.Template.Spec.Containers {
-				for _, p := range c.Ports {
-					if p.ContainerPort == 3260 {
-						continue
-					}
-					if other, dup := ports[p.ContainerPort]; dup {
-						t.Errorf("port %d used by %s and %s/%s on the host network", p.ContainerPort, other, kind, c.Name)
-					}
-					ports[p.ContainerPort] = kind + "/" + c.Name
 				}
 			}
 		}

@@ -52,17 +52,31 @@ func renders(t *testing.T) []render {
 	}
 	var out []render
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs, err := parseObjects(data)
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		out = append(out, render{path: p, objects: objs})
+		out = append(out, loadRender(t, p))
 	}
 	return out
+}
+
+// deployRender loads deploy/kubernetes/lvm-iscsi-csi.yaml, the chart
+// rendered with deploy/kubernetes/values.yaml (the chart's defaults plus
+// an example storage host).
+func deployRender(t *testing.T) render {
+	t.Helper()
+	return loadRender(t, filepath.Join("..", "..", "deploy", "kubernetes", "lvm-iscsi-csi.yaml"))
+}
+
+// loadRender reads one rendered manifest file.
+func loadRender(t *testing.T, p string) render {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := parseObjects(data)
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	return render{path: p, objects: objs}
 }
 
 // parseObjects splits a multi-document YAML stream into objects, skipping

@@ -3,6 +3,8 @@ package packaging
 import (
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // workload is the part of a Deployment or DaemonSet these tests read.
@@ -21,9 +23,15 @@ type workload struct {
 type podSpec struct {
 	HostNetwork        bool              `yaml:"hostNetwork"`
 	ServiceAccountName string            `yaml:"serviceAccountName"`
+	PriorityClassName  string            `yaml:"priorityClassName"`
 	NodeSelector       map[string]string `yaml:"nodeSelector"`
-	Containers         []container       `yaml:"containers"`
-	Volumes            []volume          `yaml:"volumes"`
+	Tolerations        []struct {
+		Key      string `yaml:"key"`
+		Operator string `yaml:"operator"`
+		Effect   string `yaml:"effect"`
+	} `yaml:"tolerations"`
+	Containers []container `yaml:"containers"`
+	Volumes    []volume    `yaml:"volumes"`
 }
 
 type container struct {
@@ -36,8 +44,20 @@ type container struct {
 		Privileged *bool `yaml:"privileged"`
 	} `yaml:"securityContext"`
 	Ports []struct {
-		ContainerPort int `yaml:"containerPort"`
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
 	} `yaml:"ports"`
+	LivenessProbe *struct {
+		HTTPGet *struct {
+			Host string    `yaml:"host"`
+			Path string    `yaml:"path"`
+			Port yaml.Node `yaml:"port"` // a number or a port name
+		} `yaml:"httpGet"`
+	} `yaml:"livenessProbe"`
+	Resources struct {
+		Requests map[string]string `yaml:"requests"`
+		Limits   map[string]string `yaml:"limits"`
+	} `yaml:"resources"`
 	VolumeMounts []volumeMount `yaml:"volumeMounts"`
 }
 

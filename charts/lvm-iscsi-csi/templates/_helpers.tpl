@@ -1,5 +1,37 @@
-{{/* The CSI driver name: fixed in the binary, so not a value. */}}
-{{- define "lvm-iscsi-csi.driverName" -}}lvm-iscsi.csi.io{{- end }}
+{{/* The CSI driver name, passed to the driver as --driver-name. */}}
+{{- define "lvm-iscsi-csi.driverName" -}}{{ .Values.driverName }}{{- end }}
+
+{{/*
+A host state directory: the value when set, else one below
+/var/lib/lvm-iscsi-csi that follows the driver name, so that a second
+release (another driverName) never shares the first one's state. The
+default name keeps the paths of installations made before driverName
+existed. Arguments: root, component (controller or node), dir (the value).
+*/}}
+{{- define "lvm-iscsi-csi.stateDir" -}}
+{{- if .dir }}{{ .dir }}
+{{- else if eq .root.Values.driverName "lvm-iscsi.csi.io" }}/var/lib/lvm-iscsi-csi/{{ .component }}
+{{- else }}/var/lib/lvm-iscsi-csi/{{ .root.Values.driverName }}/{{ .component }}
+{{- end }}
+{{- end }}
+
+{{/*
+"true" when the snapshot parts (csi-snapshotter, its RBAC, the
+VolumeSnapshotClass) may be rendered: the user forces it, or the API
+server has the snapshot.storage.k8s.io/v1 CRDs the snapshotter watches.
+Without them the VolumeSnapshotClass fails the whole install and
+csi-snapshotter only logs errors.
+*/}}
+{{- define "lvm-iscsi-csi.snapshotCRDs" -}}
+{{- if eq (toString .Values.snapshotCRDs) "installed" }}true
+{{- else if and (.Capabilities.APIVersions.Has "snapshot.storage.k8s.io/v1/VolumeSnapshotClass") (.Capabilities.APIVersions.Has "snapshot.storage.k8s.io/v1/VolumeSnapshotContent") }}true
+{{- end }}
+{{- end }}
+
+{{/* "true" when csi-snapshotter runs. */}}
+{{- define "lvm-iscsi-csi.snapshotter" -}}
+{{- if and .Values.sidecars.snapshotter.enabled (include "lvm-iscsi-csi.snapshotCRDs" .) }}true{{ end }}
+{{- end }}
 
 {{- define "lvm-iscsi-csi.fullname" -}}
 {{- if contains .Chart.Name .Release.Name }}{{ .Release.Name | trunc 50 | trimSuffix "-" }}
@@ -34,7 +66,8 @@ app.kubernetes.io/component: {{ .component }}
 {{/*
 A CSI sidecar container talking to the driver's socket in /csi.
 Arguments: root (the chart's context), name (container name), values
-(sidecars.<name>), args (the chart's own arguments), env and mounts (optional).
+(sidecars.<name>), args (the chart's own arguments), env, mounts and ports
+(optional).
 */}}
 {{- define "lvm-iscsi-csi.sidecar" -}}
 - name: {{ .name }}
@@ -55,6 +88,10 @@ Arguments: root (the chart's context), name (container name), values
   {{- end }}
   {{- with .values.resources }}
   resources:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .ports }}
+  ports:
     {{- toYaml . | nindent 4 }}
   {{- end }}
   securityContext:
@@ -92,6 +129,12 @@ asks for the default, which is the key left out), plus the older spelling
 {{- define "lvm-iscsi-csi.validate" -}}
 {{- if eq (int .Values.controller.healthPort) (int .Values.node.healthPort) }}
 {{- fail "controller.healthPort and node.healthPort must differ: both pods use the storage host's network" }}
+{{- end }}
+{{- if .Values.metrics.enabled }}
+{{- $ports := list (int .Values.controller.healthPort) (int .Values.node.healthPort) (int .Values.metrics.controllerPort) (int .Values.metrics.nodePort) }}
+{{- if ne (len (uniq $ports)) 4 }}
+{{- fail "metrics.controllerPort, metrics.nodePort, controller.healthPort and node.healthPort must all differ: both pods use the storage host's network" }}
+{{- end }}
 {{- end }}
 {{- $names := dict }}
 {{- range .Values.storageClasses }}

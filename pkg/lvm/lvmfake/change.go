@@ -127,6 +127,8 @@ func (f *Fake) Activate(_ context.Context, vg, name string) error {
 	}
 	if lv.Attr == attrThinSnapshot {
 		lv.Attr = attrThinSnapshotLive
+	} else if lv.Attr == withZero(attrThinSnapshot, false) {
+		lv.Attr = withZero(attrThinSnapshotLive, false)
 	}
 	lv.Active = true
 	return nil

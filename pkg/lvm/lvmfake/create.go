@@ -34,7 +34,7 @@ func (f *Fake) CreateLV(_ context.Context, vg string, opts lvm.CreateOptions) (*
 	if err := f.checkThinPool(vg, opts.ThinPool); err != nil {
 		return nil, err
 	}
-	lv.Attr, lv.PoolLV = attrThinVolume, opts.ThinPool
+	lv.Attr, lv.PoolLV = withZero(attrThinVolume, f.poolZeroes(opts.ThinPool)), opts.ThinPool
 	f.add(lv, 0)
 	return copyLV(lv), nil
 }
@@ -63,14 +63,15 @@ func (f *Fake) CreateSnapshot(_ context.Context, vg, origin string, opts lvm.Cre
 			return nil, err
 		}
 		// Inactive, so lvs prints no data_percent until SetDataPercent.
-		lv.Attr, lv.PoolLV = attrThinSnapshot, src.PoolLV
+		lv.Attr, lv.PoolLV = withZero(attrThinSnapshot, f.poolZeroes(src.PoolLV)), src.PoolLV
 		f.add(lv, 0)
 		return copyLV(lv), nil
 	}
 	if src.IsThinPool() || src.IsCOWSnapshot() {
 		return nil, fmt.Errorf("%w: cannot take a COW snapshot of %s", lvm.ErrInvalid, origin)
 	}
-	size := f.roundUp(opts.Size)
+	// lvcreate trims a request past the maximum usable size.
+	size := f.roundUp(min(opts.Size, lvm.COWSize(src.Size)))
 	if size > f.vg.Free {
 		return nil, fmt.Errorf("%w: %s needs %d bytes, %d free", lvm.ErrNoSpace, opts.Name, size, f.vg.Free)
 	}

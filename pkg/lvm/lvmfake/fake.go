@@ -16,6 +16,8 @@
 //     behind with no origin;
 //   - ExtendLV refuses a COW origin with snapshots (lvm: "Snapshot origin
 //     volumes can be resized only while inactive").
+//   - SplitSnapshot turns a COW snapshot into a plain LV with its extents;
+//     SetThinPoolZeroing plays a pool without zeroing (lv_attr's 'z').
 //
 // Not modelled: lvm trimming an oversized COW request to what the origin can
 // use, metadata usage, and the pool growing on its own.
@@ -113,16 +115,38 @@ func (f *Fake) AddThinPool(name string, size uint64) error {
 	return nil
 }
 
+// InvalidateSnapshot marks a copy-on-write snapshot invalid, as
+// dm-snapshot does when it overflows.
+func (f *Fake) InvalidateSnapshot(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lv, err := f.find(f.vg.Name, name)
+	if err != nil {
+		return err
+	}
+	if !lv.IsCOWSnapshot() {
+		return fmt.Errorf("%w: %s is not a COW snapshot", lvm.ErrInvalid, name)
+	}
+	lv.Attr = "Swi-I-s---"
+	return nil
+}
+
 // SetDataPercent sets the data usage lvs would report for an LV (a thin
 // pool, thin LV or snapshot), as writes would change it.
 func (f *Fake) SetDataPercent(name string, percent float64) error {
+	return f.change(name, func(lv *lvm.LV) { lv.DataPercent = percent })
+}
+
+// change applies set to LV name under the lock, as a test's way of
+// playing what lvs would report after outside events.
+func (f *Fake) change(name string, set func(*lvm.LV)) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	lv, ok := f.lvs[name]
 	if !ok {
 		return fmt.Errorf("%w: %s", lvm.ErrNotFound, name)
 	}
-	lv.DataPercent = percent
+	set(lv)
 	return nil
 }
 

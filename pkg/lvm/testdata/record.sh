@@ -134,5 +134,27 @@ rec lvcreate-thin-threshold lvcreate -y --wipesignatures y -n thin4 -V 8388608b 
 rec lvcreate-thin-snapshot-threshold lvcreate -y -n snap4 -s "$vg/fill"
 unset LVM_SYSTEM_DIR
 
+# Data remanence. A thin pool made without zeroing: lv_attr's 8th letter is
+# "-" instead of "z" (lvs -o zero is a segment field: it would split a
+# multi-segment LV into one row per segment), and the fix lvchange -Z y.
+rec lvcreate-pool-nozero lvcreate -y --type thin-pool -Zn -n poolnz -L 16777216b "$vg"
+rec lvs-pool-nozero "${lvs_cmd[@]}" "$vg/poolnz"
+rec lvchange-pool-zero lvchange -Z y "$vg/poolnz"
+rec lvs-pool-zero-fixed "${lvs_cmd[@]}" "$vg/poolnz"
+# A COW snapshot split from its origin, as SplitSnapshot runs it: the COW
+# area (old data of the origin) becomes a plain LV of the same name and tags.
+lvcreate -q -y -n splitorig -L 8388608b "$vg"
+printf 'OLD-DATA-MARKER\n%.0s' $(seq 1 1024) | dd of="/dev/$vg/splitorig" bs=1M conv=fsync status=none
+lvcreate -q -y -n splitcow -s -L 12582912b --addtag lic.v1 --addtag lic.kind=snapshot "$vg/splitorig"
+dd if=/dev/zero of="/dev/$vg/splitorig" bs=1M count=1 oflag=direct status=none
+exec 3<"/dev/$vg/splitcow"
+rec lvconvert-splitsnapshot-inuse lvconvert -y --splitsnapshot "$vg/splitcow"
+exec 3<&-
+rec lvconvert-splitsnapshot lvconvert -y --splitsnapshot "$vg/splitcow"
+rec lvs-after-split "${lvs_cmd[@]}" "$vg/splitcow"
+grep -c -a OLD-DATA-MARKER "/dev/$vg/splitcow" >"$out/split-markers.txt"
+rec lvconvert-splitsnapshot-linear lvconvert -y --splitsnapshot "$vg/splitcow"
+rec lvconvert-splitsnapshot-missing lvconvert -y --splitsnapshot "$vg/nosuch"
+
 vgchange -q -an "$vg"; vgremove -q -ff -y "$vg"; pvremove -q "$loop"; losetup -d "$loop"
 exit 0

@@ -47,6 +47,7 @@ done
 
 adm --op show --mode target >"$here/show-target-empty.txt"
 adm --op show --mode account >"$here/show-account-empty.txt"
+adm --op show --mode lld >"$here/show-lld-empty.txt"
 
 # Target 1: a thin LUN with our serial, every kind of ACL, CHAP both ways.
 adm --op new --mode target --tid 1 --targetname "$iqn:vol-a"
@@ -69,6 +70,8 @@ adm --op update --mode logicalunit --tid 3 --lun 1 --params online=0
 
 adm --op show --mode target >"$here/show-target.txt"
 adm --op show --mode account >"$here/show-account.txt"
+adm --op show --mode lld >"$here/show-lld.txt"
+adm --op show --mode conn --tid 1 >"$here/show-conn-empty.txt"
 
 fail target-tid-exists --op new --mode target --tid 1 --targetname "$iqn:other"
 fail target-name-exists --op new --mode target --tid 2 --targetname "$iqn:vol-a"
@@ -100,6 +103,7 @@ if command -v iscsi-perf >/dev/null; then
 	perf_b=$!
 	sleep 2
 	adm --op show --mode target >"$here/show-target-sessions.txt"
+	adm --op show --mode conn --tid 3 >"$here/show-conn-sessions.txt"
 	sid=$(adm --op show --mode target | awk '/I_T nexus: /{print $3; exit}')
 	fail target-active --op delete --mode target --tid 3
 	fail connection-not-found --op delete --mode connection --tid 3 --sid "$sid" --cid 7

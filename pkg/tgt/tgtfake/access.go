@@ -79,6 +79,15 @@ func (f *Fake) CreateAccount(ctx context.Context, user, password string) error {
 	return nil
 }
 
+// Password returns an account's password, for tests that check what the
+// code under test set (tgtadm itself never shows it).
+func (f *Fake) Password(user string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.accounts[user]
+	return p, ok
+}
+
 // DeleteAccount removes an account and, as tgtd does, every binding of it.
 func (f *Fake) DeleteAccount(ctx context.Context, user string) error {
 	defer f.mu.Unlock()

@@ -4,7 +4,8 @@
 // returns), a LUN needs a backing store, tgt's target-derived default
 // serials, bindings listed back, deletion of an account unbinding it
 // everywhere, and a Restart that forgets everything as a restarted tgtd
-// does. Tests add sessions with Login and inject failures with FailNext.
+// does. Tests add sessions with Login, inject failures with FailNext and
+// events between two calls with BeforeNext.
 package tgtfake
 
 import (
@@ -28,6 +29,7 @@ type Fake struct {
 	nextSID  int
 	failures map[string][]error
 	calls    []string
+	hooks    map[string][]func() // BeforeNext
 }
 
 var _ tgt.Interface = (*Fake)(nil)
@@ -85,6 +87,7 @@ func (f *Fake) Calls() []string {
 // begin locks the fake and records a call; it returns the error the call
 // must fail with, if any. The caller must unlock.
 func (f *Fake) begin(method string) error {
+	f.runHook(method)
 	f.mu.Lock()
 	f.calls = append(f.calls, method)
 	if queued := f.failures[method]; len(queued) > 0 {

@@ -30,10 +30,31 @@ func (f *Fake) Login(tid int, initiatorIQN, ip, user, password string) (int, err
 	if len(t.Accounts) > 0 && (!slices.Contains(t.Accounts, user) || f.accounts[user] != password) {
 		return 0, fmt.Errorf("%w: CHAP authentication failed on target %d", ErrLoginRefused, tid)
 	}
-	s := tgt.Session{SID: f.nextSID, Initiator: initiatorIQN, Connections: []tgt.Connection{{CID: 0, IP: ip}}}
-	f.nextSID++
+	return f.addSession(t, tgt.Session{Initiator: initiatorIQN, Connections: []tgt.Connection{{CID: 0, IP: ip}}}), nil
+}
+
+// AddSession puts a session on target tid without any check, for tests
+// that need a state Login cannot reach (a login that completes while an
+// unbind is under way). A zero SID is replaced by the next free one; the
+// SID used is returned.
+func (f *Fake) AddSession(tid int, s tgt.Session) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, err := f.target("add session", tid)
+	if err != nil {
+		return 0, err
+	}
+	return f.addSession(t, s), nil
+}
+
+func (f *Fake) addSession(t *tgt.Target, s tgt.Session) int {
+	if s.SID == 0 {
+		s.SID = f.nextSID
+	}
+	f.nextSID = max(f.nextSID, s.SID) + 1
+	s.Connections = slices.Clone(s.Connections)
 	t.Sessions = append(t.Sessions, s)
-	return s.SID, nil
+	return s.SID
 }
 
 // CloseConnection drops a connection, and the session with its last one.

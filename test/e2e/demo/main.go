@@ -69,6 +69,10 @@ func run(controllerEP, nodeEP, root, vg string) error {
 	if err := d.Up(ctx, v); err != nil {
 		return err
 	}
+	// What Kubernetes would store in the VolumeAttachment: the CHAP
+	// credentials only sealed to this node's key.
+	say("publish_context: portal=%s iqn=%s lun=%s chap=<%d bytes sealed to the node's key>",
+		v.PublishContext["portal"], v.PublishContext["iqn"], v.PublishContext["lun"], len(v.PublishContext["chap"]))
 	show("the target, fenced to this node's initiator", "tgtadm", "--lld", "iscsi", "--op", "show", "--mode", "target")
 	show("the iSCSI session", "iscsiadm", "-m", "session")
 	show("the filesystem", "findmnt", "-T", v.TargetPath)
@@ -101,7 +105,7 @@ func run(controllerEP, nodeEP, root, vg string) error {
 		return err
 	}
 	show("no target left", "tgtadm", "--lld", "iscsi", "--op", "show", "--mode", "target")
-	show("no LV left", "lvs", "-o", "lv_name,lv_size,lv_tags", vg)
+	show("no volume left, only the LV holding the CHAP key", "lvs", "-o", "lv_name,lv_size,lv_tags", vg)
 	return nil
 }
 

@@ -67,44 +67,52 @@ type junitDoc struct {
 
 // countFile counts the test cases of one JUnit file.
 func countFile(path string) (Counts, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Counts{}, err
-	}
-	defer f.Close()
-	c, err := countJUnit(f)
-	if err != nil {
-		return Counts{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	c, _, err := readFile(path)
+	return c, err
 }
 
-func countJUnit(r io.Reader) (Counts, error) {
+// readFile counts the test cases of one JUnit file and returns the failed ones.
+func readFile(path string) (Counts, []junitCase, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Counts{}, nil, err
+	}
+	defer f.Close()
+	c, failed, err := readJUnit(f)
+	if err != nil {
+		return Counts{}, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, failed, nil
+}
+
+func readJUnit(r io.Reader) (Counts, []junitCase, error) {
 	var doc junitDoc
 	if err := xml.NewDecoder(r).Decode(&doc); err != nil {
-		return Counts{}, fmt.Errorf("not JUnit XML: %w", err)
+		return Counts{}, nil, fmt.Errorf("not JUnit XML: %w", err)
 	}
 	switch doc.XMLName.Local {
 	case "testsuites", "testsuite":
 	default:
-		return Counts{}, fmt.Errorf("not JUnit XML: root element is <%s>", doc.XMLName.Local)
+		return Counts{}, nil, fmt.Errorf("not JUnit XML: root element is <%s>", doc.XMLName.Local)
 	}
 	cases := doc.Cases
 	for _, s := range doc.Suites {
 		cases = append(cases, s.Cases...)
 	}
 	var c Counts
+	var failed []junitCase
 	for _, tc := range cases {
 		switch {
 		case tc.Failure != nil || tc.Error != nil:
 			c.Failed++
+			failed = append(failed, tc)
 		case tc.Skipped != nil:
 			c.Skipped++
 		default:
 			c.Passed++
 		}
 	}
-	return c, nil
+	return c, failed, nil
 }
 
 // writeJUnit writes cases as one <testsuite> document.

@@ -67,7 +67,7 @@ func TestConvertTest2JSON(t *testing.T) {
 				t.Fatalf("convert: %v", err)
 			}
 			// What is written must read back with the same counts.
-			got, err := countJUnit(bytes.NewReader(xmlOut.Bytes()))
+			got, _, err := readJUnit(bytes.NewReader(xmlOut.Bytes()))
 			if err != nil {
 				t.Fatalf("reading the written JUnit back: %v\n%s", err, xmlOut.String())
 			}
@@ -147,11 +147,53 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
+// A CI log is often all that is left of a failed run: the summary must name
+// each failed test and repeat the assertion it failed on.
+func TestSummarizeReportsFailures(t *testing.T) {
+	in, err := os.Open(filepath.Join("testdata", "e2e-probe-fail.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	var b bytes.Buffer
+	if err := convert(in, &b, "e2e"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "fail.xml")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	summarize(&stdout, &stderr, []string{path, filepath.Join("testdata", "sanity-noskip-fail.xml")})
+	report := stderr.String()
+	for _, want := range []string{
+		"FAIL TestProbeReady/controller: failed\n",
+		"identity_test.go:38: ready = , want true",
+		"ControllerGetCapabilities not implemented",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("failure report lacks %q:\n%s", want, report)
+		}
+	}
+	n := 0
+	for _, line := range strings.Split(report, "\n") {
+		if strings.HasPrefix(line, "FAIL ") {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Errorf("failure report names %d failures, want 3 (1 e2e + 2 csi-sanity):\n%s", n, report)
+	}
+	if strings.Contains(report, "TestProbeReady/node") {
+		t.Errorf("failure report names a passing test:\n%s", report)
+	}
+}
+
 func TestCountJUnitRejectsOtherXML(t *testing.T) {
-	if _, err := countJUnit(strings.NewReader(`<html><body/></html>`)); err == nil {
+	if _, _, err := readJUnit(strings.NewReader(`<html><body/></html>`)); err == nil {
 		t.Error("an HTML document was accepted as JUnit")
 	}
-	if _, err := countJUnit(strings.NewReader(`not xml`)); err == nil {
+	if _, _, err := readJUnit(strings.NewReader(`not xml`)); err == nil {
 		t.Error("plain text was accepted as JUnit")
 	}
 }

@@ -3,6 +3,7 @@
 // of a run lands in the same format.
 //
 //	junitsum FILE.xml...                 print "N passed, N failed, N skipped"
+//	                                     (and each failure's output on stderr)
 //	junitsum -from-test2json -suite NAME < events.json > junit.xml
 //
 // The summary exits 1 when any test failed or when no test ran at all (every
@@ -41,16 +42,20 @@ func main() {
 }
 
 // summarize prints the summary line of all files and returns the exit code.
+// The failed cases, with the end of their output, go to stderr.
 func summarize(stdout, stderr io.Writer, paths []string) int {
 	var total Counts
+	var failed []junitCase
 	for _, path := range paths {
-		c, err := countFile(path)
+		c, f, err := readFile(path)
 		if err != nil {
 			fmt.Fprintln(stderr, "junitsum:", err)
 			return 2
 		}
 		total = total.Add(c)
+		failed = append(failed, f...)
 	}
+	reportFailures(stderr, failed)
 	fmt.Fprintln(stdout, total)
 	if !total.OK() {
 		return 1

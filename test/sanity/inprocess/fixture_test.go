@@ -100,7 +100,9 @@ func controllerConfig(t *testing.T, dir, endpoint string, blocks pool.BlockDevic
 	if err := l.AddThinPool(fixtureThin, fixtureThinSz); err != nil {
 		t.Fatal(err)
 	}
-	secrets, err := pool.NewFileSecrets(filepath.Join(dir, "controller-state", "chap"))
+	// The CHAP key's LV has no device in the LVM fake: its content is kept
+	// in memory.
+	secrets, err := pool.NewFileSecretsOn(filepath.Join(dir, "controller-state", "chap"), pool.NewMemoryKeyDevice())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +135,9 @@ func controllerConfig(t *testing.T, dir, endpoint string, blocks pool.BlockDevic
 
 func nodeConfig(t *testing.T, dir, endpoint, kubeletDir string) driver.Config {
 	t.Helper()
-	// The node id is made as wire_node.go makes it: the node name and the
-	// IQN read from open-iscsi's initiator name file.
+	// The node id is made as wire_node.go makes it: the node name, the
+	// IQN read from open-iscsi's initiator name file and the public half
+	// of the key the node keeps in its state directory.
 	nameFile := filepath.Join(dir, "initiatorname.iscsi")
 	if err := os.WriteFile(nameFile, []byte("InitiatorName="+fixtureNodeIQN+"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -146,13 +149,26 @@ func nodeConfig(t *testing.T, dir, endpoint, kubeletDir string) driver.Config {
 	if err := os.MkdirAll(kubeletDir, 0o750); err != nil {
 		t.Fatal(err)
 	}
+	stateDir := filepath.Join(dir, "node-state")
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key, err := driver.LoadNodeKey(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeID := driver.NodeID(fixtureNode, iqn, &key.Public)
+	if err := driver.CheckNodeID(nodeID); err != nil {
+		t.Fatal(err)
+	}
 	return driver.Config{
 		Options: driver.Options{Endpoint: endpoint, Mode: driver.ModeNode, DriverName: driver.DefaultDriverName},
 		Version: "sanity-inprocess",
 		Node: driver.NewNodeServer(driver.NodeConfig{
-			NodeID:     driver.NodeID(fixtureNode, iqn),
+			NodeID:     nodeID,
+			Key:        key,
 			KubeletDir: kubeletDir,
-			StateDir:   filepath.Join(dir, "node-state"),
+			StateDir:   stateDir,
 			// An initiator with no session and a host with no disk: the
 			// only node calls the controller tests make are NodeGetInfo,
 			// NodeGetCapabilities, and NodeUnpublishVolume and
@@ -253,6 +269,9 @@ func (noDisks) VerifySerial(dev, _ string) error {
 }
 func (noDisks) Size(dev string) (uint64, error) {
 	return 0, fmt.Errorf("%w: %s", iscsi.ErrDeviceNotFound, dev)
+}
+func (noDisks) State(dev string) (string, error) {
+	return "", fmt.Errorf("%w: %s", iscsi.ErrDeviceNotFound, dev)
 }
 func (noDisks) Remove(context.Context, string) error { return nil }
 
