@@ -20,16 +20,15 @@
 #   node        kubelet; waits for the node to be Ready
 #   driver      the snapshot CRDs and snapshot-controller, then
 #               `helm install` of charts/lvm-iscsi-csi with the chart's default
-#               values except images, the storage host and the two sidecars the
-#               cluster cannot run (see docs/testing.md)
+#               values except images and the storage host (docs/testing.md)
 #   tests       k8s.test (client-go) with the admin kubeconfig
 #
 # Inputs: E2E_OUTPUT (results; required) holding inputs.env, written by run.sh:
 # K8S_BIN (kube binaries, helm), K8S_IMAGES_ENV (test/k8s/images.sh's list),
-# K8S_CRDS, K8S_SNAPSHOT_RBAC, K8S_TEST_BIN (k8s.test, junitsum, test2json,
-# postrender). Settings: E2E_K8S_GO_RUN (-test.run), E2E_VG_SIZE,
-# E2E_THIN_POOL_SIZE, E2E_K8S_UNTIL=node (stop once the node is Ready: for
-# work on the cluster itself), E2E_K8S_LIVENESS_TIMEOUT (seconds, default 60).
+# K8S_CRDS, K8S_SNAPSHOT_RBAC, K8S_TEST_BIN (k8s.test, junitsum, test2json).
+# Settings: E2E_K8S_GO_RUN (-test.run), E2E_VG_SIZE, E2E_THIN_POOL_SIZE,
+# E2E_K8S_UNTIL=node (stop once the node is Ready: for work on the cluster
+# itself).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -150,7 +149,7 @@ local_bin=/usr/local/lib/k8s-e2e
 mkdir -p "$local_bin"
 cp "$K8S_BIN"/kube-apiserver "$K8S_BIN"/kube-controller-manager "$K8S_BIN"/kube-scheduler \
   "$K8S_BIN"/kubelet "$K8S_BIN"/kubectl "$K8S_BIN"/helm "$local_bin/"
-cp "$K8S_TEST_BIN"/k8s.test "$K8S_TEST_BIN"/postrender "$K8S_TEST_BIN"/junitsum "$K8S_TEST_BIN"/test2json "$local_bin/"
+cp "$K8S_TEST_BIN"/k8s.test "$K8S_TEST_BIN"/junitsum "$K8S_TEST_BIN"/test2json "$local_bin/"
 K8S_BIN=$local_bin K8S_TEST_BIN=$local_bin
 # The binaries the node runs for every pod and container: changing their
 # times copies them up into the overlay's memory layer.
@@ -329,13 +328,12 @@ k apply -f "$K8S_SNAPSHOT_RBAC" > "$logs/snapshot-controller.log"
 sed "s|@IMAGE@|$K8S_IMAGE_SNAPSHOT_CONTROLLER|" "$here/snapshot-controller.yaml" | k apply -f - >> "$logs/snapshot-controller.log"
 
 log "helm install charts/lvm-iscsi-csi"
-# The chart's defaults except: the images made by test/k8s/images.sh (no
-# registry), the storage host, and the two sidecars whose images cannot be
-# made here (node-driver-registrar, livenessprobe): dropped by the
-# post-renderer, their jobs done by the driver's own flags; and the liveness
-# probes' timeout, which the emulated guest cannot meet (docs/testing.md).
+# The chart's defaults except the images made by test/k8s/images.sh (no
+# registry: image.pullPolicy=Never, which the sidecars follow) and the
+# storage host. The driver registers itself with kubelet and serves the
+# liveness probes' /healthz (the chart's defaults), so no
+# node-driver-registrar or livenessprobe image is needed.
 driver_repo=${K8S_IMAGE_DRIVER%:*} driver_tag=${K8S_IMAGE_DRIVER##*:}
-kubelet_dir=/var/lib/kubelet
 helm_args=(
   --set "image.repository=$driver_repo" --set "image.tag=$driver_tag" --set image.pullPolicy=Never
   --set "sidecars.provisioner.image=$K8S_IMAGE_PROVISIONER"
@@ -344,11 +342,6 @@ helm_args=(
   --set "sidecars.snapshotter.image=$K8S_IMAGE_SNAPSHOTTER"
   --set "storageHost.nodeName=$node" --set "storageHost.portal=$portal"
   --set "storageHost.volumeGroup=$vg" --set "storageHost.thinPool=$pool"
-  --set "controller.extraArgs={--health-address=127.0.0.1:9808}"
-  --set "node.extraArgs={--health-address=127.0.0.1:9809,--kubelet-registration-path=$kubelet_dir/plugins/lvm-iscsi.csi.io/csi.sock}"
-  --post-renderer "$K8S_TEST_BIN/postrender"
-  --post-renderer-args "-liveness-timeout=${E2E_K8S_LIVENESS_TIMEOUT:-60}"
-  --post-renderer-args node-driver-registrar --post-renderer-args liveness-probe
 )
 printf '%s\n' "${helm_args[@]}" > "$out/helm-args.txt"
 "$K8S_BIN/helm" --kubeconfig "$kubeconfig" install lvm-iscsi-csi "$repo/charts/lvm-iscsi-csi" \

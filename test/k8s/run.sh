@@ -52,8 +52,7 @@ sidecar_bin=$(step "CSI sidecars" hack/build-csi-sidecars.sh | tail -n 1)
 crds=$(hack/fetch-snapshot-crds.sh | tail -n 1)
 mkdir -p "$bin"
 build_tests() {
-  (cd "$here" && go vet -tags k8s ./... && go test -c -tags k8s -o "$bin/k8s.test" . &&
-    CGO_ENABLED=0 go build -o "$bin/postrender" ./postrender)
+  (cd "$here" && go vet -tags k8s ./... && go test -c -tags k8s -o "$bin/k8s.test" .)
   go build -o "$bin/junitsum" ./test/e2e/junitsum
   # test2json ships as source with Go; built so the guest needs no `go`.
   go build -o "$bin/test2json" cmd/test2json
