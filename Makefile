@@ -44,7 +44,8 @@ e2e-killpoints:
 
 # A real one-node Kubernetes in the real-kernel guest, the driver installed by
 # its Helm chart, client-go tests of PVCs and pods (docs/testing.md). Not in
-# `check` yet: about 10 minutes warm, half an hour from nothing.
+# `check` (nor .ci/run): about 21 minutes warm on 2 cores, plus about an hour
+# of builds from nothing.
 k8s-e2e:
 	test/k8s/run.sh
 

@@ -11,7 +11,8 @@
 # events, storage objects), manifest.yaml (what helm installed).
 #
 # On the host (cached in ${XDG_CACHE_HOME:-~/.cache}/lvm-iscsi-csi, keyed by
-# version; from nothing the first run takes about half an hour on 2 cores):
+# version; from nothing the builds take about an hour on 2 cores, the run
+# itself about 21 minutes, docs/testing.md "Timings"):
 # Debian packages, kube-apiserver/controller-manager/scheduler/kubelet/kubectl
 # and helm (hack/build-kube-tools.sh --cluster), the CSI sidecars
 # (hack/build-csi-sidecars.sh), the images as archives (test/k8s/images.sh),
