@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 BIN := bin
 
-.PHONY: all build image check test integration fuzz e2e e2e-killpoints packaging demo lint generate clean
+.PHONY: all build image check test integration fuzz e2e e2e-killpoints k8s-e2e packaging demo lint generate clean
 
 all: build
 
@@ -41,6 +41,13 @@ e2e:
 e2e-killpoints:
 	E2E_KILL_POINTS=all E2E_SANITY_ACCESS= E2E_GO_RUN='^TestKillPoints$$' \
 	  E2E_GO_TIMEOUT=$${E2E_GO_TIMEOUT:-6h} E2E_VM_TIMEOUT=$${E2E_VM_TIMEOUT:-22000} test/e2e/run.sh
+
+# A real one-node Kubernetes in the real-kernel guest, the driver installed by
+# its Helm chart, client-go tests of PVCs and pods (docs/testing.md). Not in
+# `check` (nor .ci/run): about 21 minutes warm on 2 cores, plus about an hour
+# of builds from nothing.
+k8s-e2e:
+	test/k8s/run.sh
 
 # Image, chart and manifests against real tools: buildah, helm, kube-apiserver + etcd (as root).
 packaging:

@@ -4,6 +4,10 @@
 # the cache, and prints the directory that holds them. No registry or release
 # download is reachable on the build machines, so everything comes from source.
 #
+#   hack/build-kube-tools.sh             kube-apiserver, kubectl, helm (make packaging)
+#   hack/build-kube-tools.sh --cluster   also kubelet, kube-controller-manager and
+#                                        kube-scheduler: a whole node (make k8s-e2e)
+#
 # kube-apiserver cannot be `go install`ed: k8s.io/kubernetes replaces its
 # staging modules with ./staging paths. A wrapper module outside the repo
 # requires k8s.io/kubernetes and replaces every staging module with its
@@ -12,13 +16,29 @@
 # binaries report the pinned versions; the Go build cache makes rebuilds cheap.
 set -euo pipefail
 
+cluster=false
+case ${1:-} in
+  "") ;;
+  --cluster) cluster=true ;;
+  *) echo "usage: $0 [--cluster]" >&2; exit 2 ;;
+esac
+
 KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/lvm-iscsi-csi
 bindir=$cache/kube-tools-$KUBE_VERSION-helm-$HELM_VERSION/bin
 mkdir -p "$bindir"
+# One build at a time per machine: the wrapper module and the binaries are shared.
+exec 8>"$cache/.build-kube-tools.lock"
+flock 8
 
 log() { echo "build-kube-tools: $*" >&2; }
+
+# Every command the wrapper module can build: the module graph (go.sum) is the
+# same for both uses, so switching between them never downloads or tidies again.
+kube_cmds=(kube-apiserver kubectl kubelet kube-controller-manager kube-scheduler)
+wanted=(kube-apiserver kubectl)
+$cluster && wanted+=(kubelet kube-controller-manager kube-scheduler)
 
 # has_version BINARY WORD...: the binary exists and its version output contains WORD.
 has_version() {
@@ -32,7 +52,15 @@ has_version() {
 build_kube() {
   local wrapper=$cache/kube-wrapper-$KUBE_VERSION
   local staging_version=v0.${KUBE_VERSION#v1.}
-  if [ ! -f "$wrapper/go.sum" ]; then
+  local tools_go cmd
+  tools_go=$(
+    printf '//go:build tools\n\n// Package tools pins the Kubernetes commands this wrapper module builds.\npackage tools\n\nimport (\n'
+    for cmd in "${kube_cmds[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$cmd"; done
+    printf ')\n'
+  )
+  # A wrapper written for fewer commands (an older version of this script)
+  # lacks their dependencies in go.sum: written again.
+  if [ ! -f "$wrapper/go.sum" ] || [ "$(cat "$wrapper/tools.go" 2>/dev/null)" != "$tools_go" ]; then
     log "writing the wrapper module for k8s.io/kubernetes $KUBE_VERSION in $wrapper"
     rm -rf "$wrapper" && mkdir -p "$wrapper"
     local kmod
@@ -47,17 +75,7 @@ build_kube() {
         grep -v '^k8s.io/sample-' | while read -r m; do
           go mod edit -replace="$m=$m@$staging_version"
         done
-      cat >tools.go <<'EOF'
-//go:build tools
-
-// Package tools pins the Kubernetes commands this wrapper module builds.
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-EOF
+      printf '%s\n' "$tools_go" >tools.go
       GOFLAGS=-mod=mod go mod tidy
     )
   fi
@@ -68,17 +86,31 @@ EOF
     ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean"
   done
-  local cmd
-  for cmd in kube-apiserver kubectl; do
+  local t0
+  for cmd in "$@"; do
     log "building $cmd $KUBE_VERSION (cold: minutes; warm Go build cache: seconds)"
-    (cd "$wrapper" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w$ldflags" -o "$bindir/$cmd" "k8s.io/kubernetes/cmd/$cmd")
+    t0=$SECONDS
+    # Static like every other binary here: the kubelet builds without cgo too.
+    (cd "$wrapper" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w$ldflags" -o "$bindir/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd")
+    mv "$bindir/$cmd.tmp" "$bindir/$cmd"
+    log "built $cmd in $((SECONDS - t0))s"
   done
 }
 
+# kube_version_ok CMD: the cached CMD reports KUBE_VERSION.
+kube_version_ok() {
+  case $1 in
+    kubectl) has_version "$bindir/kubectl" version --client ;;
+    *) has_version "$bindir/$1" --version ;;
+  esac
+}
+
 VERSION_WANT=$KUBE_VERSION
-if ! has_version "$bindir/kube-apiserver" --version || ! has_version "$bindir/kubectl" version --client; then
-  build_kube
-fi
+stale=()
+for cmd in "${wanted[@]}"; do
+  kube_version_ok "$cmd" || stale+=("$cmd")
+done
+[ ${#stale[@]} -eq 0 ] || build_kube "${stale[@]}"
 
 # helm's idea of the Kubernetes version when no cluster is asked (helm
 # template, helm lint) is fixed at build time; without these flags it is 1.20
@@ -98,8 +130,7 @@ if ! has_version "$bindir/helm" version --short || [ "$(cat "$bindir/helm.kube-v
 fi
 
 VERSION_WANT=$KUBE_VERSION
-has_version "$bindir/kube-apiserver" --version
-has_version "$bindir/kubectl" version --client
+for cmd in "${wanted[@]}"; do kube_version_ok "$cmd"; done
 VERSION_WANT=$HELM_VERSION
 has_version "$bindir/helm" version --short
 echo "$bindir"

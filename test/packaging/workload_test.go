@@ -37,6 +37,7 @@ type podSpec struct {
 type container struct {
 	Name            string   `yaml:"name"`
 	Image           string   `yaml:"image"`
+	ImagePullPolicy string   `yaml:"imagePullPolicy"`
 	Command         []string `yaml:"command"`
 	Args            []string `yaml:"args"`
 	Env             []envVar `yaml:"env"`

@@ -72,7 +72,9 @@ Arguments: root (the chart's context), name (container name), values
 {{- define "lvm-iscsi-csi.sidecar" -}}
 - name: {{ .name }}
   image: {{ .values.image }}
-  imagePullPolicy: IfNotPresent
+  {{- /* The driver image's policy unless this sidecar sets its own: an
+  air-gapped cluster says Never once for every image. */}}
+  imagePullPolicy: {{ .values.pullPolicy | default .root.Values.image.pullPolicy }}
   args:
     - --csi-address=/csi/csi.sock
     - --v={{ .values.logLevel }}

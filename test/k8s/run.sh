@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# `make k8s-e2e`: a real one-node Kubernetes cluster inside the real-kernel
+# qemu guest, the driver installed by its Helm chart, and the Go tests of
+# test/k8s (client-go) against it. Prints, last:
+#
+#   k8s-e2e: N passed, N failed, N skipped
+#
+# and exits non-zero on any failure, when the run did not finish, or when no
+# test ran. Results in _output/k8s-e2e/ (or E2E_OUTPUT): console.log,
+# k8s.log, junit/k8s.xml, logs/ (every daemon, every pod's containers,
+# events, storage objects), manifest.yaml (what helm installed).
+#
+# On the host (cached in ${XDG_CACHE_HOME:-~/.cache}/lvm-iscsi-csi, keyed by
+# version; from nothing the builds take about an hour on 2 cores, the run
+# itself about 21 minutes, docs/testing.md "Timings"):
+# Debian packages, kube-apiserver/controller-manager/scheduler/kubelet/kubectl
+# and helm (hack/build-kube-tools.sh --cluster), the CSI sidecars
+# (hack/build-csi-sidecars.sh), the images as archives (test/k8s/images.sh),
+# the snapshot CRDs (hack/fetch-snapshot-crds.sh), the test binaries. Then
+# test/k8s/guest-cluster.sh in a guest (test/e2e/vm.sh).
+#
+# Settings (environment):
+#   E2E_OUTPUT        results directory (default _output/k8s-e2e; no blanks)
+#   E2E_K8S_GO_RUN    -test.run regexp for the tests (default: all)
+#   E2E_VM_MEMORY     guest memory in MiB (default here 6144: the control plane,
+#                     containerd's images and the volume group all live in RAM)
+#   E2E_VM_TIMEOUT    seconds before a hung guest is killed (default here 5400)
+#   E2E_VM_CPUS, E2E_VM_CACHE, E2E_VG_SIZE, E2E_THIN_POOL_SIZE: see test/e2e
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cd "$repo"
+out=${E2E_OUTPUT:-$repo/_output/k8s-e2e}
+bin=$repo/bin/k8s
+t0=$SECONDS
+
+log() { printf '[k8s-e2e %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+# step NAME CMD...: CMD, timed.
+step() {
+  local name=$1 t=$SECONDS; shift
+  log "$name"
+  "$@"
+  log "$name: $((SECONDS - t))s"
+}
+
+[ "$(id -u)" = 0 ] || { log "must run as root (buildah, the guest's devices)"; exit 1; }
+
+# --- on the host: tools, images, test binaries ---------------------------------------
+step "Debian packages" sh -c 'hack/install-e2e-deps.sh && hack/install-k8s-deps.sh'
+kube_bin=$(step "Kubernetes $(printf '%s' "${KUBE_VERSION:-v1.37.2}") and helm" hack/build-kube-tools.sh --cluster | tail -n 1)
+sidecar_bin=$(step "CSI sidecars" hack/build-csi-sidecars.sh | tail -n 1)
+crds=$(hack/fetch-snapshot-crds.sh | tail -n 1)
+mkdir -p "$bin"
+build_tests() {
+  (cd "$here" && go vet -tags k8s ./... && go test -c -tags k8s -o "$bin/k8s.test" .)
+  go build -o "$bin/junitsum" ./test/e2e/junitsum
+  # test2json ships as source with Go; built so the guest needs no `go`.
+  go build -o "$bin/test2json" cmd/test2json
+}
+step "test binaries" build_tests
+rm -rf "$out"
+mkdir -p "$out/junit"
+out=$(cd "$out" && pwd)
+step "images" "$here/images.sh" "$sidecar_bin" "$out/images.env"
+
+# snapshot-controller's RBAC from the external-snapshotter module the sidecars were built from.
+snap_src=$(ls -d "${XDG_CACHE_HOME:-$HOME/.cache}"/lvm-iscsi-csi/csi-sidecars/src/github.com_kubernetes-csi_external-snapshotter_*@"$(sed 's/.*@//' "$sidecar_bin/snapshot-controller.version")")
+cat > "$out/inputs.env" <<EOF
+K8S_BIN=$(printf '%q' "$kube_bin")
+K8S_IMAGES_ENV=$(printf '%q' "$out/images.env")
+K8S_CRDS=$(printf '%q' "$crds")
+K8S_SNAPSHOT_RBAC=$(printf '%q' "$snap_src/deploy/kubernetes/snapshot-controller/rbac-snapshot-controller.yaml")
+K8S_TEST_BIN=$(printf '%q' "$bin")
+EOF
+log "host side ready in $((SECONDS - t0))s"
+
+# --- in the guest ----------------------------------------------------------------------------
+export E2E_OUTPUT=$out E2E_MODE=vm
+export E2E_VM_MEMORY=${E2E_VM_MEMORY:-6144} E2E_VM_TIMEOUT=${E2E_VM_TIMEOUT:-5400}
+t1=$SECONDS
+rc=0
+"$repo/test/e2e/vm.sh" "$out" "$here/guest-cluster.sh" || rc=$?
+log "guest ran $((SECONDS - t1))s (exit $rc); total $((SECONDS - t0))s"
+
+shopt -s nullglob
+junit=("$out"/junit/*.xml)
+if [ ${#junit[@]} -eq 0 ]; then
+  log "no JUnit results: the run did not get as far as the tests; see $out/console.log and $out/logs"
+  echo "k8s-e2e: 0 passed, 0 failed, 0 skipped"
+  exit 1
+fi
+sum_rc=0
+summary=$("$bin/junitsum" "${junit[@]}") || sum_rc=$?
+echo "k8s-e2e: $summary"
+if [ "$rc" != 0 ] || [ "$sum_rc" != 0 ]; then
+  log "FAILED; see $out/k8s.log, $out/console.log and $out/logs"
+  exit 1
+fi
