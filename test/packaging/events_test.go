@@ -151,3 +151,21 @@ func TestHealthMonitorSidecar(t *testing.T) {
 	}
 	checkNoHostPortTwice(t, r)
 }
+
+// TestThinPoolWarnBelowFull: the chart refuses a warning threshold at or
+// past the full one (the driver would refuse to start); either may be off.
+func TestThinPoolWarnBelowFull(t *testing.T) {
+	for _, c := range []struct {
+		warn, full string
+		refused    bool
+	}{{"95", "95", true}, {"96", "95", true}, {"80", "95", false}, {"99", "0", false}, {"0", "50", false}} {
+		_, err := helmRun(t, "x", "kube-system", "--values", ciValues("thin-values.yaml"),
+			"--set", "controller.thinPoolWarnPercent="+c.warn, "--set", "controller.thinPoolFullPercent="+c.full)
+		if c.refused && (err == nil || !strings.Contains(err.Error(), "thinPoolWarnPercent")) {
+			t.Errorf("warn %s, full %s: %v; want a refusal naming thinPoolWarnPercent", c.warn, c.full, err)
+		}
+		if !c.refused && err != nil {
+			t.Errorf("warn %s, full %s: %v", c.warn, c.full, err)
+		}
+	}
+}

@@ -137,6 +137,11 @@ asks for the default, which is the key left out), plus the older spelling
 {{- fail "metrics.controllerPort, metrics.nodePort, metrics.sidecarPorts, controller.healthPort and node.healthPort must all differ: both pods use the storage host's network" }}
 {{- end }}
 {{- end }}
+{{- $warn := float64 .Values.controller.thinPoolWarnPercent }}
+{{- $full := float64 .Values.controller.thinPoolFullPercent }}
+{{- if and (gt $warn 0.0) (gt $full 0.0) (ge $warn $full) }}
+{{- fail "controller.thinPoolWarnPercent must be below controller.thinPoolFullPercent (or either 0): the warning comes before creations are refused" }}
+{{- end }}
 {{- $names := dict }}
 {{- range .Values.storageClasses }}
 {{- if hasKey $names .name }}{{ fail (printf "storageClasses: %s appears twice" .name) }}{{ end }}
