@@ -78,12 +78,21 @@ func driverRules(t *testing.T, r render) ([]rbacRule, bool) {
 // with the downward-API environment that names its pod and the rights to
 // post events and read PVs; off, neither the flag nor the rights.
 func TestKubeEvents(t *testing.T) {
+	if v, _ := onlyWorkloadContainer(t, deployRender(t), "lvm-iscsi-csi").flag("kube-events"); v != "true" {
+		t.Errorf("deploy/kubernetes: --kube-events=%q, want true by default", v)
+	}
 	forEachRender(t, func(t *testing.T, r render) {
 		_, w := onlyWorkload(t, r, "Deployment")
 		c := w.Spec.Template.Spec.container(t, "lvm-iscsi-csi")
 		v, _ := c.flag("kube-events")
+		if v == "false" {
+			if _, ok := driverRules(t, r); ok {
+				t.Error("the driver's events ClusterRole rendered with --kube-events=false")
+			}
+			return
+		}
 		if v != "true" {
-			t.Fatalf("--kube-events=%q, want true by default", v)
+			t.Fatalf("--kube-events=%q, want true or false", v)
 		}
 		env := map[string]string{}
 		for _, e := range c.Env {
@@ -123,16 +132,29 @@ func TestKubeEvents(t *testing.T) {
 // controller pod on the CSI socket, elects a leader, and may read PVs, PVCs,
 // pods and nodes and post events.
 func TestHealthMonitorSidecar(t *testing.T) {
+	_, w := onlyWorkload(t, deployRender(t), "Deployment")
+	for _, c := range w.Spec.Template.Spec.Containers {
+		if c.Name == "csi-external-health-monitor-controller" {
+			t.Error("deploy/kubernetes: the health monitor runs by default")
+		}
+	}
+	// In every render, the sidecar comes with its rights, and they without it.
 	forEachRender(t, func(t *testing.T, r render) {
 		_, w := onlyWorkload(t, r, "Deployment")
+		running := false
 		for _, c := range w.Spec.Template.Spec.Containers {
-			if c.Name == "csi-external-health-monitor-controller" {
-				t.Error("the health monitor runs without healthMonitor being enabled")
-			}
+			running = running || c.Name == "csi-external-health-monitor-controller"
+		}
+		role := false
+		for _, o := range r.ofKind("ClusterRole") {
+			role = role || strings.HasSuffix(o.Metadata.Name, "-health-monitor")
+		}
+		if running != role {
+			t.Errorf("health monitor container %v, its ClusterRole %v", running, role)
 		}
 	})
 	r := helmTemplate(t, "lvm-iscsi-csi", "kube-system", "--values", ciValues("thin-values.yaml"), "--set", "sidecars.healthMonitor.enabled=true")
-	_, w := onlyWorkload(t, r, "Deployment")
+	_, w = onlyWorkload(t, r, "Deployment")
 	c := w.Spec.Template.Spec.container(t, "csi-external-health-monitor-controller")
 	if !strings.HasPrefix(c.Image, "registry.k8s.io/sig-storage/csi-external-health-monitor-controller:v") {
 		t.Errorf("image %q", c.Image)
@@ -168,4 +190,11 @@ func TestThinPoolWarnBelowFull(t *testing.T) {
 			t.Errorf("warn %s, full %s: %v", c.warn, c.full, err)
 		}
 	}
+}
+
+// onlyWorkloadContainer is container name of the render's one Deployment.
+func onlyWorkloadContainer(t *testing.T, r render, name string) container {
+	t.Helper()
+	_, w := onlyWorkload(t, r, "Deployment")
+	return w.Spec.Template.Spec.container(t, name)
 }
