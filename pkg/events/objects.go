@@ -59,7 +59,7 @@ func (o *KubeObjects) Volume(ctx context.Context, id, name string) *corev1.Objec
 	}
 	pv, err := o.client.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		klog.V(4).InfoS("No PersistentVolume for the volume's events: they go to the controller's pod", "volumeID", id, "pv", name, "err", err)
+		klog.V(4).InfoS("No PersistentVolume for the volume's events: they go to the controller's pod", "volumeID", id, "name", name, "err", err)
 		return o.pod
 	}
 	if pv.Spec.CSI == nil || pv.Spec.CSI.Driver != o.driver || pv.Spec.CSI.VolumeHandle != id {
