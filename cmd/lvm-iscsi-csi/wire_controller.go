@@ -76,6 +76,10 @@ func wireControllerWith(_ context.Context, opts driver.Options, cfg *driver.Conf
 	if _, err := lock.TryOnce(); err != nil {
 		return err
 	}
+	watchHealth, err := kubeEvents(opts, p)
+	if err != nil {
+		return err
+	}
 	cfg.Controller = driver.NewControllerServer(p)
 	cfg.ControllerGate = lock.Check
 	cfg.Prerequisites = append(cfg.Prerequisites,
@@ -91,5 +95,14 @@ func wireControllerWith(_ context.Context, opts driver.Options, cfg *driver.Conf
 			case <-ctx.Done():
 			}
 		})
+	if watchHealth != nil {
+		cfg.Background = append(cfg.Background, func(ctx context.Context) {
+			select {
+			case <-lock.Held():
+				watchHealth(ctx)
+			case <-ctx.Done():
+			}
+		})
+	}
 	return nil
 }

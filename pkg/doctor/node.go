@@ -62,6 +62,7 @@ func NodeChecks(cfg NodeConfig, deps NodeDeps) []Check {
 		{ID: "iscsid", Run: n.checkISCSID},
 		{ID: "kernel-modules", Run: n.checkModules},
 		{ID: "stray-session", Run: n.checkSessionsAndRecords},
+		{ID: "stuck-session", Run: n.checkStuckSessions},
 		{ID: "stale-mount", Run: n.checkMounts},
 		{ID: "multipathd", Run: n.checkMultipathd},
 	}

@@ -61,6 +61,7 @@ func (e *nodeEnv) login(t *testing.T, name, disk string, minor int) (id, iqn str
 	write(t, e.sys, base, "131072\n")
 	write(t, e.sys, "class/block/"+disk+"/dev", fmt.Sprintf("8:%d\n", minor))
 	write(t, e.sys, fmt.Sprintf("dev/block/8:%d/dev", minor), fmt.Sprintf("8:%d\n", minor))
+	e.setSession(t, s.ID, "LOGGED_IN", "running")
 	return id, iqn, s.ID
 }
 
@@ -84,7 +85,7 @@ func TestHealthyNodeIsAllOK(t *testing.T) {
 	for _, f := range r.Findings {
 		ids = append(ids, f.ID)
 	}
-	for _, id := range []string{"initiator-name", "iscsid", "kernel-modules", "stray-session", "stray-record", "stale-mount", "multipathd"} {
+	for _, id := range []string{"initiator-name", "iscsid", "kernel-modules", "stray-session", "stray-record", "stuck-session", "stale-mount", "multipathd"} {
 		if !slices.Contains(ids, id) {
 			t.Errorf("no %s finding in a healthy run (%v)", id, ids)
 		}

@@ -114,6 +114,11 @@ type Options struct {
 	// (ResourceExhausted), keeping the last blocks for the volumes' own
 	// writes; 0 turns it off.
 	ThinPoolFullPercent float64
+	// KubeEvents turns on Kubernetes Events from the controller (pkg/events):
+	// the thin pool crossing --thin-pool-warn-percent or
+	// --thin-pool-full-percent, volumes turning abnormal and normal again.
+	// It needs the in-cluster configuration of a pod (controller).
+	KubeEvents bool
 	// AllowThinPoolWithoutZeroing serves thin volumes from a thin pool that
 	// does not zero new blocks (where they may read deleted volumes' data);
 	// without it such a pool keeps the controller not ready.
@@ -182,6 +187,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.OverprovisionRatio, "overprovision-ratio", o.OverprovisionRatio, "thin volumes may add up to this many times the thin pool size (>= 1)")
 	fs.Float64Var(&o.ThinPoolFullPercent, "thin-pool-full-percent", o.ThinPoolFullPercent, "refuse new thin volumes, snapshots and clones (ResourceExhausted) at this thin pool data or metadata use (0 turns it off)")
 	fs.Float64Var(&o.ThinPoolWarnPercent, "thin-pool-warn-percent", o.ThinPoolWarnPercent, "warn, and report thin volumes DEGRADED, past this thin pool data or metadata use (0 turns it off)")
+	fs.BoolVar(&o.KubeEvents, "kube-events", o.KubeEvents, "post Kubernetes Events (in-cluster API access) when the thin pool crosses its warning or full threshold and when a volume turns abnormal or normal again (controller mode)")
 	fs.BoolVar(&o.AllowThinPoolWithoutZeroing, "allow-thin-pool-without-zeroing", o.AllowThinPoolWithoutZeroing,
 		"serve thin volumes from a thin pool that does not zero new blocks, where they may read deleted volumes' data (otherwise such a pool keeps the controller not ready; the fix is lvchange -Z y VG/POOL)")
 	fs.IntVar(&o.MaxConcurrentLVM, "max-concurrent-lvm", o.MaxConcurrentLVM, "lvm commands run at once at most")
@@ -249,6 +255,9 @@ func (o *Options) Validate() error {
 	if o.Mode.hasNode() {
 		errs = append(errs, o.validateNode()...)
 	}
+	if o.KubeEvents && !o.Mode.hasController() {
+		errs = append(errs, errors.New("--kube-events is the controller's (the node plugin posts no events)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -287,6 +296,9 @@ func (o *Options) validateController() []error {
 	}
 	if o.ThinPoolWarnPercent < 0 || o.ThinPoolWarnPercent > 100 {
 		errs = append(errs, fmt.Errorf("--thin-pool-warn-percent %v must be between 0 and 100", o.ThinPoolWarnPercent))
+	}
+	if o.ThinPoolWarnPercent > 0 && o.ThinPoolFullPercent > 0 && o.ThinPoolWarnPercent >= o.ThinPoolFullPercent {
+		errs = append(errs, fmt.Errorf("--thin-pool-warn-percent %v must be below --thin-pool-full-percent %v: the warning comes before creations are refused", o.ThinPoolWarnPercent, o.ThinPoolFullPercent))
 	}
 	if o.MaxConcurrentLVM < 1 {
 		errs = append(errs, fmt.Errorf("--max-concurrent-lvm %d must be at least 1", o.MaxConcurrentLVM))

@@ -36,11 +36,19 @@ func (p *Pool) thinPoolProblem(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return p.thinPoolProblemAt(data, meta), nil
+}
+
+// thinPoolProblemAt is thinPoolProblem at a known use.
+func (p *Pool) thinPoolProblemAt(data, meta float64) string {
+	if p.cfg.ThinPool == "" || p.cfg.ThinPoolWarnPercent <= 0 {
+		return ""
+	}
 	if data < p.cfg.ThinPoolWarnPercent && meta < p.cfg.ThinPoolWarnPercent {
-		return "", nil
+		return ""
 	}
 	return fmt.Sprintf("thin pool %s/%s is %.1f%% full (data) and %.1f%% (metadata), past the %.0f%% warning threshold: extend it (lvextend) before thin volumes stop accepting writes",
-		p.cfg.VolumeGroup, p.cfg.ThinPool, data, meta, p.cfg.ThinPoolWarnPercent), nil
+		p.cfg.VolumeGroup, p.cfg.ThinPool, data, meta, p.cfg.ThinPoolWarnPercent)
 }
 
 // VolumeHealth returns the adverse conditions of volume id: a thin volume
@@ -54,10 +62,18 @@ func (p *Pool) VolumeHealth(ctx context.Context, id string) ([]Health, error) {
 		return nil, nil
 	}
 	problem, err := p.thinPoolProblem(ctx)
-	if err != nil || problem == "" {
+	if err != nil {
 		return nil, err
 	}
-	return []Health{{Reason: "ThinPoolNearlyFull", Message: problem}}, nil
+	return healthOf(v, problem), nil
+}
+
+// healthOf is volume v's health while the thin pool has problem ("": none).
+func healthOf(v Volume, thinPoolProblem string) []Health {
+	if v.Provisioning != Thin || thinPoolProblem == "" {
+		return nil
+	}
+	return []Health{{Reason: "ThinPoolNearlyFull", Message: thinPoolProblem}}
 }
 
 // warnThinPool logs the thin pool's condition when it is past the threshold

@@ -2,6 +2,7 @@ package packaging
 
 import (
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,7 +11,11 @@ import (
 // metricsArgs turns metrics on, with both prometheus-operator objects.
 var metricsArgs = []string{"--values", ciValues("thin-values.yaml"), "--set", "metrics.enabled=true",
 	"--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.podMonitor.enabled=true",
-	"--set", "metrics.podMonitor.labels.release=prom"}
+	"--set", "metrics.podMonitor.labels.release=prom", "--set", "sidecars.healthMonitor.enabled=true"}
+
+// metricsSidecars are the controller's sidecars that serve /metrics on
+// their --http-endpoint (the node's sidecars serve none).
+var metricsSidecars = []string{"csi-provisioner", "csi-attacher", "csi-resizer", "csi-snapshotter", "csi-external-health-monitor-controller"}
 
 // monitorKinds are the objects the chart renders only when asked.
 var monitorKinds = []string{"ServiceMonitor", "PodMonitor"}
@@ -68,6 +73,7 @@ func TestMetricsMonitorsFindThePods(t *testing.T) {
 		services = append(services, one)
 	}
 	monitors := map[string]map[string]selector{} // kind -> component -> selector
+	scraped := map[string][]string{}             // kind/component -> port names
 	for _, kind := range monitorKinds {
 		monitors[kind] = map[string]selector{}
 		for _, o := range r.ofKind(kind) {
@@ -87,8 +93,11 @@ func TestMetricsMonitorsFindThePods(t *testing.T) {
 			}
 			o.decode(t, &m)
 			ports := append(m.Spec.Endpoints, m.Spec.PodMetricsEndpoints...)
-			if len(ports) != 1 || ports[0].Port != "metrics" {
-				t.Errorf("%s %s scrapes ports %v, want the one named metrics", kind, o.Metadata.Name, ports)
+			if len(ports) == 0 || ports[0].Port != "metrics" {
+				t.Errorf("%s %s scrapes ports %v, want the one named metrics first", kind, o.Metadata.Name, ports)
+			}
+			for _, p := range ports {
+				scraped[kind+"/"+m.Metadata.Labels["app.kubernetes.io/component"]] = append(scraped[kind+"/"+m.Metadata.Labels["app.kubernetes.io/component"]], p.Port)
 			}
 			if kind == "PodMonitor" && m.Metadata.Labels["release"] != "prom" {
 				t.Errorf("PodMonitor %s lacks the asked-for label release=prom: %v", o.Metadata.Name, m.Metadata.Labels)
@@ -131,23 +140,109 @@ func TestMetricsMonitorsFindThePods(t *testing.T) {
 			t.Errorf("%s: no ServiceMonitor for component %s", kind, component)
 			continue
 		}
+		// Every port a monitor scrapes is a container port of the pod,
+		// and the Service the ServiceMonitor selects has each of them.
+		declared := map[string]bool{}
+		for _, c := range w.Spec.Template.Spec.Containers {
+			for _, p := range c.Ports {
+				declared[p.Name] = true
+			}
+		}
+		for _, mk := range monitorKinds {
+			for _, name := range scraped[mk+"/"+component] {
+				if !declared[name] {
+					t.Errorf("%s: the %s of %s scrapes port %q, which no container declares", kind, mk, component, name)
+				}
+			}
+		}
 		found := false
 		for _, s := range services {
-			if subset(sel.MatchLabels, s.Metadata.Labels) && subset(s.Spec.Selector, podLabels) &&
-				len(s.Spec.Ports) == 1 && s.Spec.Ports[0].Name == "metrics" && s.Spec.Ports[0].TargetPort == "metrics" {
-				found = true
+			if !subset(sel.MatchLabels, s.Metadata.Labels) || !subset(s.Spec.Selector, podLabels) {
+				continue
+			}
+			has := map[string]bool{}
+			for _, p := range s.Spec.Ports {
+				if p.Name == p.TargetPort {
+					has[p.Name] = true
+				}
+			}
+			found = true
+			for _, name := range scraped["ServiceMonitor/"+component] {
+				found = found && has[name]
 			}
 		}
 		if !found {
-			t.Errorf("%s: the ServiceMonitor of %s selects no Service that selects its pods' metrics port", kind, component)
+			t.Errorf("%s: the ServiceMonitor of %s selects no Service that has every port it scrapes (%v)", kind, component, scraped["ServiceMonitor/"+component])
 		}
 	}
+	checkSidecarMetrics(t, r, true)
+}
+
+// checkSidecarMetrics: with metrics on, each of the controller's sidecars
+// listens on --http-endpoint=:<port> with a container port of that number
+// that both monitors scrape; with metrics off, none listens.
+func checkSidecarMetrics(t *testing.T, r render, on bool) {
+	t.Helper()
+	_, w := onlyWorkload(t, r, "Deployment")
+	scrapedBy := map[string]int{}
+	for _, kind := range monitorKinds {
+		for _, o := range r.ofKind(kind) {
+			var m struct {
+				Spec struct {
+					Endpoints []struct {
+						Port string `yaml:"port"`
+					} `yaml:"endpoints"`
+					PodMetricsEndpoints []struct {
+						Port string `yaml:"port"`
+					} `yaml:"podMetricsEndpoints"`
+				} `yaml:"spec"`
+			}
+			o.decode(t, &m)
+			for _, p := range append(m.Spec.Endpoints, m.Spec.PodMetricsEndpoints...) {
+				scrapedBy[p.Port]++
+			}
+		}
+	}
+	for _, c := range w.Spec.Template.Spec.Containers {
+		if !slices.Contains(metricsSidecars, c.Name) {
+			continue
+		}
+		address, ok := c.flag("http-endpoint")
+		if !on {
+			if ok {
+				t.Errorf("%s: --http-endpoint=%s with metrics off", c.Name, address)
+			}
+			continue
+		}
+		_, port, err := net.SplitHostPort(address)
+		if !ok || err != nil {
+			t.Errorf("%s: --http-endpoint=%q, want :<port>", c.Name, address)
+			continue
+		}
+		name := ""
+		for _, p := range c.Ports {
+			if strconv.Itoa(p.ContainerPort) == port {
+				name = p.Name
+			}
+		}
+		if name == "" {
+			t.Errorf("%s: no container port %s", c.Name, port)
+		} else if scrapedBy[name] != 2 {
+			t.Errorf("%s: its port %s is scraped by %d monitors, want the ServiceMonitor and the PodMonitor", c.Name, name, scrapedBy[name])
+		}
+	}
+}
+
+// TestSidecarMetricsOffWithMetrics: no sidecar listens unless metrics.enabled.
+func TestSidecarMetricsOffWithMetrics(t *testing.T) {
+	checkSidecarMetrics(t, helmTemplate(t, "lvm-iscsi-csi", "kube-system", "--values", ciValues("thin-values.yaml"), "--set", "sidecars.healthMonitor.enabled=true"), false)
 }
 
 // TestMetricsPortsMustDiffer: a metrics port equal to another port of the
 // host network is refused.
 func TestMetricsPortsMustDiffer(t *testing.T) {
-	for _, set := range []string{"metrics.nodePort=29852", "metrics.controllerPort=29850", "metrics.nodePort=29851"} {
+	for _, set := range []string{"metrics.nodePort=29852", "metrics.controllerPort=29850", "metrics.nodePort=29851",
+		"metrics.sidecarPorts.attacher=29852", "metrics.sidecarPorts.resizer=29854", "metrics.sidecarPorts.healthMonitor=29851"} {
 		_, err := helmRun(t, "x", "kube-system", "--values", ciValues("thin-values.yaml"), "--set", "metrics.enabled=true", "--set", set)
 		if err == nil || !strings.Contains(err.Error(), "must all differ") {
 			t.Errorf("--set %s: %v; want a refusal", set, err)

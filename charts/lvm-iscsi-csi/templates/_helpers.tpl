@@ -134,13 +134,44 @@ asks for the default, which is the key left out), plus the older spelling
 {{- end }}
 {{- if .Values.metrics.enabled }}
 {{- $ports := list (int .Values.controller.healthPort) (int .Values.node.healthPort) (int .Values.metrics.controllerPort) (int .Values.metrics.nodePort) }}
-{{- if ne (len (uniq $ports)) 4 }}
-{{- fail "metrics.controllerPort, metrics.nodePort, controller.healthPort and node.healthPort must all differ: both pods use the storage host's network" }}
+{{- range $_, $port := .Values.metrics.sidecarPorts }}{{ $ports = append $ports (int $port) }}{{ end }}
+{{- if ne (len (uniq $ports)) (len $ports) }}
+{{- fail "metrics.controllerPort, metrics.nodePort, metrics.sidecarPorts, controller.healthPort and node.healthPort must all differ: both pods use the storage host's network" }}
 {{- end }}
+{{- end }}
+{{- $warn := float64 .Values.controller.thinPoolWarnPercent }}
+{{- $full := float64 .Values.controller.thinPoolFullPercent }}
+{{- if and (gt $warn 0.0) (gt $full 0.0) (ge $warn $full) }}
+{{- fail "controller.thinPoolWarnPercent must be below controller.thinPoolFullPercent (or either 0): the warning comes before creations are refused" }}
 {{- end }}
 {{- $names := dict }}
 {{- range .Values.storageClasses }}
 {{- if hasKey $names .name }}{{ fail (printf "storageClasses: %s appears twice" .name) }}{{ end }}
 {{- $_ := set $names .name true }}
 {{- end }}
+{{- end }}
+
+{{/*
+The controller's sidecars that serve /metrics on --http-endpoint, as a dict
+of container name -> {key (in sidecars and metrics.sidecarPorts), port name
+(at most 15 characters, unique in the pod), port}: the ones rendered, when
+metrics are enabled; empty otherwise. Read it with fromYaml.
+*/}}
+{{- define "lvm-iscsi-csi.sidecarMetrics" -}}
+{{- $out := dict }}
+{{- if .Values.metrics.enabled }}
+{{- $ports := .Values.metrics.sidecarPorts }}
+{{- $_ := set $out "csi-provisioner" (dict "port" $ports.provisioner "name" "m-provisioner") }}
+{{- $_ := set $out "csi-attacher" (dict "port" $ports.attacher "name" "m-attacher") }}
+{{- if .Values.sidecars.resizer.enabled }}
+{{- $_ := set $out "csi-resizer" (dict "port" $ports.resizer "name" "m-resizer") }}
+{{- end }}
+{{- if include "lvm-iscsi-csi.snapshotter" . }}
+{{- $_ := set $out "csi-snapshotter" (dict "port" $ports.snapshotter "name" "m-snapshotter") }}
+{{- end }}
+{{- if .Values.sidecars.healthMonitor.enabled }}
+{{- $_ := set $out "csi-external-health-monitor-controller" (dict "port" $ports.healthMonitor "name" "m-healthmon") }}
+{{- end }}
+{{- end }}
+{{- toYaml $out }}
 {{- end }}

@@ -1,0 +1,69 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// setSession writes what the kernel shows of session sid in sysfs: its
+// state and its disk's SCSI device state (the disk login made).
+func (e *nodeEnv) setSession(t *testing.T, sid int, state, diskState string) {
+	t.Helper()
+	dir := fmt.Sprintf("class/iscsi_session/session%d", sid)
+	write(t, e.sys, dir+"/state", state+"\n")
+	write(t, e.sys, dir+"/recovery_tmo", "120\n")
+	write(t, e.sys, dir+"/device/target2:0:0/2:0:0:1/state", diskState+"\n")
+}
+
+// A session iscsiadm lists whose kernel state is FREE is the open-iscsi
+// < 2.1.9 reopen loop: an error whose fix is restarting iscsid.
+func TestStuckSessionFreeInSysfs(t *testing.T) {
+	e := newNodeEnv(t)
+	id, iqn, sid := e.login(t, "pvc-1", "sdb", 16)
+	e.stage(t, id)
+	e.setSession(t, sid, "FREE", "blocked")
+	fs := expect(t, e.checks(), "stuck-session", Error, iqn, "FREE", "systemctl restart iscsid", "2.1.9", fmt.Sprintf("session %d", sid))
+	for _, f := range fs {
+		if f.AutoFix {
+			t.Errorf("restarting the host's iscsid is offered as an automatic fix: %+v", f)
+		}
+	}
+}
+
+// A session in recovery (FAILED) whose disk went transport-offline has been
+// down for longer than the replacement timeout: every I/O fails.
+func TestStuckSessionFailedPastTheReplacementTimeout(t *testing.T) {
+	e := newNodeEnv(t)
+	id, iqn, sid := e.login(t, "pvc-1", "sdb", 16)
+	e.stage(t, id)
+	e.setSession(t, sid, "FAILED", "transport-offline")
+	expect(t, e.checks(), "stuck-session", Error, iqn, "FAILED", "transport-offline", "120s", "systemctl restart iscsid", "portal")
+}
+
+// A session reconnecting within the replacement timeout is a warning: I/O
+// waits, and it may still come back by itself.
+func TestSessionReconnectingWithinTheTimeoutIsAWarning(t *testing.T) {
+	e := newNodeEnv(t)
+	id, iqn, sid := e.login(t, "pvc-1", "sdb", 16)
+	e.stage(t, id)
+	e.setSession(t, sid, "FAILED", "blocked")
+	expect(t, e.checks(), "stuck-session", Warning, iqn, "reconnecting", "120s")
+}
+
+// Logged-in sessions, and sessions to other targets, are fine.
+func TestStuckSessionIgnoresHealthyAndForeignSessions(t *testing.T) {
+	e := newNodeEnv(t)
+	id, _, sid := e.login(t, "pvc-1", "sdb", 16)
+	e.stage(t, id)
+	e.setSession(t, sid, "LOGGED_IN", "running")
+	foreign := e.ini.AddSession(nodePortal, "iqn.2001-04.com.example:other")
+	e.setSession(t, foreign.ID, "FREE", "blocked")
+	expect(t, e.checks(), "stuck-session", OK, "1 session")
+	r := Run(context.Background(), "node", e.checks(), false)
+	for _, f := range r.Findings {
+		if f.ID == "stuck-session" && f.Severity != OK {
+			t.Errorf("a foreign or healthy session reported: %+v", f)
+		}
+	}
+}
