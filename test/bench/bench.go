@@ -140,7 +140,9 @@ func (b *bench) meta(wall time.Duration) report.Meta {
 		Version:     b.version,
 		WallSeconds: wall.Seconds(),
 		Settings: map[string]string{
-			"repetitions":            strconv.Itoa(b.reps),
+			"repetitions":            strconv.Itoa(b.reps) + " (control and node path, ListVolumes)",
+			"burst repetitions":      b.repsOf(report.Bursts(b.short), b.burstReps),
+			"healing repetitions":    b.repsOf(report.Healings(b.short), b.healReps),
 			"control volume":         fmt.Sprintf("%d MiB thin, ext4", controlSize>>20),
 			"burst/healing volume":   fmt.Sprintf("%d MiB thin", smallSize>>20),
 			"data volume":            fmt.Sprintf("%d MiB, raw block", dataSize>>20),
@@ -180,4 +182,13 @@ func memTotalMiB() int {
 		}
 	}
 	return 0
+}
+
+// repsOf says how many repetitions each size gets, e.g. "1: 3, 10: 2".
+func (b *bench) repsOf(sizes []int, reps func(int) int) string {
+	var parts []string
+	for _, n := range sizes {
+		parts = append(parts, fmt.Sprintf("%d: %d", n, reps(n)))
+	}
+	return strings.Join(parts, ", ")
 }
