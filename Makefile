@@ -20,7 +20,7 @@ image:
 	VERSION=$(VERSION) IMAGE_ARCHIVE=$(IMAGE_ARCHIVE) hack/build-image.sh
 
 # The one command that runs every test (what .ci/run runs).
-check: lint test fuzz integration e2e packaging
+check: lint test fuzz integration e2e packaging bench-short
 
 # Unit tests: fakes only, no root, no daemons.
 test:
