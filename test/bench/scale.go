@@ -26,14 +26,10 @@ import (
 const smallSize = 16 << 20
 
 func (b *bench) burstReps(n int) int {
-	switch {
-	case b.short || n > 10:
+	if b.short || n > 1 {
 		return 1
-	case n == 1:
-		return 3
-	default:
-		return 2
 	}
+	return 3
 }
 
 func (b *bench) healReps(n int) int {

@@ -184,6 +184,12 @@ func Load(path string) (*Report, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	// The raw samples are the record; the statistics are computed again
+	// from them, so a file written by an older version of the benchmark
+	// (without p10, say) renders with today's statistics.
+	for i, f := range r.Figures {
+		r.Figures[i] = NewFigure(f.Group, f.Name, f.Unit, f.Better, f.Driver.Samples, f.Floor.Samples, f.DriverDoes, f.FloorDoes)
+	}
 	return &r, nil
 }
 

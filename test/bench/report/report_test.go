@@ -128,3 +128,21 @@ func TestSaveAndLoadKeepEverything(t *testing.T) {
 		t.Errorf("loaded %+v", got.Meta)
 	}
 }
+
+func TestLoadComputesTheStatisticsFromTheSamples(t *testing.T) {
+	r := complete(true)
+	r.Figures[0] = Figure{Group: r.Figures[0].Group, Name: r.Figures[0].Name, Unit: "s", Better: Lower,
+		Driver: Series{Samples: []float64{4, 2, 6}}, Floor: Series{Samples: []float64{1, 2, 3}, Median: 99}}
+	path := filepath.Join(t.TempDir(), "bench.json")
+	if err := r.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := got.Figures[0]
+	if f.Driver.Median != 4 || f.Driver.P90 != 6 || f.Floor.Median != 2 || f.Floor.P10 != 1 || f.Ratio != 2 {
+		t.Errorf("statistics not from the samples: %+v", f)
+	}
+}
