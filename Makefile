@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 BIN := bin
 
-.PHONY: all build image check test integration fuzz e2e e2e-killpoints k8s-e2e packaging demo lint generate clean
+.PHONY: all build image check test integration fuzz e2e e2e-killpoints k8s-e2e packaging demo bench bench-short bench-doc lint generate clean
 
 all: build
 
@@ -20,7 +20,7 @@ image:
 	VERSION=$(VERSION) IMAGE_ARCHIVE=$(IMAGE_ARCHIVE) hack/build-image.sh
 
 # The one command that runs every test (what .ci/run runs).
-check: lint test fuzz integration e2e packaging
+check: lint test fuzz integration e2e packaging bench-short
 
 # Unit tests: fakes only, no root, no daemons.
 test:
@@ -56,6 +56,27 @@ packaging:
 # The driver's main job on a loop-file-backed volume group, end to end.
 demo:
 	E2E_RUN=demo test/e2e/run.sh
+
+# Benchmarks (docs/benchmarks.md): every figure against its floor, measured in
+# the real-kernel guest like `make e2e`; results in $(BENCH_OUTPUT)/bench.json.
+# `make bench` is the full run (about 25 minutes of guest time under software
+# emulation) and then writes its figures into docs/benchmarks.md as the
+# section $(BENCH_SECTION); `make bench-short` is the few-minute run CI makes,
+# which fails only when the harness breaks, never on a number.
+BENCH_OUTPUT ?= _output/bench
+BENCH_SECTION ?= latest
+BENCH_ENV = E2E_RUN=bench E2E_OUTPUT=$(BENCH_OUTPUT) E2E_VG_SIZE=$${E2E_VG_SIZE:-6G} E2E_THIN_POOL_SIZE=$${E2E_THIN_POOL_SIZE:-3G} \
+  E2E_VM_TIMEOUT=$${E2E_VM_TIMEOUT:-7200}
+bench:
+	$(BENCH_ENV) test/e2e/run.sh
+	$(MAKE) --no-print-directory bench-doc
+
+bench-short:
+	$(BENCH_ENV) E2E_BENCH_SHORT=1 test/e2e/run.sh
+
+# docs/benchmarks.md's section $(BENCH_SECTION) from $(BENCH_OUTPUT)/bench.json.
+bench-doc:
+	$(GO) run ./hack/gen-benchmarks -in $(BENCH_OUTPUT)/bench.json -section $(BENCH_SECTION) -doc docs/benchmarks.md
 
 # Files written from the StorageClass parameter table (pkg/driver/parameters.go):
 # the table in docs/storageclass.md and the chart schema's parameters. `make test`

@@ -28,6 +28,8 @@
 #   E2E_THIN_POOL_SIZE         size of the thin pool in it (default 1G)
 #   E2E_TGT_CONTROL_PORT       tgtd management port, tgtadm -C (default 0)
 #   E2E_RUN=demo               run test/e2e/demo (make demo) instead of the tests
+#   E2E_RUN=bench              run test/bench (make bench) instead of the tests;
+#                              E2E_BENCH_SHORT=1 makes it the short run
 #   E2E_BREAK=no-tgtd          debugging switch: do not start tgtd, so the
 #                              controller's Probe must fail (shows the harness
 #                              catches a real failure)
@@ -55,7 +57,7 @@ log() { printf '[guest %(%H:%M:%S)T] %s\n' -1 "$*"; }
 die() { log "FAIL: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
-for f in lvm-iscsi-csi lvm-iscsi-csi-killpoints sanity.test e2e.test test2json junitsum demo; do
+for f in lvm-iscsi-csi lvm-iscsi-csi-killpoints sanity.test e2e.test test2json junitsum demo bench; do
   [ -x "$bin/$f" ] || die "$bin/$f is missing; run test/e2e/run.sh, which builds it"
 done
 
@@ -332,6 +334,18 @@ if [ "${E2E_RUN:-tests}" = demo ]; then
   mkdir -p "$work/demo"
   "$bin/demo" -controller-endpoint="unix://$run/controller.sock" -node-endpoint="unix://$run/node.sock" \
     -root="$work/demo" -volume-group="$vg" 2>&1 | tee "$out/demo.log"
+  exit "${PIPESTATUS[0]}"
+fi
+
+# --- the benchmarks (make bench) instead of the tests ---------------------------
+if [ "${E2E_RUN:-tests}" = bench ]; then
+  mkdir -p "$work/bench"
+  short_arg=()
+  [ "${E2E_BENCH_SHORT:-}" = 1 ] && short_arg=(-short)
+  "$bin/bench" -controller-endpoint="unix://$run/controller.sock" -node-endpoint="unix://$run/node.sock" \
+    -root="$work/bench" -volume-group="$vg" -thin-pool="$pool" -tgt-control-port="$control_port" \
+    -portal="$portal" -restart-tgtd="$run/restart-tgtd" -initiator-name-file="$initiator_file" \
+    -version="${E2E_BENCH_VERSION:-}" -out="$out/bench.json" "${short_arg[@]}" 2>&1 | tee "$out/bench.log"
   exit "${PIPESTATUS[0]}"
 fi
 

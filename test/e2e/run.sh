@@ -17,6 +17,8 @@
 #   E2E_OUTPUT           results directory (default _output/e2e)
 #   E2E_SKIP_BUILD=1     use the binaries already in bin/
 #   E2E_RUN=demo         run the demo walk-through instead of the tests (make demo)
+#   E2E_RUN=bench        run the benchmarks instead of the tests (make bench;
+#                        E2E_BENCH_SHORT=1: the short run, make bench-short)
 #   E2E_VM_MEMORY, E2E_VM_CPUS, E2E_VM_TIMEOUT, E2E_VM_CACHE: see test/e2e/vm.sh
 #   E2E_SANITY_ARGS, E2E_BREAK, ...: see test/e2e/guest.sh
 set -euo pipefail
@@ -61,6 +63,7 @@ if [ "${E2E_SKIP_BUILD:-}" != 1 ]; then
   go test -c -tags e2e -o "$bin/e2e.test" ./test/e2e
   go build -o "$bin/junitsum" ./test/e2e/junitsum
   go build -o "$bin/demo" ./test/e2e/demo
+  go build -o "$bin/bench" ./test/bench
   # test2json ships as source with Go; build it rather than need `go` in the guest.
   go build -o "$bin/test2json" cmd/test2json
   log "built in $((SECONDS - t0))s"
@@ -70,6 +73,12 @@ fi
 rm -rf "$out"
 mkdir -p "$out/junit"
 export E2E_OUTPUT=$out E2E_BIN=$bin
+if [ "${E2E_RUN:-tests}" = bench ]; then
+  # What the guest cannot see: the machine under it and the version measured.
+  E2E_BENCH_HOST="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) CPUs, $(uname -r)"
+  E2E_BENCH_VERSION=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+  export E2E_BENCH_HOST E2E_BENCH_VERSION
+fi
 log "running ${E2E_RUN:-the tests} ($mode mode); results in $out"
 t1=$SECONDS
 rc=0
@@ -83,6 +92,17 @@ log "tests ran in $((SECONDS - t1))s (exit $rc); total $((SECONDS - t0))s"
 if [ "${E2E_RUN:-tests}" = demo ]; then
   [ "$rc" = 0 ] && exit 0
   log "the demo FAILED (exit $rc); logs in $out"
+  exit 1
+fi
+if [ "${E2E_RUN:-tests}" = bench ]; then
+  # The harness broke (a call or command failed, a figure is missing), not
+  # a number: benchmarks never fail on how fast something was.
+  short_arg=()
+  [ "${E2E_BENCH_SHORT:-}" = 1 ] && short_arg=(-short)
+  if [ "$rc" = 0 ] && "$bin/bench" -check "$out/bench.json" "${short_arg[@]}"; then
+    exit 0
+  fi
+  log "the benchmark harness FAILED (exit $rc); see $out/bench.log and $out/console.log"
   exit 1
 fi
 
