@@ -65,7 +65,7 @@ touch /data/written
 exec sleep 3600
 `)
 	first.Spec.Containers[0].ReadinessProbe = &corev1.Probe{
-		ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"test", "-e", "/data/written"}}},
+		ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/bin/sh", "-c", "test -e /data/written"}}},
 		PeriodSeconds: 2,
 	}
 	createPod(t, first)
