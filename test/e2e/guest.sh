@@ -61,27 +61,16 @@ for f in lvm-iscsi-csi lvm-iscsi-csi-killpoints sanity.test e2e.test test2json j
   [ -x "$bin/$f" ] || die "$bin/$f is missing; run test/e2e/run.sh, which builds it"
 done
 
+# The storage host's steps (volume group, tgtd, initiator name, iscsid) are
+# shared with the Kubernetes run (test/k8s/guest-cluster.sh): one copy, in
+# storage.sh, which also defines stop_pid and the globals loopdev,
+# started_iscsid and initiator_file_created that the cleanup below reads.
+# shellcheck source=test/e2e/storage.sh
+. "$here/storage.sh"
+
 # --- cleanup: everything started or created below is undone here -----------
 # Daemons are started with setsid (same pid, own process group), so that
 # signals they send to their group never reach this script.
-loopdev=
-started_iscsid=
-initiator_file_created=
-
-# shellcheck disable=SC2317 # reached through the EXIT trap, which shellcheck cannot see
-stop_pid() { # pid name: SIGTERM, then SIGKILL after 15 s
-  local pid=$1 name=$2 i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 150; i++)); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  log "$name ($pid) ignored SIGTERM for 15s; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
 # shellcheck disable=SC2317
 cleanup() {
   local rc=$?
@@ -97,33 +86,14 @@ cleanup() {
     umount "$m" || umount -l "$m"
   done
   # Sessions and node records to our portal only: other targets are untouched.
-  if command -v iscsiadm >/dev/null; then
-    iscsiadm -m node -p "$portal" --logout >/dev/null 2>&1
-    iscsiadm -m node -p "$portal" -o delete >/dev/null 2>&1
-  fi
-  if [ -f "$run/tgtd.pid" ]; then
-    # The documented way to stop tgtd: offline, then delete the system.
-    tgtadm -C "$control_port" --op update --mode sys --name State -v offline >/dev/null 2>&1
-    tgtadm -C "$control_port" --op delete --mode system >/dev/null 2>&1
-    stop_pid "$(cat "$run/tgtd.pid")" tgtd
-  fi
-  # restart-iscsid may have replaced the one started here.
+  storage_forget_portal "$portal"
+  storage_stop_tgtd "$control_port" "$run/tgtd.pid"
+  # restart-iscsid may have replaced the one started here: stop the pid in
+  # the file, not the one storage_start_iscsid started.
   [ -n "$started_iscsid" ] && stop_pid "$(cat "$run/iscsid.pid")" iscsid
   log "daemons stopped; removing $vg and $loopdev"
-  if [ -n "$initiator_file_created" ]; then
-    if [ -e "$work/initiatorname.orig" ]; then
-      cp -p "$work/initiatorname.orig" "$initiator_file_created"
-    else
-      rm -f "$initiator_file_created"
-    fi
-  fi
-  if vgs "$vg" >/dev/null 2>&1; then
-    vgremove -f -y "$vg" >/dev/null 2>&1 || log "vgremove $vg failed"
-  fi
-  if [ -n "$loopdev" ]; then
-    pvremove -y "$loopdev" >/dev/null 2>&1
-    losetup -d "$loopdev" || log "losetup -d $loopdev failed"
-  fi
+  storage_restore_initiator_name "$work"
+  storage_remove_vg "$vg"
   rm -rf --one-file-system "$work"
   log "done (exit $rc)"
   exit "$rc"
@@ -133,66 +103,23 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- storage host: loop-file volume group with a thin pool ------------------
-log "volume group $vg ($vg_size on a loop file, thin pool $pool of $pool_size)"
-# The nova-volume trick for experiments: dd a sparse file, losetup, vgcreate.
-dd if=/dev/zero of="$work/vg.img" bs=1M seek="$(numfmt --from=iec "$vg_size" | awk '{print int($1 / 1048576)}')" count=0 status=none
-loopdev=$(losetup -f --show "$work/vg.img")
-pvcreate -q "$loopdev" >/dev/null
-vgcreate -q "$vg" "$loopdev" >/dev/null
-# Zeroing makes a newly provisioned thin block read back as zeros, so a new
-# volume never shows a deleted volume's data.
-lvcreate -q -T -L "$pool_size" --zero y "$vg/$pool" >/dev/null
+storage_create_vg "$work" "$vg" "$pool" "$vg_size" "$pool_size"
 lvs -o lv_name,lv_attr,lv_size,zero "$vg" > "$out/lvs-start.txt"
 
 # --- tgtd on the loopback portal only ---------------------------------------
 if [ "${E2E_BREAK:-}" = no-tgtd ]; then
   log "E2E_BREAK=no-tgtd: NOT starting tgtd (the controller's Probe must fail)"
 else
-  if tgtadm -C "$control_port" --op show --mode sys >/dev/null 2>&1; then
-    die "a tgtd already answers on control port $control_port; set E2E_TGT_CONTROL_PORT to another port"
-  fi
-  log "tgtd on $portal (control port $control_port)"
-  setsid tgtd -f -C "$control_port" --iscsi "portal=$portal" > "$out/tgtd.log" 2>&1 &
-  echo $! > "$run/tgtd.pid"
-  for ((i = 0; i < 100; i++)); do
-    tgtadm -C "$control_port" --op show --mode sys >/dev/null 2>&1 && break
-    kill -0 "$(cat "$run/tgtd.pid")" 2>/dev/null || die "tgtd exited; see $out/tgtd.log"
-    sleep 0.1
-  done
-  tgtadm -C "$control_port" --op show --mode sys >/dev/null 2>&1 || die "tgtd did not answer in 10s"
+  storage_start_tgtd "$control_port" "$portal" "$out/tgtd.log" "$run/tgtd.pid"
 fi
 
 # --- initiator: a generated name, iscsid ------------------------------------
-# In the guest /etc is a throw-away overlay: every run gets a fresh name, as a
-# new node would. Natively the host's name is kept when it has one; otherwise
-# one is written for this run and the original file is put back afterwards.
 initiator_file=/etc/iscsi/initiatorname.iscsi
-if [ "${E2E_MODE:-}" = vm ] || ! grep -q '^InitiatorName=' "$initiator_file" 2>/dev/null; then
-  mkdir -p /etc/iscsi
-  if [ "${E2E_MODE:-}" != vm ]; then
-    if [ -e "$initiator_file" ]; then cp -p "$initiator_file" "$work/initiatorname.orig"; fi
-    initiator_file_created=$initiator_file
-  fi
-  echo "InitiatorName=$(iscsi-iname -p iqn.2026-11.io.csi.lvm-iscsi.e2e)" > "$initiator_file"
-fi
-log "initiator $(sed -n 's/^InitiatorName=//p' "$initiator_file")"
-if pgrep -x iscsid >/dev/null; then
-  # Natively, iscsiadm can talk to only one iscsid per host: use the host's.
-  log "using the iscsid that is already running"
-else
-  # Its own session: on shutdown iscsid signals its whole process group, which
-  # would otherwise include this script.
-  setsid iscsid -f -n -i "$initiator_file" > "$out/iscsid.log" 2>&1 &
-  started_iscsid=$!
-  echo "$started_iscsid" > "$run/iscsid.pid"
-  for ((i = 0; i < 100; i++)); do
-    # Exit 0 (sessions listed) or 21 (no active sessions): iscsid answered.
-    rc=0; iscsiadm -m session >/dev/null 2>&1 || rc=$?
-    [ "$rc" = 0 ] || [ "$rc" = 21 ] && break
-    kill -0 "$started_iscsid" 2>/dev/null || die "iscsid exited; see $out/iscsid.log"
-    sleep 0.1
-  done
-fi
+storage_initiator_name "$initiator_file" "$work"
+storage_start_iscsid "$initiator_file" "$out/iscsid.log"
+# The restart-iscsid helper below replaces this iscsid and records its
+# successor here; cleanup stops whatever pid the file names.
+[ -n "$started_iscsid" ] && echo "$started_iscsid" > "$run/iscsid.pid"
 
 # --- the driver, as two processes -------------------------------------------
 start_driver() { # name args...

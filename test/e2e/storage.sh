@@ -1,9 +1,8 @@
 # shellcheck shell=bash
-# The storage host and the initiator of a real-kernel test run, as functions,
-# sourced by test/k8s/guest-cluster.sh (the driver installed by its chart): the
-# same loop-file volume group, tgtd and iscsid steps as test/e2e/guest.sh (the
-# driver as processes), which keeps them inline next to its restart helpers
-# (restart-iscsid replaces the iscsid it started). Keep the two in step.
+# The storage host and the initiator of a real-kernel test run, as functions:
+# the loop-file volume group, tgtd and iscsid steps, in one copy sourced by
+# test/e2e/guest.sh (the driver as processes, with its restart helpers) and
+# test/k8s/guest-cluster.sh (the driver installed by its chart).
 #
 # The caller defines log (one line to the console) and die (log and exit 1).
 # State the functions leave for the caller's cleanup (globals):

@@ -369,7 +369,10 @@ log "k8s tests (log: $out/k8s.log; progress: $logs/progress.txt)"
 t0=$SECONDS
 status=0
 "$K8S_TEST_BIN/k8s.test" -test.v -test.timeout=60m -test.run="${E2E_K8S_GO_RUN:-.}" \
-  -kubeconfig "$kubeconfig" -busybox-image "$K8S_IMAGE_BUSYBOX" > "$out/k8s.log" 2>&1 || status=1
+  -kubeconfig "$kubeconfig" -busybox-image "$K8S_IMAGE_BUSYBOX" \
+  -volume-group "$vg" -kubelet-dir /var/lib/kubelet \
+  -initiator-name-file /etc/iscsi/initiatorname.iscsi -iscsid-log "$logs/iscsid.log" \
+  > "$out/k8s.log" 2>&1 || status=1
 "$K8S_TEST_BIN/test2json" -p k8s < "$out/k8s.log" > "$out/k8s.json"
 "$K8S_TEST_BIN/junitsum" -from-test2json -suite k8s < "$out/k8s.json" > "$out/junit/k8s.xml" || status=1
 log "k8s tests finished in $((SECONDS - t0))s: $("$K8S_TEST_BIN/junitsum" "$out/junit/k8s.xml" 2>&1 || true)"

@@ -134,6 +134,11 @@ func runPod(t *testing.T, name, claim string, block bool, script string) string 
 // startPod creates the pod runPod describes and returns at once.
 func startPod(t *testing.T, name, claim string, block bool, script string) {
 	t.Helper()
+	createPod(t, podFor(name, claim, block, script))
+}
+
+// podFor is the pod runPod describes, for a test to change before createPod.
+func podFor(name, claim string, block bool, script string) *corev1.Pod {
 	c := corev1.Container{
 		Name:            "test",
 		Image:           *busyboxImage,
@@ -159,8 +164,13 @@ func startPod(t *testing.T, name, claim string, block bool, script string) {
 			}},
 		},
 	}
+	return pod
+}
+
+func createPod(t *testing.T, pod *corev1.Pod) {
+	t.Helper()
 	if _, err := client.CoreV1().Pods(*namespace).Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create pod %s: %v", name, err)
+		t.Fatalf("create pod %s: %v", pod.Name, err)
 	}
 }
 

@@ -24,7 +24,15 @@ var (
 	storageClass = flag.String("storage-class-prefix", "lvm-iscsi-", "prefix of the chart's StorageClass names")
 	// Under software emulation a pod that mounts a fresh volume needs a minute
 	// or more (attach, iSCSI login, mkfs); waits are generous.
-	timeout = flag.Duration("step-timeout", 15*time.Minute, "how long one step (a pod running, a claim bound) may take")
+	// What the tests that act on the storage host and node themselves (kill
+	// tgtd, list the volume group) need: they run there, as root, in the
+	// one-node cluster of make k8s-e2e.
+	driverNamespace = flag.String("driver-namespace", "lvm-iscsi-csi", "namespace of the chart's release")
+	volumeGroup     = flag.String("volume-group", "lvmk8s", "the storage host's volume group")
+	initiatorFile   = flag.String("initiator-name-file", "/etc/iscsi/initiatorname.iscsi", "the node's initiator name file (for an iscsid restarted by a test)")
+	kubeletDir      = flag.String("kubelet-dir", "/var/lib/kubelet", "kubelet's --root-dir on the node")
+	iscsidLog       = flag.String("iscsid-log", os.DevNull, "where an iscsid restarted by a test logs")
+	timeout         = flag.Duration("step-timeout", 15*time.Minute, "how long one step (a pod running, a claim bound) may take")
 )
 
 // client is the API client of every test, set up by TestMain.
