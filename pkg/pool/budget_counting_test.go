@@ -208,3 +208,15 @@ func (c *countingTgtadm) CloseConnection(ctx context.Context, tid, sid, cid int)
 	c.log.changed("delete connection")
 	return c.t.CloseConnection(ctx, tid, sid, cid)
 }
+
+// CreateLVNoReport is the lvcreate alone.
+func (c *countingLVM) CreateLVNoReport(ctx context.Context, vg string, opts lvm.CreateOptions) error {
+	c.log.changed("lvcreate")
+	return c.l.CreateLVNoReport(ctx, vg, opts)
+}
+
+// CreateSnapshotNoReport is the lvcreate -s alone.
+func (c *countingLVM) CreateSnapshotNoReport(ctx context.Context, vg, origin string, opts lvm.CreateOptions) error {
+	c.log.changed("lvcreate -s")
+	return c.l.CreateSnapshotNoReport(ctx, vg, origin, opts)
+}

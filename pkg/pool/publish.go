@@ -83,7 +83,13 @@ func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 func (p *Pool) recordPublication(ctx context.Context, id string, node Node, shared bool) (*lvm.LV, Provisioning, []Node, error) {
 	p.pubMu.Lock()
 	defer p.pubMu.Unlock()
-	lv, v, err := p.getVolume(ctx, id)
+	// One lvs serves the volume and the initiator check (report.go); it is
+	// read under pubMu, which every publication's tag is written under.
+	r, err := p.readReport(ctx)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	lv, v, err := r.volume(id)
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -109,7 +115,7 @@ func (p *Pool) recordPublication(ctx context.Context, id string, node Node, shar
 		}
 	}
 	if !found {
-		if err := p.checkInitiator(ctx, node); err != nil {
+		if err := p.checkInitiator(r.lvs, node); err != nil {
 			return nil, "", nil, err
 		}
 		add = append(add, pubTag(node))
