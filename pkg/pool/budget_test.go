@@ -79,7 +79,8 @@ func TestCommandBudgetCreateVolume(t *testing.T) {
 
 // ControllerPublishVolume of an unexported volume to a node: one lvs (the
 // volume, and every publication for the one-initiator-one-node check), one
-// lvchange for the publication's tag, one reading of tgtd's targets, and
+// lvchange for the publication's tag, one reading of tgtd's targets (three
+// tgtadm listings, pkg/tgt list.go; the accounts come from it, tgtread.go), and
 // the six changes that build the export (new target, new LUN and its
 // serial, the node's CHAP account and its binding, the ACL). A retry
 // changes nothing.
@@ -109,4 +110,25 @@ func TestCommandBudgetControllerExpand(t *testing.T) {
 	call := func() error { _, err := b.pool.Expand(b.ctx, v.ID, 2*gib, 0); return err }
 	b.measure(t, "ControllerExpandVolume", budget{lvmReads: 1, lvmChanges: 1}, call)
 	b.measure(t, "ControllerExpandVolume retried", budget{lvmReads: 1}, call)
+}
+
+// ControllerUnpublishVolume of a volume's only node and DeleteVolume of an
+// unpublished thin volume are not reduced yet; their budgets pin what they
+// run so that a change that adds commands is seen. Unpublish: one lvs, the
+// lvchange that drops the tag, the full reading of tgtd (targets and
+// accounts: it removes), the re-reading of the target before it is
+// deleted (binding.go, guard), then the target and the account go. Delete:
+// the volume read, the deleting tag, the job's read again (an earlier job
+// may have finished), the full reading of tgtd (a crashed unpublish may
+// have left a target), and lvremove with pkg/lvm's check of dependents.
+func TestCommandBudgetUnpublishAndDelete(t *testing.T) {
+	b := newBudgetEnv(t, true)
+	v := b.create(t, "pvc-budget", gib, Thin)
+	if _, err := b.pool.Publish(b.ctx, v.ID, nodeA, false); err != nil {
+		t.Fatal(err)
+	}
+	b.measure(t, "ControllerUnpublishVolume", budget{lvmReads: 1, lvmChanges: 1, tgtReads: 7, tgtChanges: 2},
+		func() error { return b.pool.Unpublish(b.ctx, v.ID, nodeA.ID) })
+	b.measure(t, "DeleteVolume", budget{lvmReads: 3, lvmChanges: 2, tgtReads: 4},
+		func() error { return b.pool.Delete(b.ctx, v.ID) })
 }

@@ -25,7 +25,8 @@ func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (
 	if lv, err = p.settleGrow(ctx, lv); err != nil {
 		return Export{}, err
 	}
-	if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, prov) }); err != nil {
+	// A publication only adds: the target listing serves (tgtread.go).
+	if err := p.withTgtTargets(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, prov) }); err != nil {
 		return Export{}, err
 	}
 	exp := Export{Portal: p.cfg.Portal, IQN: p.IQN(id), LUN: lunNumber}
