@@ -22,28 +22,36 @@ type CreateOptions struct {
 // for thin LVs ("--zero is supported only with thin pool creation"): they
 // read back zeroes until written anyway.
 func (l *LVM) CreateLV(ctx context.Context, vg string, opts CreateOptions) (*LV, error) {
-	op := "create logical volume " + lvPath(vg, opts.Name)
-	if err := checkCreate(op, vg, opts); err != nil {
+	if err := l.CreateLVNoReport(ctx, vg, opts); err != nil {
 		return nil, err
 	}
+	return l.GetLV(ctx, vg, opts.Name)
+}
+
+// CreateLVNoReport is CreateLV without the lvs that reads the new LV back:
+// one lvm command instead of two, for a caller that needs nothing of the
+// LV but what it asked for (its size is opts.Size, already whole extents).
+func (l *LVM) CreateLVNoReport(ctx context.Context, vg string, opts CreateOptions) error {
+	op := "create logical volume " + lvPath(vg, opts.Name)
+	if err := checkCreate(op, vg, opts); err != nil {
+		return err
+	}
 	if opts.Size == 0 {
-		return nil, fail(op, ErrInvalid, "invalid size 0")
+		return fail(op, ErrInvalid, "invalid size 0")
 	}
 	args := []string{"-y", "--wipesignatures", "y"}
 	if opts.ThinPool == "" {
 		args = append(args, "-Zy", "-n", opts.Name, "-L", bytesArg(opts.Size))
 	} else {
 		if !ValidLVName(opts.ThinPool) {
-			return nil, fail(op, ErrInvalid, "invalid thin pool name %q", opts.ThinPool)
+			return fail(op, ErrInvalid, "invalid thin pool name %q", opts.ThinPool)
 		}
 		args = append(args, "-n", opts.Name, "-V", bytesArg(opts.Size), "--thinpool", opts.ThinPool)
 	}
 	args = append(args, tagArgs("--addtag", opts.Tags)...)
 	args = append(args, vg)
-	if _, err := l.run(ctx, op, "lvcreate", args...); err != nil {
-		return nil, err
-	}
-	return l.GetLV(ctx, vg, opts.Name)
+	_, err := l.run(ctx, op, "lvcreate", args...)
+	return err
 }
 
 // CreateSnapshot snapshots vg/origin. Size 0 makes a thin snapshot, which
@@ -52,12 +60,21 @@ func (l *LVM) CreateLV(ctx context.Context, vg string, opts CreateOptions) (*LV,
 // much COW space (lvm trims it to what the origin's size can use).
 // No signature wiping here: the snapshot's content is the origin's.
 func (l *LVM) CreateSnapshot(ctx context.Context, vg, origin string, opts CreateOptions) (*LV, error) {
-	op := fmt.Sprintf("snapshot logical volume %s as %s", lvPath(vg, origin), opts.Name)
-	if err := checkCreate(op, vg, opts); err != nil {
+	if err := l.CreateSnapshotNoReport(ctx, vg, origin, opts); err != nil {
 		return nil, err
 	}
+	return l.GetLV(ctx, vg, opts.Name)
+}
+
+// CreateSnapshotNoReport is CreateSnapshot without the lvs that reads the
+// snapshot back.
+func (l *LVM) CreateSnapshotNoReport(ctx context.Context, vg, origin string, opts CreateOptions) error {
+	op := fmt.Sprintf("snapshot logical volume %s as %s", lvPath(vg, origin), opts.Name)
+	if err := checkCreate(op, vg, opts); err != nil {
+		return err
+	}
 	if !ValidLVName(origin) {
-		return nil, fail(op, ErrInvalid, "invalid origin name %q", origin)
+		return fail(op, ErrInvalid, "invalid origin name %q", origin)
 	}
 	args := []string{"-y", "-n", opts.Name, "-s"}
 	if opts.Size > 0 {
@@ -65,10 +82,8 @@ func (l *LVM) CreateSnapshot(ctx context.Context, vg, origin string, opts Create
 	}
 	args = append(args, lvPath(vg, origin))
 	args = append(args, tagArgs("--addtag", opts.Tags)...)
-	if _, err := l.run(ctx, op, "lvcreate", args...); err != nil {
-		return nil, err
-	}
-	return l.GetLV(ctx, vg, opts.Name)
+	_, err := l.run(ctx, op, "lvcreate", args...)
+	return err
 }
 
 // checkCreate validates the names and tags of a create request.

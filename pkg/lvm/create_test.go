@@ -117,3 +117,28 @@ func TestCreateSnapshotErrors(t *testing.T) {
 		}
 	}
 }
+
+// CreateLVNoReport runs lvcreate and nothing else (newTestLVM fails on any
+// other command). The LV it makes has the size asked for: lvs-created-thin
+// and lvs-created-thick report exactly the -V / -L given, whole extents.
+func TestCreateLVNoReportRunsOnlyLvcreate(t *testing.T) {
+	l := newTestLVM(t,
+		recorded(t, "lvcreate-thin", runnertest.Argv("lvcreate -y --wipesignatures y -n thin1 -V 134217728b --thinpool pool --addtag csi.name=pvc-0002 --addtag lvm-iscsi-csi csivg")...),
+		recorded(t, "lvcreate-nospace", runnertest.Argv("lvcreate -y --wipesignatures y -Zy -n huge -L 10737418240b csivg")...),
+	)
+	if err := l.CreateLVNoReport(context.Background(), "csivg", CreateOptions{Name: "thin1", Size: 128 * mib, ThinPool: "pool", Tags: []string{"csi.name=pvc-0002", "lvm-iscsi-csi"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.CreateLVNoReport(context.Background(), "csivg", CreateOptions{Name: "huge", Size: 10 << 30}); !errors.Is(err, ErrNoSpace) {
+		t.Errorf("CreateLVNoReport on a full VG = %v, want ErrNoSpace", err)
+	}
+}
+
+func TestCreateSnapshotNoReportRunsOnlyLvcreate(t *testing.T) {
+	l := newTestLVM(t,
+		recorded(t, "lvcreate-thin-snapshot", runnertest.Argv("lvcreate -y -n snap1 -s csivg/thin1 --addtag csi.snapshot=snap-0001 --addtag lvm-iscsi-csi")...),
+	)
+	if err := l.CreateSnapshotNoReport(context.Background(), "csivg", "thin1", CreateOptions{Name: "snap1", Tags: []string{"csi.snapshot=snap-0001", "lvm-iscsi-csi"}}); err != nil {
+		t.Fatal(err)
+	}
+}

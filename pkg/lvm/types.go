@@ -72,6 +72,11 @@ type Interface interface {
 	// opts.ThinPool is ignored. Thin snapshots are created with lvm's
 	// activation skip flag: they stay inactive until Activate.
 	CreateSnapshot(ctx context.Context, vg, origin string, opts CreateOptions) (*LV, error)
+	// CreateLVNoReport and CreateSnapshotNoReport are CreateLV and
+	// CreateSnapshot without reading the new LV back: one lvm command
+	// fewer, for callers that know all they need of it.
+	CreateLVNoReport(ctx context.Context, vg string, opts CreateOptions) error
+	CreateSnapshotNoReport(ctx context.Context, vg, origin string, opts CreateOptions) error
 	// RemoveLV removes one LV: ErrNotFound when already gone,
 	// ErrHasDependents for a COW origin with snapshots or a thin pool with
 	// thin LVs, ErrInUse when the device stays open after brief retries.

@@ -31,13 +31,18 @@ func (p *Pool) Capacity(ctx context.Context, prov Provisioning) (uint64, error) 
 // thinRoom returns the virtual bytes still allowed in the thin pool and the
 // pool's LV: ratio × pool size − the virtual sizes already handed out.
 func (p *Pool) thinRoom(ctx context.Context) (room uint64, pool *lvm.LV, err error) {
-	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
+	r, err := p.readReport(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
+	return p.thinRoomIn(r)
+}
+
+// thinRoomIn is thinRoom answered from a report the caller took.
+func (p *Pool) thinRoomIn(r *lvReport) (room uint64, pool *lvm.LV, err error) {
 	var used uint64
-	for i := range lvs {
-		lv := &lvs[i]
+	for i := range r.lvs {
+		lv := &r.lvs[i]
 		switch {
 		case lv.Name == p.cfg.ThinPool:
 			pool = lv
@@ -80,11 +85,23 @@ func (p *Pool) thinPoolFull(pool *lvm.LV) error {
 // checkThinRoom refuses a thin volume the overprovisioning ratio does not
 // allow, so the pool is never promised more than the administrator agreed to.
 func (p *Pool) checkThinRoom(ctx context.Context, size uint64) error {
-	if err := p.checkThinZeroing(ctx); err != nil {
+	r, err := p.readReport(ctx)
+	if err != nil {
 		return err
 	}
-	room, pool, err := p.thinRoom(ctx)
+	return p.checkThinRoomIn(r, size)
+}
+
+// checkThinRoomIn is checkThinRoom answered from a report the caller took:
+// the pool's zeroing (zeroing.go), its fill level and the
+// overprovisioning allowance all come from the pool's row and the thin
+// LVs' sizes in it.
+func (p *Pool) checkThinRoomIn(r *lvReport, size uint64) error {
+	room, pool, err := p.thinRoomIn(r)
 	if err != nil {
+		return err
+	}
+	if err := p.thinZeroingRefusal(pool); err != nil {
 		return err
 	}
 	if err := p.thinPoolFull(pool); err != nil {

@@ -78,7 +78,9 @@ func TestCloneRetryThatMeetsTheLeftoversRemovalFillsAgain(t *testing.T) {
 	}
 }
 
-// hookedLVM calls onGet before each GetLV, with the LV's name.
+// hookedLVM calls onGet after each GetLV, with the LV's name, and after
+// each ListLVs with the name of every LV listed: a call reads an LV either
+// way (CreateVolume through its one report, report.go).
 type hookedLVM struct {
 	lvm.Interface
 	fired atomic.Bool
@@ -89,6 +91,14 @@ func (h *hookedLVM) GetLV(ctx context.Context, vg, name string) (*lvm.LV, error)
 	lv, err := h.Interface.GetLV(ctx, vg, name)
 	h.onGet(name)
 	return lv, err
+}
+
+func (h *hookedLVM) ListLVs(ctx context.Context, vg string) ([]lvm.LV, error) {
+	lvs, err := h.Interface.ListLVs(ctx, vg)
+	for _, lv := range lvs {
+		h.onGet(lv.Name)
+	}
+	return lvs, err
 }
 
 // firstZeroBlocks blocks the first Zero until release.

@@ -45,9 +45,15 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 	if req.Provisioning == Thin && p.cfg.ThinPool == "" {
 		return Volume{}, fmt.Errorf("%w: thin provisioning asked for, but the driver has no --thin-pool", ErrInvalid)
 	}
-	vg, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup)
+	// One lvs answers the whole call (report.go): whether the volume
+	// exists, and whether the thin pool has room.
+	r, err := p.readReport(ctx)
 	if err != nil {
-		return Volume{}, fmt.Errorf("%w: volume group %s: %w", ErrUnavailable, p.cfg.VolumeGroup, err)
+		return Volume{}, err
+	}
+	extent, err := p.extentSize(ctx)
+	if err != nil {
+		return Volume{}, err
 	}
 	var src *source
 	required := req.RequiredSize
@@ -61,37 +67,42 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 		}
 		required = max(required, src.size)
 	}
-	size, err := roundSize(required, req.LimitSize, vg.ExtentSize)
+	size, err := roundSize(required, req.LimitSize, extent)
 	if err != nil {
 		return Volume{}, err
 	}
 	id := VolumeID(req.Name)
 
-	if lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id); err == nil {
+	if lv := r.lv(id); lv != nil {
 		if info := parseTags(lv.Tags); info.ours && info.creating && !info.deleting && src != nil && info.src == src.id {
 			return p.createFrom(ctx, req, src, id, size) // resume
 		}
 		return existing(lv, req, id)
-	} else if !errors.Is(err, lvm.ErrNotFound) {
-		return Volume{}, err
 	}
 	if src != nil {
 		return p.createFrom(ctx, req, src, id, size)
 	}
 
-	if err := p.checkRoom(ctx, req.Provisioning, size); err != nil {
-		return Volume{}, err
+	// A thin volume must fit the overprovisioning allowance, which lvm
+	// does not know; a thick one that the VG cannot hold is lvcreate's own
+	// refusal (ErrNoSpace), no vgs needed.
+	if req.Provisioning == Thin {
+		if err := p.checkThinRoomIn(r, size); err != nil {
+			return Volume{}, err
+		}
 	}
-	lv, err := p.lvm.CreateLV(ctx, p.cfg.VolumeGroup, p.createOptions(req, id, size, volumeTags(req.Name, req.Provisioning)))
-	lv, raced, err := p.created(ctx, id, lv, err)
+	// The LV and all its tags, in one command; it is not read back: it is
+	// what was asked for, size included (whole extents already).
+	tags := volumeTags(req.Name, req.Provisioning)
+	err = p.lvm.CreateLVNoReport(ctx, p.cfg.VolumeGroup, p.createOptions(req, id, size, tags))
+	lv, raced, err := p.created(ctx, id, nil, err)
 	if err != nil {
 		return Volume{}, err
 	}
 	if raced {
 		return existing(lv, req, id)
 	}
-	v, _, _ := volumeFromLV(lv)
-	return v, nil
+	return Volume{ID: id, Name: req.Name, Size: size, Provisioning: req.Provisioning}, nil
 }
 
 // createOptions is the one mapping of a request to lvcreate's options, for

@@ -32,12 +32,15 @@ func (p *Pool) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	defer done()
-	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
-	if errors.Is(err, lvm.ErrNotFound) {
-		return nil
-	}
+	// One lvs: the volume and, for a thick one, its COW snapshots
+	// (report.go).
+	r, err := p.readReport(ctx)
 	if err != nil {
 		return err
+	}
+	lv := r.lv(id)
+	if lv == nil {
+		return nil
 	}
 	info := parseTags(lv.Tags)
 	if !info.ours || info.kind != "" {
@@ -47,9 +50,7 @@ func (p *Pool) Delete(ctx context.Context, id string) error {
 	if !lv.IsThinVolume() {
 		// lvm removes a thick origin only together with its copy-on-write
 		// snapshots, and zeroing it would first copy every block into them.
-		if snaps, err := p.cowSnapshotsOf(ctx, id); err != nil {
-			return err
-		} else if len(snaps) > 0 {
+		if snaps := r.cowSnapshotsOf(id); len(snaps) > 0 {
 			return fmt.Errorf("%w: thick volume %s has snapshots %v; delete them first", ErrHasSnapshots, id, snaps)
 		}
 	}
@@ -70,13 +71,20 @@ func (p *Pool) finishDeleteJob(ctx context.Context, lv *lvm.LV, info tagInfo) er
 
 func (p *Pool) finishDelete(ctx context.Context, lv *lvm.LV, info tagInfo) error {
 	id := lv.Name
-	// Read again: an earlier job may have finished since the caller looked.
-	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
-	if errors.Is(err, lvm.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
+	if info.prov != Thin {
+		// Read again: an earlier job may have finished since the caller
+		// looked, and the wipe must not be pointed at a device that is
+		// gone. A thin volume needs no wipe, and every step below takes
+		// a volume already gone as done (no nodes: no target; lvremove:
+		// not found), so its caller's reading serves.
+		var err error
+		lv, err = p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
+		if errors.Is(err, lvm.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nil, info.prov) }); err != nil {
 		return err
@@ -102,20 +110,4 @@ func (p *Pool) finishDelete(ctx context.Context, lv *lvm.LV, info tagInfo) error
 	}
 	klog.InfoS("Deleted volume", "volumeID", id, "name", info.name)
 	return nil
-}
-
-// cowSnapshotsOf lists the copy-on-write snapshots (ours or scratch) of a
-// thick LV.
-func (p *Pool) cowSnapshotsOf(ctx context.Context, id string) ([]string, error) {
-	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, lv := range lvs {
-		if lv.Origin == id && lv.IsCOWSnapshot() {
-			out = append(out, lv.Name)
-		}
-	}
-	return out, nil
 }

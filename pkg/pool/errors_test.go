@@ -237,7 +237,9 @@ func TestMissingVGKeepsTheLVMChain(t *testing.T) {
 		lvmCall                 func(*lvm.LVM) error
 		call                    func(e *env, v Volume) error
 	}{
-		{"create", "vgs-missing", "GetVG", vgsMissing, func(e *env, _ Volume) error {
+		// CreateVolume and CreateSnapshot read the VG through their one lvs
+		// (report.go).
+		{"create", "lvs-missing-vg", "ListLVs", lvsMissingVG, func(e *env, _ Volume) error {
 			_, err := e.pool.Create(e.ctx, CreateRequest{Name: "pvc-2", Provisioning: Thick})
 			return err
 		}},
@@ -249,7 +251,7 @@ func TestMissingVGKeepsTheLVMChain(t *testing.T) {
 			_, err := e.pool.Expand(e.ctx, v.ID, 16*mib, 0)
 			return err
 		}},
-		{"snapshot", "vgs-missing", "GetVG", vgsMissing, func(e *env, v Volume) error {
+		{"snapshot", "lvs-missing-vg", "ListLVs", lvsMissingVG, func(e *env, v Volume) error {
 			_, err := e.pool.CreateSnapshot(e.ctx, "snap", v.ID)
 			return err
 		}},

@@ -22,30 +22,38 @@ import (
 // thick volume with snapshots cannot grow (lvm refuses to resize an active
 // origin of copy-on-write snapshots).
 func (p *Pool) Expand(ctx context.Context, id string, required, limit uint64) (uint64, error) {
-	lv, v, err := p.getVolume(ctx, id)
+	// One lvs answers the checks (report.go): the volume, its COW
+	// snapshots, the thin pool's room.
+	r, err := p.readReport(ctx)
+	if err != nil {
+		return 0, err
+	}
+	lv, v, err := r.volume(id)
 	if err != nil {
 		return 0, err
 	}
 	if limit != 0 && required > limit {
 		return 0, fmt.Errorf("%w: required size %d exceeds the limit %d", ErrInvalid, required, limit)
 	}
-	vg, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup)
+	extent, err := p.extentSize(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("%w: volume group %s: %w", ErrUnavailable, p.cfg.VolumeGroup, err)
+		return 0, err
 	}
-	size, err := roundSize(required, limit, vg.ExtentSize)
+	size, err := roundSize(required, limit, extent)
 	if err != nil {
 		return 0, err
 	}
 	if size > lv.Size {
 		if !lv.IsThinVolume() {
-			if snaps, err := p.cowSnapshotsOf(ctx, id); err != nil {
-				return 0, err
-			} else if len(snaps) > 0 {
+			if snaps := r.cowSnapshotsOf(id); len(snaps) > 0 {
 				return 0, fmt.Errorf("%w: thick volume %s has snapshots %v; lvm cannot grow it", ErrHasSnapshots, id, snaps)
 			}
-		}
-		if err := p.checkRoom(ctx, v.Provisioning, size-lv.Size); err != nil {
+			// Checked first: a thick growth tags the volume before it
+			// extends it (grow.go), which a refusal would only undo.
+			if err := p.checkVGRoom(ctx, size-lv.Size); err != nil {
+				return 0, err
+			}
+		} else if err := p.checkThinRoomIn(r, size-lv.Size); err != nil {
 			return 0, err
 		}
 	}
@@ -63,9 +71,10 @@ func (p *Pool) Expand(ctx context.Context, id string, required, limit uint64) (u
 			return 0, fmt.Errorf("growing %s: %w", id, err)
 		}
 		klog.InfoS("Grew volume", "volumeID", id, "from", lv.Size, "to", size)
-		if lv, err = p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id); err != nil {
-			return 0, err
-		}
+		// Not read back: lvextend made it exactly size (whole extents).
+		grown := *lv
+		grown.Size = size
+		lv = &grown
 	}
 	if len(v.Nodes) > 0 {
 		// Exported: make tgtd report the new size (syncLUN refreshes a LUN

@@ -26,18 +26,14 @@ type tgtState struct {
 }
 
 func (p *Pool) readTgt(ctx context.Context) (*tgtState, error) {
-	targets, err := p.tgt.ListTargets(ctx)
+	st, err := p.readTargets(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading tgtd's targets: %w", ErrUnavailable, err)
-	}
-	if err := checkListing(targets); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, err
 	}
 	accounts, err := p.tgt.ListAccounts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading tgtd's accounts: %w", ErrUnavailable, err)
 	}
-	st := &tgtState{targets: targets, accounts: map[string]bool{}}
 	for _, a := range accounts {
 		st.accounts[a] = true
 	}

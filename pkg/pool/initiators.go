@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"context"
 	"fmt"
 
 	"k8s.io/klog/v2"
@@ -16,14 +15,10 @@ import (
 // recorded for another node is refused; see docs/design.md, "Identity".
 
 // checkInitiator refuses node when its initiator name is recorded, in the
-// tags of any volume that is not being deleted, for a node of another
-// name. Callers hold pubMu until the publication is recorded, so two
-// nodes publishing one name at once cannot both pass.
-func (p *Pool) checkInitiator(ctx context.Context, node Node) error {
-	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
-	if err != nil {
-		return fmt.Errorf("%w: listing LVs: %w", ErrUnavailable, err)
-	}
+// tags of any volume of lvs that is not being deleted, for a node of
+// another name. Callers read lvs and hold pubMu until the publication is
+// recorded, so two nodes publishing one name at once cannot both pass.
+func (p *Pool) checkInitiator(lvs []lvm.LV, node Node) error {
 	if other, vol, ok := initiatorHolder(lvs, node); ok {
 		return fmt.Errorf("%w: initiator %s of node %s is already published to node %s (volume %s); "+
 			"two machines with one initiator name would reach each other's volumes: give each machine its own "+

@@ -128,6 +128,8 @@ type Pool struct {
 	keys chapKeys
 	// stats are the figures metrics read (stats.go).
 	stats stats
+	// vg caches the volume group's extent size (vgfacts.go).
+	vg vgFacts
 }
 
 // New returns a Pool over its dependencies.
@@ -163,9 +165,11 @@ func (p *Pool) DefaultProvisioning() Provisioning {
 // pool zeroes new blocks (or that the administrator accepted it does not).
 func (p *Pool) Ready(ctx context.Context) error {
 	l := p.readinessLVM()
-	if _, err := l.GetVG(ctx, p.cfg.VolumeGroup); err != nil {
+	vg, err := l.GetVG(ctx, p.cfg.VolumeGroup)
+	if err != nil {
 		return fmt.Errorf("volume group %q: %w", p.cfg.VolumeGroup, err)
 	}
+	p.noteVG(vg)
 	if p.cfg.ThinPool != "" {
 		lv, err := l.GetLV(ctx, p.cfg.VolumeGroup, p.cfg.ThinPool)
 		if err != nil {

@@ -172,6 +172,14 @@ func TestCreateConflictsAndLimits(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Create = %v, want %v", err, tc.want)
 			}
+			if tc.name == "too big for the VG" {
+				// lvcreate's own refusal is the check (no vgs first):
+				// it must have made nothing.
+				if _, err := e.lvm.GetLV(e.ctx, testVG, VolumeID(tc.req.Name)); !errors.Is(err, lvm.ErrNotFound) {
+					t.Fatalf("a refused lvcreate left an LV: %v", err)
+				}
+				return
+			}
 			if e.lvm.Calls("CreateLV") != before {
 				t.Fatal("a refused request still ran lvcreate")
 			}

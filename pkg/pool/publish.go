@@ -25,7 +25,8 @@ func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (
 	if lv, err = p.settleGrow(ctx, lv); err != nil {
 		return Export{}, err
 	}
-	if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, prov) }); err != nil {
+	// A publication only adds: the target listing serves (tgtread.go).
+	if err := p.withTgtTargets(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, prov) }); err != nil {
 		return Export{}, err
 	}
 	exp := Export{Portal: p.cfg.Portal, IQN: p.IQN(id), LUN: lunNumber}
@@ -83,7 +84,13 @@ func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 func (p *Pool) recordPublication(ctx context.Context, id string, node Node, shared bool) (*lvm.LV, Provisioning, []Node, error) {
 	p.pubMu.Lock()
 	defer p.pubMu.Unlock()
-	lv, v, err := p.getVolume(ctx, id)
+	// One lvs serves the volume and the initiator check (report.go); it is
+	// read under pubMu, which every publication's tag is written under.
+	r, err := p.readReport(ctx)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	lv, v, err := r.volume(id)
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -109,7 +116,7 @@ func (p *Pool) recordPublication(ctx context.Context, id string, node Node, shar
 		}
 	}
 	if !found {
-		if err := p.checkInitiator(ctx, node); err != nil {
+		if err := p.checkInitiator(r.lvs, node); err != nil {
 			return nil, "", nil, err
 		}
 		add = append(add, pubTag(node))

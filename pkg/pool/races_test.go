@@ -51,6 +51,17 @@ func (g *gatedLVM) CreateLV(ctx context.Context, vg string, opts lvm.CreateOptio
 	return g.Fake.CreateLV(ctx, vg, opts)
 }
 
+// The NoReport variants are the same lvcreate: gated under the same names.
+func (g *gatedLVM) CreateSnapshotNoReport(ctx context.Context, vg, origin string, opts lvm.CreateOptions) error {
+	g.wait("CreateSnapshot", opts.Name, nil)
+	return g.Fake.CreateSnapshotNoReport(ctx, vg, origin, opts)
+}
+
+func (g *gatedLVM) CreateLVNoReport(ctx context.Context, vg string, opts lvm.CreateOptions) error {
+	g.wait("CreateLV", opts.Name, nil)
+	return g.Fake.CreateLVNoReport(ctx, vg, opts)
+}
+
 func (g *gatedLVM) ChangeTags(ctx context.Context, vg, name string, add, del []string) error {
 	g.wait("ChangeTags", name, add)
 	return g.Fake.ChangeTags(ctx, vg, name, add, del)

@@ -38,19 +38,26 @@ func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snaps
 		return Snapshot{}, fmt.Errorf("%w: a name is required", ErrInvalid)
 	}
 	id := SnapshotID(name)
-	if lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id); err == nil {
-		return existingSnapshot(lv, name, sourceID)
-	} else if !errors.Is(err, lvm.ErrNotFound) {
-		return Snapshot{}, err
+	// The source is read under its mark: a delete of the volume cannot
+	// start until the snapshot exists (and then keeps it, or refuses). One
+	// lvs, taken after the mark, answers the whole call (report.go); a
+	// mark refused because a delete of the source is starting does not
+	// keep a retry from finding its snapshot made.
+	release, markErr := p.sources.read(sourceID)
+	if markErr == nil {
+		defer release()
 	}
-	// Read under the source mark: a delete of the volume cannot start
-	// until the snapshot exists (and then keeps it, or refuses).
-	release, err := p.sources.read(sourceID)
+	r, err := p.readReport(ctx)
 	if err != nil {
 		return Snapshot{}, err
 	}
-	defer release()
-	src, v, err := p.getVolume(ctx, sourceID)
+	if lv := r.lv(id); lv != nil {
+		return existingSnapshot(lv, name, sourceID)
+	}
+	if markErr != nil {
+		return Snapshot{}, markErr
+	}
+	src, v, err := r.volume(sourceID)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -59,25 +66,25 @@ func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snaps
 	if src, err = p.settleGrow(ctx, src); err != nil {
 		return Snapshot{}, err
 	}
+	taken := time.Now().Unix()
 	tags := []string{tagOwner, tagKind + kindSnap, tagName + b64.EncodeToString([]byte(name)), tagSrc + v.ID,
-		tagProv + string(v.Provisioning), tagTime + strconv.FormatInt(time.Now().Unix(), 10),
+		tagProv + string(v.Provisioning), tagTime + strconv.FormatInt(taken, 10),
 		tagSize + strconv.FormatUint(src.Size, 10)}
 	opts := lvm.CreateOptions{Name: id, Tags: tags}
 	if src.IsThinVolume() {
-		if err := p.checkThinRoom(ctx, src.Size); err != nil {
+		if err := p.checkThinRoomIn(r, src.Size); err != nil {
 			return Snapshot{}, err
 		}
 	} else {
 		// Room for the whole origin to change (lvm.COWSize): a snapshot
 		// as large as its origin is invalidated when every block is
-		// rewritten, and its data lost.
+		// rewritten, and its data lost. A VG without that room is
+		// lvcreate's own refusal (ErrNoSpace).
 		opts.Size = lvm.COWSize(src.Size)
-		if err := p.checkVGRoom(ctx, opts.Size); err != nil {
-			return Snapshot{}, err
-		}
 	}
-	lv, err := p.lvm.CreateSnapshot(ctx, p.cfg.VolumeGroup, src.Name, opts)
-	lv, raced, err := p.created(ctx, id, lv, err)
+	// Not read back: a new snapshot is what its tags say, and valid.
+	err = p.lvm.CreateSnapshotNoReport(ctx, p.cfg.VolumeGroup, src.Name, opts)
+	lv, raced, err := p.created(ctx, id, nil, err)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -85,8 +92,7 @@ func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snaps
 		return existingSnapshot(lv, name, sourceID)
 	}
 	klog.InfoS("Took snapshot", "snapshotID", id, "name", name, "volumeID", v.ID)
-	s, _ := snapshotFromLV(lv)
-	return s, nil
+	return Snapshot{ID: id, Name: name, SourceVolumeID: v.ID, Size: src.Size, CreatedAt: time.Unix(taken, 0)}, nil
 }
 
 func existingSnapshot(lv *lvm.LV, name, sourceID string) (Snapshot, error) {

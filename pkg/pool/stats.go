@@ -143,6 +143,9 @@ func (p *Pool) recordListing(lvs []lvm.LV, targets []tgt.Target, tgtRepairs uint
 // recordVG reads the volume group for the figures (once a pass).
 func (p *Pool) recordVG(ctx context.Context) {
 	vg, err := p.lvm.GetVG(ctx, p.cfg.VolumeGroup)
+	if err == nil {
+		p.noteVG(vg) // the extent size, for the next calls (vgfacts.go)
+	}
 	p.stats.mu.Lock()
 	defer p.stats.mu.Unlock()
 	s := &p.stats.cur

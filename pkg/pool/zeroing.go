@@ -29,22 +29,14 @@ func (p *Pool) thinZeroingProblem(pool *lvm.LV) string {
 
 // thinZeroingRefusal is the error that keeps thin volumes off a pool
 // without zeroing, nil when the pool zeroes or the administrator accepted it.
+// New thin space (volumes, snapshots, growth) is refused with it
+// (checkThinRoomIn).
 func (p *Pool) thinZeroingRefusal(pool *lvm.LV) error {
 	problem := p.thinZeroingProblem(pool)
 	if problem == "" || p.cfg.AllowThinPoolWithoutZeroing {
 		return nil
 	}
 	return fmt.Errorf("%w: %s, or accept it with --allow-thin-pool-without-zeroing", ErrUnavailable, problem)
-}
-
-// checkThinZeroing refuses new thin space (volumes, snapshots, growth) in a
-// pool without zeroing.
-func (p *Pool) checkThinZeroing(ctx context.Context) error {
-	pool, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, p.cfg.ThinPool)
-	if err != nil {
-		return fmt.Errorf("%w: thin pool %s/%s: %w", ErrUnavailable, p.cfg.VolumeGroup, p.cfg.ThinPool, err)
-	}
-	return p.thinZeroingRefusal(pool)
 }
 
 // warnThinZeroing logs a pool without zeroing at start-up and on every

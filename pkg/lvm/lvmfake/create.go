@@ -9,10 +9,15 @@ import (
 )
 
 // CreateLV implements lvm.Interface.
-func (f *Fake) CreateLV(_ context.Context, vg string, opts lvm.CreateOptions) (*lvm.LV, error) {
+func (f *Fake) CreateLV(ctx context.Context, vg string, opts lvm.CreateOptions) (*lvm.LV, error) {
+	return f.create(ctx, "CreateLV", vg, opts)
+}
+
+// create is CreateLV, counted and failed (FailNext) as method.
+func (f *Fake) create(_ context.Context, method, vg string, opts lvm.CreateOptions) (*lvm.LV, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin("CreateLV"); err != nil {
+	if err := f.begin(method); err != nil {
 		return nil, err
 	}
 	if err := f.checkCreate(vg, opts); err != nil {
@@ -40,10 +45,15 @@ func (f *Fake) CreateLV(_ context.Context, vg string, opts lvm.CreateOptions) (*
 }
 
 // CreateSnapshot implements lvm.Interface.
-func (f *Fake) CreateSnapshot(_ context.Context, vg, origin string, opts lvm.CreateOptions) (*lvm.LV, error) {
+func (f *Fake) CreateSnapshot(ctx context.Context, vg, origin string, opts lvm.CreateOptions) (*lvm.LV, error) {
+	return f.snapshot(ctx, "CreateSnapshot", vg, origin, opts)
+}
+
+// snapshot is CreateSnapshot, counted and failed (FailNext) as method.
+func (f *Fake) snapshot(_ context.Context, method, vg, origin string, opts lvm.CreateOptions) (*lvm.LV, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin("CreateSnapshot"); err != nil {
+	if err := f.begin(method); err != nil {
 		return nil, err
 	}
 	if err := f.checkCreate(vg, opts); err != nil {
@@ -111,4 +121,18 @@ func sortedTags(tags []string) []string {
 		return nil
 	}
 	return slices.Compact(slices.Sorted(slices.Values(tags)))
+}
+
+// CreateLVNoReport implements lvm.Interface: CreateLV without the LV. It
+// is the same lvcreate, so it counts and fails (FailNext) as "CreateLV".
+func (f *Fake) CreateLVNoReport(ctx context.Context, vg string, opts lvm.CreateOptions) error {
+	_, err := f.create(ctx, "CreateLV", vg, opts)
+	return err
+}
+
+// CreateSnapshotNoReport implements lvm.Interface: CreateSnapshot without
+// the LV; it counts and fails as "CreateSnapshot".
+func (f *Fake) CreateSnapshotNoReport(ctx context.Context, vg, origin string, opts lvm.CreateOptions) error {
+	_, err := f.snapshot(ctx, "CreateSnapshot", vg, origin, opts)
+	return err
 }

@@ -1,0 +1,133 @@
+package pool
+
+import (
+	"testing"
+)
+
+// Command budgets: how many external commands each controller RPC runs on
+// the storage host, counted as the real tools run them (budget_counting_test.go).
+// Every lvm command reads the whole VG metadata and takes the VG lock (0.3
+// to 0.8 s each in the emulated test guest, over 100 ms on real hosts),
+// so the floor of a call is the lvm commands that change something plus
+// one report that answers every question the call has; tgtadm commands
+// are cheap IPC but still add up. Issue 15.
+
+// budgetEnv is a pool whose lvm and tgtd commands are counted, started as
+// the controller starts: Probe has read the volume group and the thin pool,
+// the start-up reconcile has run, and the CHAP key exists.
+type budgetEnv struct {
+	*env
+	lvmLog, tgtLog *commandLog
+}
+
+func newBudgetEnv(t *testing.T, thin bool) *budgetEnv {
+	t.Helper()
+	e := newEnv(t, thin)
+	cl := &countingLVM{l: e.lvm}
+	ct := &countingTgtadm{t: e.tgt}
+	e.pool.lvm = cl
+	e.pool.tgt = countingTgt{Interface: ct, changes: &e.pool.stats.tgtChanges}
+	if err := e.pool.Ready(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pool.Reconcile(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.chapKey(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	return &budgetEnv{env: e, lvmLog: &cl.log, tgtLog: &ct.log}
+}
+
+// budget is the most commands one call may run.
+type budget struct {
+	lvmReads, lvmChanges, tgtReads, tgtChanges int
+}
+
+// measure runs call and checks its commands against want.
+func (b *budgetEnv) measure(t *testing.T, what string, want budget, call func() error) {
+	t.Helper()
+	b.lvmLog.reset()
+	b.tgtLog.reset()
+	if err := call(); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	t.Logf("%s: lvm %v; tgtadm %v", what, b.lvmLog, b.tgtLog)
+	if b.lvmLog.reads > want.lvmReads || b.lvmLog.changes > want.lvmChanges {
+		t.Errorf("%s ran lvm %v, want at most %d reads and %d changes", what, b.lvmLog, want.lvmReads, want.lvmChanges)
+	}
+	if b.tgtLog.reads > want.tgtReads || b.tgtLog.changes > want.tgtChanges {
+		t.Errorf("%s ran tgtadm %v, want at most %d reads and %d changes", what, b.tgtLog, want.tgtReads, want.tgtChanges)
+	}
+}
+
+// CreateVolume of an empty volume is one lvs (does it exist, how large
+// are extents, is there room) and one lvcreate that writes the LV with
+// all its tags; a full VG or pool is lvcreate's own refusal. A retry is
+// the lvs alone.
+func TestCommandBudgetCreateVolume(t *testing.T) {
+	for _, prov := range []Provisioning{Thin, Thick} {
+		t.Run(string(prov), func(t *testing.T) {
+			b := newBudgetEnv(t, true)
+			req := CreateRequest{Name: "pvc-budget", RequiredSize: gib, Provisioning: prov}
+			call := func() error { _, err := b.pool.Create(b.ctx, req); return err }
+			b.measure(t, "CreateVolume", budget{lvmReads: 1, lvmChanges: 1}, call)
+			b.measure(t, "CreateVolume retried", budget{lvmReads: 1}, call)
+		})
+	}
+}
+
+// ControllerPublishVolume of an unexported volume to a node: one lvs (the
+// volume, and every publication for the one-initiator-one-node check), one
+// lvchange for the publication's tag, one reading of tgtd's targets (three
+// tgtadm listings, pkg/tgt list.go; the accounts come from it, tgtread.go), and
+// the six changes that build the export (new target, new LUN and its
+// serial, the node's CHAP account and its binding, the ACL). A retry
+// changes nothing.
+func TestCommandBudgetControllerPublish(t *testing.T) {
+	b := newBudgetEnv(t, true)
+	v := b.create(t, "pvc-budget", gib, Thin)
+	call := func() error { _, err := b.pool.Publish(b.ctx, v.ID, nodeA, false); return err }
+	b.measure(t, "ControllerPublishVolume", budget{lvmReads: 1, lvmChanges: 1, tgtReads: 3, tgtChanges: 6}, call)
+	b.measure(t, "ControllerPublishVolume retried", budget{lvmReads: 1, tgtReads: 3}, call)
+}
+
+// CreateSnapshot of a thin volume: one lvs (the snapshot, its source, the
+// thin pool's room) and one lvcreate -s with all the tags.
+func TestCommandBudgetCreateSnapshot(t *testing.T) {
+	b := newBudgetEnv(t, true)
+	v := b.create(t, "pvc-budget", gib, Thin)
+	call := func() error { _, err := b.pool.CreateSnapshot(b.ctx, "snap-budget", v.ID); return err }
+	b.measure(t, "CreateSnapshot", budget{lvmReads: 1, lvmChanges: 1}, call)
+	b.measure(t, "CreateSnapshot retried", budget{lvmReads: 1}, call)
+}
+
+// ControllerExpandVolume of an unpublished thin volume: one lvs and one
+// lvextend.
+func TestCommandBudgetControllerExpand(t *testing.T) {
+	b := newBudgetEnv(t, true)
+	v := b.create(t, "pvc-budget", gib, Thin)
+	call := func() error { _, err := b.pool.Expand(b.ctx, v.ID, 2*gib, 0); return err }
+	b.measure(t, "ControllerExpandVolume", budget{lvmReads: 1, lvmChanges: 1}, call)
+	b.measure(t, "ControllerExpandVolume retried", budget{lvmReads: 1}, call)
+}
+
+// ControllerUnpublishVolume of a volume's only node is not reduced; its
+// budget pins what it runs so that a change that adds commands is seen:
+// one lvs, the lvchange that drops the tag, the full reading of tgtd
+// (targets and accounts: it removes), the re-reading of the target before
+// it is deleted (binding.go, guard), then the target and the account go.
+// DeleteVolume of an unpublished thin volume: the volume read, the
+// deleting tag, the full reading of tgtd (a crashed unpublish may have
+// left a target), and lvremove with pkg/lvm's own check of dependents.
+func TestCommandBudgetUnpublishAndDelete(t *testing.T) {
+	b := newBudgetEnv(t, true)
+	v := b.create(t, "pvc-budget", gib, Thin)
+	if _, err := b.pool.Publish(b.ctx, v.ID, nodeA, false); err != nil {
+		t.Fatal(err)
+	}
+	b.measure(t, "ControllerUnpublishVolume", budget{lvmReads: 1, lvmChanges: 1, tgtReads: 7, tgtChanges: 2},
+		func() error { return b.pool.Unpublish(b.ctx, v.ID, nodeA.ID) })
+	b.measure(t, "DeleteVolume", budget{lvmReads: 2, lvmChanges: 2, tgtReads: 4},
+		func() error { return b.pool.Delete(b.ctx, v.ID) })
+}
