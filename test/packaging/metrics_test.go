@@ -82,17 +82,12 @@ func TestMetricsMonitorsFindThePods(t *testing.T) {
 					Labels map[string]string `yaml:"labels"`
 				} `yaml:"metadata"`
 				Spec struct {
-					Selector  selector `yaml:"selector"`
-					Endpoints []struct {
-						Port string `yaml:"port"`
-					} `yaml:"endpoints"`
-					PodMetricsEndpoints []struct {
-						Port string `yaml:"port"`
-					} `yaml:"podMetricsEndpoints"`
+					Selector     selector `yaml:"selector"`
+					monitorPorts `yaml:",inline"`
 				} `yaml:"spec"`
 			}
 			o.decode(t, &m)
-			ports := append(m.Spec.Endpoints, m.Spec.PodMetricsEndpoints...)
+			ports := m.Spec.ports()
 			if len(ports) == 0 || ports[0].Port != "metrics" {
 				t.Errorf("%s %s scrapes ports %v, want the one named metrics first", kind, o.Metadata.Name, ports)
 			}
@@ -188,17 +183,10 @@ func checkSidecarMetrics(t *testing.T, r render, on bool) {
 	for _, kind := range monitorKinds {
 		for _, o := range r.ofKind(kind) {
 			var m struct {
-				Spec struct {
-					Endpoints []struct {
-						Port string `yaml:"port"`
-					} `yaml:"endpoints"`
-					PodMetricsEndpoints []struct {
-						Port string `yaml:"port"`
-					} `yaml:"podMetricsEndpoints"`
-				} `yaml:"spec"`
+				Spec monitorPorts `yaml:"spec"`
 			}
 			o.decode(t, &m)
-			for _, p := range append(m.Spec.Endpoints, m.Spec.PodMetricsEndpoints...) {
+			for _, p := range m.Spec.ports() {
 				scrapedBy[p.Port]++
 			}
 		}
@@ -275,4 +263,19 @@ type metricsService struct {
 			TargetPort string `yaml:"targetPort"`
 		} `yaml:"ports"`
 	} `yaml:"spec"`
+}
+
+// monitorPorts are the ports a ServiceMonitor (endpoints) or a PodMonitor
+// (podMetricsEndpoints) scrapes.
+type monitorPorts struct {
+	Endpoints           []monitorPort `yaml:"endpoints"`
+	PodMetricsEndpoints []monitorPort `yaml:"podMetricsEndpoints"`
+}
+
+type monitorPort struct {
+	Port string `yaml:"port"`
+}
+
+func (m monitorPorts) ports() []monitorPort {
+	return append(append([]monitorPort(nil), m.Endpoints...), m.PodMetricsEndpoints...)
 }
