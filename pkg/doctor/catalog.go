@@ -56,7 +56,7 @@ var catalog = map[string]string{
 		"keeps a login the controller may have fenced, and a later stage of the volume finds it (FAQ 3.6: sessions managed by hand)",
 	"stray-record": "an iscsiadm node record of a volume that is neither staged nor logged in: it holds the volume's CHAP " +
 		"secret on disk, and open-iscsi would log in to it at boot if its startup were changed to automatic (FAQ 3.6)",
-	"stuck-session": "a session of this driver the kernel shows FREE (the open-iscsi < 2.1.9 reopen loop after a target restart) " +
+	"stuck-session": "a session of this driver the kernel shows FREE, or FAILED although its portal answers (the open-iscsi < 2.1.9 reopen loop after a target restart), " +
 		"or in recovery past its replacement timeout: the pod using the volume gets I/O errors, its ext4 turns read-only or its " +
 		"xfs shuts down, and the node plugin's volume health says Reconnecting or DiskOffline",
 	"stage-records": "the node plugin's stage records could not be read, so sessions and records were not compared with them",

@@ -23,6 +23,10 @@ type NodeConfig struct {
 	StateDir   string
 	KubeletDir string
 	IQNPrefix  string
+	// ReloginGrace is how long a FAILED session whose portal answers may
+	// take to log in again before it counts as stuck (0:
+	// DefaultReloginGrace).
+	ReloginGrace time.Duration
 	// SysRoot and ProcRoot are /sys and /proc (test directories in tests).
 	SysRoot, ProcRoot string
 	// ISCSIDSocket and MultipathdSocket are the daemons' control sockets

@@ -23,6 +23,8 @@
 #   E2E_SANITY_BLOCK_FULL=1    the block pass runs every spec, not only the Node Service ones
 #   E2E_GO_RUN                 -test.run regexp for our own e2e tests (default: all)
 #   E2E_GO_TIMEOUT             -test.timeout of our own e2e tests (default 45m)
+#   E2E_GO_COUNT               -test.count of our own e2e tests (default 1): a
+#                              flaky test run many times in one guest boot
 #   E2E_KILL_POINTS            sample (default) or all: the kill points TestKillPoints walks
 #   E2E_VG_SIZE                size of the loop-file volume group (default 3G)
 #   E2E_THIN_POOL_SIZE         size of the thin pool in it (default 1G)
@@ -316,7 +318,7 @@ done
 log "e2e tests (log: $out/e2e.log)"
 start=$SECONDS
 "$bin/e2e.test" -test.v -test.timeout="${E2E_GO_TIMEOUT:-45m}" -test.run="${E2E_GO_RUN:-.}" \
-  -controller-endpoint="unix://$run/controller.sock" \
+  -test.count="${E2E_GO_COUNT:-1}" -controller-endpoint="unix://$run/controller.sock" \
   -node-endpoint="unix://$run/node.sock" \
   -root="$work/e2e" -volume-group="$vg" -tgt-control-port="$control_port" \
   -restart-tgtd="$run/restart-tgtd" -restart-node="$run/restart-node" -restart-iscsid="$run/restart-iscsid" \
