@@ -5,6 +5,7 @@
 # initiator for the real-tgtd tests) and, for the qemu guest, qemu,
 # busybox, cpio and kmod. Installs nothing when every tool is already there.
 set -euo pipefail
+. "$(dirname "$0")/lib/apt-install.sh"
 
 packages=(
   qemu-system-x86 busybox-static cpio kmod udev lvm2 thin-provisioning-tools tgt
@@ -25,13 +26,4 @@ for i in "${!tools[@]}"; do
     command -v "${tools[$i]}" >/dev/null 2>&1 || missing+=("${packages[$i]}")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" != 0 ]; then
-  echo "$0: missing packages ${missing[*]}; run as root or install them" >&2
-  exit 1
-fi
-echo "installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_missing "$0" ${missing[@]+"${missing[@]}"}

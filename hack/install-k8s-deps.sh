@@ -5,6 +5,7 @@
 # openssl and curl for the control plane, buildah and debootstrap for the images.
 # Installs nothing when every tool is already there.
 set -euo pipefail
+. "$(dirname "$0")/lib/apt-install.sh"
 
 # command -> package; one command per package proves it is installed.
 declare -A pkg_of=(
@@ -16,13 +17,4 @@ for tool in "${!pkg_of[@]}"; do
   if [[ $tool == /* ]]; then [ -x "$tool" ] && continue; else command -v "$tool" >/dev/null 2>&1 && continue; fi
   missing+=("${pkg_of[$tool]}")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" != 0 ]; then
-  echo "$0: missing packages ${missing[*]}; run as root or install them" >&2
-  exit 1
-fi
-echo "installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_missing "$0" ${missing[@]+"${missing[@]}"}
