@@ -1,8 +1,18 @@
 package pool
 
 import (
+	"context"
 	"testing"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 )
+
+// RemoveLVListed is the lvremove alone: the dependents are checked in the
+// caller's listing (pkg/lvm remove_listed.go).
+func (c *countingLVM) RemoveLVListed(ctx context.Context, vg, name string, lvs []lvm.LV) error {
+	c.log.changed("lvremove")
+	return c.l.RemoveLVListed(ctx, vg, name, lvs)
+}
 
 // Command budgets of DeleteVolume and of CreateVolume from a content source
 // (budget_test.go has the others and the counting harness). The floors, as
