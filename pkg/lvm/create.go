@@ -12,6 +12,13 @@ type CreateOptions struct {
 	Size     uint64 // bytes; the caller has rounded it to the extent size
 	ThinPool string // non-empty: a thin LV (-V) in that pool of the VG
 	Tags     []string
+	// NoActivationSkip makes a snapshot without lvm's activation skip
+	// flag (--setactivationskip n), which lvcreate otherwise sets on thin
+	// snapshots: the snapshot is then activated by lvcreate itself, and
+	// by every later activation of the VG, like any volume. For a thin
+	// snapshot that is a volume of its own (a clone), it saves the
+	// lvchange -ay -K that would activate it.
+	NoActivationSkip bool
 }
 
 // CreateLV creates a thick LV, or a thin LV in opts.ThinPool, and returns
@@ -77,6 +84,9 @@ func (l *LVM) CreateSnapshotNoReport(ctx context.Context, vg, origin string, opt
 		return fail(op, ErrInvalid, "invalid origin name %q", origin)
 	}
 	args := []string{"-y", "-n", opts.Name, "-s"}
+	if opts.NoActivationSkip {
+		args = append(args, "--setactivationskip", "n")
+	}
 	if opts.Size > 0 {
 		args = append(args, "-L", bytesArg(opts.Size))
 	}

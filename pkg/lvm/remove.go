@@ -31,8 +31,14 @@ func (l *LVM) RemoveLV(ctx context.Context, vg, name string) error {
 	if err := checkRemovable(op, lvs, name); err != nil {
 		return err
 	}
+	return l.lvremove(ctx, op, vg, name)
+}
+
+// lvremove runs lvremove -y on an LV whose dependents were checked, again
+// while the device is briefly open.
+func (l *LVM) lvremove(ctx context.Context, op, vg, name string) error {
 	for attempt := 0; ; attempt++ {
-		_, err = l.run(ctx, op, "lvremove", "-y", lvPath(vg, name))
+		_, err := l.run(ctx, op, "lvremove", "-y", lvPath(vg, name))
 		if err == nil || !retryableInUse(err) || attempt >= len(l.removeRetryDelays) {
 			return err
 		}

@@ -81,6 +81,9 @@ type Interface interface {
 	// ErrHasDependents for a COW origin with snapshots or a thin pool with
 	// thin LVs, ErrInUse when the device stays open after brief retries.
 	RemoveLV(ctx context.Context, vg, name string) error
+	// RemoveLVListed is RemoveLV with the dependents checked in lvs, the
+	// caller's own listing of the VG: lvremove alone.
+	RemoveLVListed(ctx context.Context, vg, name string, lvs []LV) error
 	// ExtendLV grows the LV to at least size bytes; a no-op when it is
 	// already that big. ErrNoSpace, ErrHasDependents (a COW origin).
 	ExtendLV(ctx context.Context, vg, name string, size uint64) error

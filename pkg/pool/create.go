@@ -45,8 +45,20 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 	if req.Provisioning == Thin && p.cfg.ThinPool == "" {
 		return Volume{}, fmt.Errorf("%w: thin provisioning asked for, but the driver has no --thin-pool", ErrInvalid)
 	}
+	id := VolumeID(req.Name)
+	// A source is held as read (sources.go) from before the report is
+	// taken, so what the report says of it holds until the volume is made:
+	// no delete of it can start in between. A mark refused because such a
+	// delete is starting does not keep a retry from finding its volume.
+	var markErr error
+	if req.source() != "" {
+		var release func()
+		if release, markErr = p.sources.read(req.source()); markErr == nil {
+			defer release()
+		}
+	}
 	// One lvs answers the whole call (report.go): whether the volume
-	// exists, and whether the thin pool has room.
+	// exists, the source, and whether the thin pool has room.
 	r, err := p.readReport(ctx)
 	if err != nil {
 		return Volume{}, err
@@ -58,7 +70,13 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 	var src *source
 	required := req.RequiredSize
 	if req.source() != "" {
-		if src, err = p.resolveSource(ctx, req); err != nil {
+		if markErr != nil {
+			if lv := r.lv(id); lv != nil {
+				return existing(lv, req, id)
+			}
+			return Volume{}, markErr
+		}
+		if src, err = p.resolveSourceIn(ctx, r, req); err != nil {
 			return Volume{}, err
 		}
 		// A restored volume is at least as large as its source.
@@ -71,7 +89,6 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 	if err != nil {
 		return Volume{}, err
 	}
-	id := VolumeID(req.Name)
 
 	if lv := r.lv(id); lv != nil {
 		if info := parseTags(lv.Tags); info.ours && info.creating && !info.deleting && src != nil && info.src == src.id {
@@ -80,6 +97,9 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 		return existing(lv, req, id)
 	}
 	if src != nil {
+		if p.thinCloneInOne(req, src, id, size) {
+			return p.cloneThin(ctx, r, req, src, id) // clone_thin.go
+		}
 		return p.createFrom(ctx, req, src, id, size)
 	}
 

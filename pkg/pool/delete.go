@@ -54,6 +54,12 @@ func (p *Pool) Delete(ctx context.Context, id string) error {
 			return fmt.Errorf("%w: thick volume %s has snapshots %v; delete them first", ErrHasSnapshots, id, snaps)
 		}
 	}
+	if plainThin(lv, info) {
+		// One lvremove, no mark, no tgtd reading (delete_plain.go).
+		if ok, err := p.removePlainThin(ctx, r, lv, info); ok || err != nil {
+			return err
+		}
+	}
 	if !info.deleting {
 		if err := p.lvm.ChangeTags(ctx, p.cfg.VolumeGroup, id, []string{tagState + stateDelete}, nil); err != nil {
 			return fmt.Errorf("marking %s for deletion: %w", id, err)

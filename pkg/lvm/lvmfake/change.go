@@ -23,6 +23,13 @@ func (f *Fake) RemoveLV(_ context.Context, vg, name string) error {
 	if deps := f.dependents(lv); len(deps) > 0 {
 		return fmt.Errorf("%w: %s/%s is needed by %s", lvm.ErrHasDependents, vg, name, strings.Join(deps, ", "))
 	}
+	f.remove(lv)
+	return nil
+}
+
+// remove takes lv out of the VG.
+func (f *Fake) remove(lv *lvm.LV) {
+	name := lv.Name
 	for _, other := range f.lvs {
 		if other.Origin == name { // thin snapshots outlive their origin
 			other.Origin = ""
@@ -36,7 +43,6 @@ func (f *Fake) RemoveLV(_ context.Context, vg, name string) error {
 	f.vg.Free += f.allocated[name]
 	delete(f.allocated, name)
 	delete(f.lvs, name)
-	return nil
 }
 
 // dependents are the LVs lvremove -y would take along with lv.

@@ -72,8 +72,13 @@ func (f *Fake) snapshot(_ context.Context, method, vg, origin string, opts lvm.C
 		if err := f.checkThinPool(vg, src.PoolLV); err != nil {
 			return nil, err
 		}
-		// Inactive, so lvs prints no data_percent until SetDataPercent.
-		lv.Attr, lv.PoolLV = withZero(attrThinSnapshot, f.poolZeroes(src.PoolLV)), src.PoolLV
+		// Inactive, so lvs prints no data_percent until SetDataPercent;
+		// without the activation skip flag, active like a thin volume.
+		attr := attrThinSnapshot
+		if opts.NoActivationSkip {
+			attr = attrThinVolume
+		}
+		lv.Attr, lv.PoolLV = withZero(attr, f.poolZeroes(src.PoolLV)), src.PoolLV
 		f.add(lv, 0)
 		return copyLV(lv), nil
 	}

@@ -10,10 +10,13 @@
 //     over-provisioned, and a full pool still takes thin LVs (lvm's
 //     default threshold of 100 never refuses);
 //   - a thin snapshot needs a thin origin (ErrInvalid otherwise) and is
-//     created inactive with the activation skip flag; Activate activates it;
+//     created inactive with the activation skip flag (active without it,
+//     with NoActivationSkip); Activate activates it;
 //   - RemoveLV refuses a COW origin with snapshots or a thin pool with thin
 //     LVs (ErrHasDependents); a removed thin origin leaves its thin snapshots
-//     behind with no origin;
+//     behind with no origin; RemoveLVListed checks the caller's listing
+//     instead, then removes what depends on the LV now along with it, as
+//     lvremove -y does;
 //   - ExtendLV refuses a COW origin with snapshots (lvm: "Snapshot origin
 //     volumes can be resized only while inactive").
 //   - SplitSnapshot turns a COW snapshot into a plain LV with its extents;
