@@ -77,8 +77,8 @@ var controlFloorDoes = map[string]string{
 	"ControllerUnpublishVolume":            "lvchange --deltag <pub tag>; tgtadm delete target --force; tgtadm delete account",
 	"ControllerExpandVolume":               "lvextend -L 128MiB",
 	"CreateSnapshot":                       "lvcreate -y -n ID -s VG/ORIGIN with the 7 snapshot tags",
-	"CreateVolume from snapshot":           "lvcreate -y -n ID -s VG/SNAPSHOT with the 4 tags of a clone; lvchange -ay -K",
-	"CreateVolume from volume":             "lvcreate -y -n ID -s VG/VOLUME with the 4 tags of a clone; lvchange -ay -K",
+	"CreateVolume from snapshot":           "lvcreate -y -n ID -s VG/SNAPSHOT --setactivationskip n with the 4 tags of a clone (active when it returns)",
+	"CreateVolume from volume":             "lvcreate -y -n ID -s VG/VOLUME --setactivationskip n with the 4 tags of a clone (active when it returns)",
 	"DeleteVolume":                         "lvremove -y",
 }
 
@@ -161,10 +161,10 @@ func (b *bench) floorCycle(ctx context.Context, samples map[string][]float64) er
 			return cmds(ctx, "", b.lvsnapshot(snapID, id, tags))
 		}},
 		{"CreateVolume from snapshot", func() error {
-			return cmds(ctx, "", b.lvsnapshot(cloneS, snapID, cloneTags(cloneS, snapID)), b.lvm("lvchange", "-ay", "-K", b.vg+"/"+cloneS))
+			return cmds(ctx, "", b.lvclone(cloneS, snapID, cloneTags(cloneS, snapID)))
 		}},
 		{"CreateVolume from volume", func() error {
-			return cmds(ctx, "", b.lvsnapshot(cloneV, id, cloneTags(cloneV, id)), b.lvm("lvchange", "-ay", "-K", b.vg+"/"+cloneV))
+			return cmds(ctx, "", b.lvclone(cloneV, id, cloneTags(cloneV, id)))
 		}},
 		{"", func() error { return cmds(ctx, "", b.lvremove(cloneV, cloneS, snapID)) }},
 		{"DeleteVolume", func() error { return cmds(ctx, "", b.lvremove(id)) }},

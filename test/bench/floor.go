@@ -67,6 +67,13 @@ func (b *bench) lvsnapshot(id, origin string, tags []string) []string {
 	return b.lvm("lvcreate", args...)
 }
 
+// lvclone is the least a usable thin clone takes: a thin snapshot without
+// lvm's activation skip flag, so lvcreate activates it.
+func (b *bench) lvclone(id, origin string, tags []string) []string {
+	args := append([]string{"-y", "-n", id, "-s", b.vg + "/" + origin, "--setactivationskip", "n"}, tagArgs("--addtag", tags)...)
+	return b.lvm("lvcreate", args...)
+}
+
 func (b *bench) lvremove(ids ...string) []string {
 	args := []string{"-y"}
 	for _, id := range ids {
