@@ -45,6 +45,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lvm-iscsi-csi doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	klog.InitFlags(fs)
+	addDriverLoggingFlags(fs)
 	opts := driver.DefaultOptions()
 	opts.AddFlags(fs)
 	var df doctorFlags

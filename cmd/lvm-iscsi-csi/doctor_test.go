@@ -88,3 +88,33 @@ func TestDoctorArgsFrom(t *testing.T) {
 		t.Errorf("--v = %s: the driver's verbosity was kept", v)
 	}
 }
+
+// doctor --args-from=/proc/1/cmdline in a pod of the chart reads the node
+// plugin's whole command line, which always carries the logging flags
+// (--logging-format, from the chart's logFormat) besides the driver's own:
+// doctor must accept every flag the driver accepts, not stop at the first
+// it does not know (exit 3). The arguments are those of the chart's node
+// DaemonSet with metrics on and JSON logs; the node is broken (no
+// initiator name), so a run that got as far as its checks exits 2.
+func TestDoctorArgsFromAcceptsTheDriversLoggingFlags(t *testing.T) {
+	dir := t.TempDir()
+	cmdline := filepath.Join(dir, "cmdline")
+	args := []string{"/usr/bin/lvm-iscsi-csi", "--mode=node", "--endpoint=unix:///csi/csi.sock", "--driver-name=lvm-iscsi.csi.io",
+		"--kubelet-registration-path=/var/lib/kubelet/plugins/lvm-iscsi.csi.io/csi.sock", "--health-address=127.0.0.1:29851",
+		"--metrics-address=:29853", "--node-id=node-1", "--kubelet-dir=/var/lib/kubelet", "--state-dir=/var/lib/lvm-iscsi-csi",
+		"--initiator-name-file=/etc/iscsi/initiatorname.iscsi", "--iscsi-lock-file=/run/lock/iscsi/lvm-iscsi-csi.lock",
+		"--max-volumes-per-node=0", "--v=2", "--logging-format=json", "--log-flush-frequency=5s"}
+	if err := os.WriteFile(cmdline, []byte(strings.Join(args, "\x00")+"\x00"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	got := runDoctor([]string{"--args-from=" + cmdline, "--output=json", "--settle=0",
+		"--initiator-name-file=" + dir + "/missing", "--state-dir=" + dir + "/state",
+		"--iscsi-lock-file=" + dir + "/iscsi.lock", "--kubelet-dir=" + dir + "/kubelet"}, &out, &errOut)
+	if got != 2 {
+		t.Fatalf("exit code %d, want 2 (the checks ran and found no initiator name)\nstdout:\n%s\nstderr:\n%s", got, out.String(), errOut.String())
+	}
+	if !json.Valid(out.Bytes()) {
+		t.Fatalf("stdout is not JSON:\n%s", out.String())
+	}
+}

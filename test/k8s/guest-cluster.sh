@@ -20,7 +20,8 @@
 #   node        kubelet; waits for the node to be Ready
 #   driver      the snapshot CRDs and snapshot-controller, then
 #               `helm install` of charts/lvm-iscsi-csi with the chart's default
-#               values except images and the storage host (docs/testing.md)
+#               values except images, the storage host, metrics on and JSON
+#               logs (docs/testing.md)
 #   tests       k8s.test (client-go) with the admin kubeconfig
 #
 # Inputs: E2E_OUTPUT (results; required) holding inputs.env, written by run.sh:
@@ -160,6 +161,12 @@ done
 log "binaries copied into the guest's memory ($((SECONDS - t0))s)"
 
 # --- storage host and initiator ------------------------------------------------------
+# docs/install.md, storage host step 5: the storage host is a node too, so
+# the host's own lvm keeps off iSCSI disks like the driver's lvm does
+# (doctor's lvm-filter-host: an error while the host has sessions).
+sed -i '0,/^devices {$/s//devices {\n\tglobal_filter = [ "r|^\/dev\/disk\/by-path\/.*-iscsi-.*|" ]/' /etc/lvm/lvm.conf
+[ "$(lvmconfig devices/global_filter 2>/dev/null)" = 'global_filter="r|^/dev/disk/by-path/.*-iscsi-.*|"' ] ||
+  die "could not set devices/global_filter in /etc/lvm/lvm.conf: $(lvmconfig devices/global_filter 2>&1)"
 storage_create_vg "$work" "$vg" "$pool" "$vg_size" "$pool_size"
 storage_initiator_name /etc/iscsi/initiatorname.iscsi "$work"
 storage_start_iscsid /etc/iscsi/initiatorname.iscsi "$logs/iscsid.log"
@@ -332,7 +339,9 @@ log "helm install charts/lvm-iscsi-csi"
 # registry: image.pullPolicy=Never, which the sidecars follow) and the
 # storage host. The driver registers itself with kubelet and serves the
 # liveness probes' /healthz (the chart's defaults), so no
-# node-driver-registrar or livenessprobe image is needed.
+# node-driver-registrar or livenessprobe image is needed. Metrics on (the
+# driver's and the sidecars' /metrics) and JSON logs, as an administrator
+# who collects both installs it: TestOperability scrapes and parses them.
 driver_repo=${K8S_IMAGE_DRIVER%:*} driver_tag=${K8S_IMAGE_DRIVER##*:}
 helm_args=(
   --set "image.repository=$driver_repo" --set "image.tag=$driver_tag" --set image.pullPolicy=Never
@@ -342,6 +351,7 @@ helm_args=(
   --set "sidecars.snapshotter.image=$K8S_IMAGE_SNAPSHOTTER"
   --set "storageHost.nodeName=$node" --set "storageHost.portal=$portal"
   --set "storageHost.volumeGroup=$vg" --set "storageHost.thinPool=$pool"
+  --set metrics.enabled=true --set logFormat=json
 )
 printf '%s\n' "${helm_args[@]}" > "$out/helm-args.txt"
 "$K8S_BIN/helm" --kubeconfig "$kubeconfig" install lvm-iscsi-csi "$repo/charts/lvm-iscsi-csi" \
