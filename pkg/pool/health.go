@@ -52,28 +52,33 @@ func (p *Pool) thinPoolProblemAt(data, meta float64) string {
 }
 
 // VolumeHealth returns the adverse conditions of volume id: a thin volume
-// whose pool is nearly full is DEGRADED.
+// whose pool is nearly full, a published volume whose target tgtd lacks
+// (health_targets.go).
 func (p *Pool) VolumeHealth(ctx context.Context, id string) ([]Health, error) {
 	v, err := p.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if v.Provisioning != Thin {
-		return nil, nil
+	problem := ""
+	if v.Provisioning == Thin {
+		if problem, err = p.thinPoolProblem(ctx); err != nil {
+			return nil, err
+		}
 	}
-	problem, err := p.thinPoolProblem(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return healthOf(v, problem), nil
+	return healthOf(v, problem, p.targetHealth(ctx, []Volume{v})), nil
 }
 
-// healthOf is volume v's health while the thin pool has problem ("": none).
-func healthOf(v Volume, thinPoolProblem string) []Health {
-	if v.Provisioning != Thin || thinPoolProblem == "" {
-		return nil
+// healthOf is volume v's health while the thin pool has problem ("": none)
+// and the published volumes' targets have targets (by volume id).
+func healthOf(v Volume, thinPoolProblem string, targets map[string]Health) []Health {
+	var out []Health
+	if v.Provisioning == Thin && thinPoolProblem != "" {
+		out = append(out, Health{Reason: "ThinPoolNearlyFull", Message: thinPoolProblem})
 	}
-	return []Health{{Reason: "ThinPoolNearlyFull", Message: thinPoolProblem}}
+	if h, ok := targets[v.ID]; ok {
+		out = append(out, h)
+	}
+	return out
 }
 
 // warnThinPool logs the thin pool's condition when it is past the threshold

@@ -22,7 +22,8 @@ type VolumeHealthReport struct {
 // AllHealth returns what VolumeHealth returns for every volume, from one
 // listing of the volume group (the thin pool is one of its LVs): it runs
 // every reconcile interval, where VolumeHealth per volume would cost two
-// lvm commands a volume.
+// lvm commands a volume; tgtd is read once, and only when a volume is
+// published.
 func (p *Pool) AllHealth(ctx context.Context) (AllHealthReport, error) {
 	var r AllHealthReport
 	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
@@ -42,10 +43,15 @@ func (p *Pool) AllHealth(ctx context.Context) (AllHealthReport, error) {
 		}
 	}
 	problem := p.thinPoolProblemAt(r.Data, r.Metadata)
+	var vols []Volume
 	for i := range lvs {
 		if v, _, ok := volumeFromLV(&lvs[i]); ok {
-			r.Volumes = append(r.Volumes, VolumeHealthReport{Volume: v, Health: healthOf(v, problem)})
+			vols = append(vols, v)
 		}
+	}
+	targets := p.targetHealth(ctx, vols)
+	for _, v := range vols {
+		r.Volumes = append(r.Volumes, VolumeHealthReport{Volume: v, Health: healthOf(v, problem, targets)})
 	}
 	return r, nil
 }

@@ -130,6 +130,9 @@ type Pool struct {
 	stats stats
 	// vg caches the volume group's extent size (vgfacts.go).
 	vg vgFacts
+	// publishing are the volumes a Publish is under way for, whose tag may
+	// already name a node before their target exists (health_targets.go).
+	publishing inFlight
 }
 
 // New returns a Pool over its dependencies.

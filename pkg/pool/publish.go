@@ -16,6 +16,7 @@ import (
 // node whose initiator name is published to a node of another name. The
 // credentials handed out are the node's own for this volume (chapcreds.go).
 func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (Export, error) {
+	defer p.publishing.enter(id)()
 	lv, prov, nodes, err := p.recordPublication(ctx, id, node, shared)
 	if err != nil {
 		return Export{}, err
