@@ -24,8 +24,9 @@ func toCSIHealth(id string, hs []pool.Health) *csi.VolumeHealth {
 	return out
 }
 
-// ControllerGetVolumeHealth reports a thin volume whose pool is nearly full
-// as DEGRADED (CSI 1.13).
+// ControllerGetVolumeHealth reports a volume's adverse conditions as
+// DEGRADED (CSI 1.13): a thin volume whose pool is nearly full, a published
+// volume whose target tgtd lacks (pool.VolumeHealth).
 func (s *controllerService) ControllerGetVolumeHealth(ctx context.Context, req *csi.ControllerGetVolumeHealthRequest) (*csi.ControllerGetVolumeHealthResponse, error) {
 	id := req.GetVolumeId()
 	if err := required("volume_id", id); err != nil {
