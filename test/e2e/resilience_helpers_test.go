@@ -220,3 +220,21 @@ func kernelLog(n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// controllerHealth asks the controller for the volume's health and returns
+// the reasons it gives (none when healthy).
+func controllerHealth(t *testing.T, d *lifecycle.Driver, v *lifecycle.Volume) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
+	defer cancel()
+	resp, err := d.Controller.ControllerGetVolumeHealth(ctx, &csi.ControllerGetVolumeHealthRequest{VolumeId: v.ID})
+	if err != nil {
+		t.Fatalf("ControllerGetVolumeHealth: %v", err)
+	}
+	var reasons []string
+	for _, h := range resp.GetVolumeHealth().GetHealthStatuses() {
+		t.Logf("controller health of %s: %s %s: %s", v.ID, h.GetStatus(), h.GetReason(), h.GetMessage())
+		reasons = append(reasons, h.GetReason())
+	}
+	return reasons
+}

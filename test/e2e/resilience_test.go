@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +156,13 @@ func TestStagingMountAfterATargetOutage(t *testing.T) {
 			if h := health(t, d, v); h.GetReason() != "DiskOffline" {
 				t.Errorf("health during the outage %v, want DiskOffline", h)
 			}
+			// The controller's side of the same outage: the volume is
+			// published and tgtd has no target for it (this harness's
+			// reconcile interval is 10m, so nothing restores it before
+			// tgtd restarts).
+			if r := controllerHealth(t, d, v); !slices.Equal(r, []string{"TargetMissing"}) {
+				t.Errorf("controller health during the outage %v, want [TargetMissing]", r)
+			}
 
 			t.Log("restarting tgtd: the controller rebuilds the target, the session logs in again")
 			back := time.Now()
@@ -170,6 +178,7 @@ func TestStagingMountAfterATargetOutage(t *testing.T) {
 				t.Logf("the session did not recover within %v (disk %s is %q)", waited.Round(time.Second), disk, diskState(disk))
 			}
 			t.Logf("kernel log:\n%s", kernelLog(15))
+			waitFor(t, "the controller to call the volume healthy again", time.Minute, func() bool { return len(controllerHealth(t, d, v)) == 0 })
 
 			works := canWrite(v.TargetPath)
 			t.Logf("after the outage the filesystem (options %s) writes: %v", mountOptions(v.StagingPath), works)
