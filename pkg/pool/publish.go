@@ -25,8 +25,8 @@ func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (
 	if lv, err = p.settleGrow(ctx, lv); err != nil {
 		return Export{}, err
 	}
-	// A publication only adds: the target listing serves (tgtread.go).
-	if err := p.withTgtTargets(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, prov) }); err != nil {
+	// A publication only adds: its target's listing serves (tgtread.go).
+	if err := p.withTgtTargets(ctx, id, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, prov) }); err != nil {
 		return Export{}, err
 	}
 	exp := Export{Portal: p.cfg.Portal, IQN: p.IQN(id), LUN: lunNumber}
@@ -72,7 +72,7 @@ func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 			return fmt.Errorf("recording the unpublication of %s from %s: %w", id, nodeID, err)
 		}
 	}
-	return p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, v.Provisioning) })
+	return p.withTgtFor(ctx, id, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, v.Provisioning) })
 }
 
 // recordPublication checks that node may have volume id and records it in
@@ -130,7 +130,7 @@ func (p *Pool) recordPublication(ctx context.Context, id string, node Node, shar
 	return lv, v.Provisioning, append(nodes, node), nil
 }
 
-// withTgt runs fn under tgtMu with a fresh reading of tgtd.
+// withTgt runs fn under tgtMu with a full reading of tgtd (readTgt).
 func (p *Pool) withTgt(ctx context.Context, fn func(*tgtState) error) error {
 	p.tgtMu.Lock()
 	defer p.tgtMu.Unlock()
