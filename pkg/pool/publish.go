@@ -77,15 +77,23 @@ func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 
 // recordPublication checks that node may have volume id and records it in
 // the tags; it returns the LV, its provisioning and the nodes the volume
-// is published to from now on. It runs under pubMu, so the initiator check
-// and the record are one step. A publication of the same node name under
-// another initiator name (the node was reinstalled) is replaced: the old
-// name loses access.
+// is published to from now on. It runs in its turn (publocks.go), so the
+// checks and the record are one step. A publication of the same node name
+// under another initiator name (the node was reinstalled) is replaced: the
+// old name loses access.
 func (p *Pool) recordPublication(ctx context.Context, id string, node Node, shared bool) (*lvm.LV, Provisioning, []Node, error) {
-	p.pubMu.Lock()
-	defer p.pubMu.Unlock()
-	// One lvs serves the volume and the initiator check (report.go); it is
-	// read under pubMu, which every publication's tag is written under.
+	release, err := p.pubs.acquire(ctx, id, node)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	defer release()
+	// One lvs serves every question (report.go), and none can be answered
+	// without it: whether the volume exists and is not being deleted, the
+	// nodes it is published to (refused elsewhere unless shared, or this
+	// node's old id replaced), its CHAP generation and a pending rotation,
+	// whether a growth is unfinished, and every publication of the node's
+	// initiator name. It is read in the publication's turn, after the tags
+	// of every conflicting publication are written.
 	r, err := p.readReport(ctx)
 	if err != nil {
 		return nil, "", nil, err
