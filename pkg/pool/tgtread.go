@@ -17,24 +17,23 @@ import (
 //     are taken, for a new target's (tgt.FreeTID). For a volume without
 //     one this is the whole reading of targets: none of its accounts is
 //     bound anywhere (the driver binds a volume's accounts to its own
-//     target only), and the other targets are not touched.
+//     target only), and no other target is touched.
 //   - when the volume has a target, the target listing, read against that
 //     driver listing and checked by it again (pkg/tgt list_partial.go):
 //     the target's LUN, its ACL and its bound accounts, which the change
-//     compares with the tags. Its sessions are not read (one tgtadm call per
-//     busy target with ListTargets): what needs a target's sessions reads
-//     that target's alone (sessions.go).
+//     compares with the tags. No sessions: ListTargets reads them with one
+//     tgtadm call per busy target of the host; a step that needs a
+//     target's reads that target's alone (sessions.go).
 //   - the account listing, for the calls that remove accounts (unpublish,
-//     delete, refresh): an account left bound nowhere is found only there.
-//     Publish does without, as it only adds:
-//   - an account that exists but is bound nowhere (a crash between
-//     tgtadm's "new account" and "bind account") is created again, which
-//     tgtd refuses as existing: syncAccounts takes that as done, and the
-//     account's name fixes its password (chapcreds.go), so it is the
-//     right one;
-//   - an unbound account of the volume that is no longer wanted stays
-//     until the next reconcile, which reads every account; bound nowhere,
-//     it lets no one in.
+//     delete, refresh), since an account bound nowhere is seen only there.
+//
+// Publish does without the account listing, as it only adds. An account
+// that exists but is bound nowhere (a crash between tgtadm's "new account"
+// and "bind account") is created again, which tgtd refuses as existing:
+// syncAccounts takes that as done, and the account's name fixes its
+// password (chapcreds.go), so it is the right one. An unbound account of
+// the volume that is no longer wanted stays until the next reconcile,
+// which reads every account; bound nowhere, it lets no one in.
 //
 // The reconciler changes every export and keeps the full reading (withTgt).
 
