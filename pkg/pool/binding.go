@@ -73,8 +73,8 @@ func (b *bindingChecks) trust(tid int) {
 // guard is called before the pool changes target t, which must be volume
 // iqn's. It checks the tid against the reading the pass works from; before
 // a destructive change (a LUN deleted, added or refreshed, an initiator
-// unbound or disconnected, the target deleted) it also reads tgtd again,
-// once per tid and pass, and checks the tid there.
+// unbound or disconnected, the target deleted) it also reads tgtd's driver
+// listing again, once per tid and pass, and checks the tid there.
 func (p *Pool) guard(ctx context.Context, st *tgtState, t *tgt.Target, iqn string, destructive bool) error {
 	if t.IQN != iqn {
 		return p.refuse(t, iqn, fmt.Errorf("the pool's target is %s", t.IQN))
@@ -85,9 +85,16 @@ func (p *Pool) guard(ctx context.Context, st *tgtState, t *tgt.Target, iqn strin
 	if !destructive || st.checks.known[t.TID] {
 		return nil
 	}
-	fresh, err := p.tgt.ListTargets(ctx)
+	// The driver listing alone says which tid is which IQN, and nothing
+	// in it is an initiator's: one tgtadm call, however many targets and
+	// sessions tgtd has.
+	names, err := p.tgt.ListTargetNames(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: reading tgtd's targets again before changing target %d: %w", ErrUnavailable, t.TID, err)
+	}
+	fresh := make([]tgt.Target, 0, len(names))
+	for _, n := range names {
+		fresh = append(fresh, tgt.Target{TID: n.TID, IQN: n.IQN})
 	}
 	if err := boundTo(fresh, t.TID, iqn); err != nil {
 		return p.refuse(t, iqn, fmt.Errorf("read again: %w", err))

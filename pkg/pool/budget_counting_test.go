@@ -147,6 +147,29 @@ func (c *countingTgtadm) ListTargets(ctx context.Context) ([]tgt.Target, error) 
 	return targets, err
 }
 
+// ListTargetsWithoutSessions is the target listing and the driver listing,
+// after the caller's driver listing (or one of its own when names is nil).
+func (c *countingTgtadm) ListTargetsWithoutSessions(ctx context.Context, names []tgt.TargetName) ([]tgt.Target, error) {
+	if names == nil {
+		c.log.read("show lld")
+	}
+	c.log.read("show target", "show lld")
+	return c.t.ListTargetsWithoutSessions(ctx, names)
+}
+
+// ListTargetNames is the driver listing.
+func (c *countingTgtadm) ListTargetNames(ctx context.Context) ([]tgt.TargetName, error) {
+	c.log.read("show lld")
+	return c.t.ListTargetNames(ctx)
+}
+
+// TargetSessions is one target's connection listing, then the driver
+// listing (counted even when the first fails).
+func (c *countingTgtadm) TargetSessions(ctx context.Context, tid int, iqn string) ([]tgt.Session, error) {
+	c.log.read("show conn", "show lld")
+	return c.t.TargetSessions(ctx, tid, iqn)
+}
+
 func (c *countingTgtadm) CreateTarget(ctx context.Context, tid int, iqn string) error {
 	c.log.changed("new target")
 	return c.t.CreateTarget(ctx, tid, iqn)

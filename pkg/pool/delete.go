@@ -92,7 +92,7 @@ func (p *Pool) finishDelete(ctx context.Context, lv *lvm.LV, info tagInfo) error
 			return err
 		}
 	}
-	if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nil, info.prov) }); err != nil {
+	if err := p.withTgtFor(ctx, id, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nil, info.prov) }); err != nil {
 		return err
 	}
 	if info.prov != Thin {

@@ -303,7 +303,7 @@ func TestMisnamedVGIsUnavailable(t *testing.T) {
 func TestTgtdDownKeepsTheTgtChain(t *testing.T) {
 	e := newEnv(t, false)
 	v := e.create(t, "pvc-1", 8*mib, Thick)
-	e.tgt.FailNext("ListTargets", tgtFailure(t, "daemon-not-running"))
+	e.tgt.FailNext("ListTargetNames", tgtFailure(t, "daemon-not-running")) // publish's first reading
 	_, err := e.pool.Publish(e.ctx, v.ID, nodeA, false)
 	assertChain(t, "publish", err, "tgt", "tgt daemon", ErrUnavailable, tgt.ErrDaemonUnreachable, toolerr.ErrUnavailable)
 }
@@ -314,8 +314,8 @@ func TestTgtdDownKeepsTheTgtChain(t *testing.T) {
 func TestTgtNotFoundIsNotVolumeGone(t *testing.T) {
 	e := newEnv(t, false)
 	v := e.create(t, "pvc-1", 8*mib, Thick)
-	notFound := &toolerr.Error{Tool: "tgt", Op: "list targets", Kinds: []error{tgt.ErrNotFound}}
-	e.tgt.FailNext("ListTargets", notFound)
+	notFound := &toolerr.Error{Tool: "tgt", Op: "list target names", Kinds: []error{tgt.ErrNotFound}}
+	e.tgt.FailNext("ListTargetNames", notFound) // delete's first reading
 	err := e.pool.Delete(e.ctx, v.ID)
 	if err == nil || !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Delete with tgtd answering not found = %v, want ErrUnavailable", err)

@@ -79,7 +79,7 @@ func (p *Pool) Expand(ctx context.Context, id string, required, limit uint64) (u
 	if len(v.Nodes) > 0 {
 		// Exported: make tgtd report the new size (syncLUN refreshes a LUN
 		// smaller than its LV).
-		if err := p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, v.Nodes, v.Provisioning) }); err != nil {
+		if err := p.withTgtFor(ctx, id, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, v.Nodes, v.Provisioning) }); err != nil {
 			return 0, err
 		}
 	}

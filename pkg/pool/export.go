@@ -23,19 +23,26 @@ type tgtState struct {
 	targets  []tgt.Target
 	accounts map[string]bool
 	checks   bindingChecks // see guard
+	// sessions says whether targets' Sessions were read (sessions.go);
+	// sessionsOf are the tids whose sessions were read since.
+	sessions   sessionsRead
+	sessionsOf map[int]bool
 }
 
+// readTgt is the full reading of tgtd: every target with its sessions, and
+// every account (the reconciler; a change of one export reads less:
+// tgtread.go).
 func (p *Pool) readTgt(ctx context.Context) (*tgtState, error) {
-	st, err := p.readTargets(ctx)
+	targets, err := p.tgt.ListTargets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading tgtd's targets: %w", ErrUnavailable, err)
+	}
+	st, err := newTgtState(targets, sessionsAll)
 	if err != nil {
 		return nil, err
 	}
-	accounts, err := p.tgt.ListAccounts(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%w: reading tgtd's accounts: %w", ErrUnavailable, err)
-	}
-	for _, a := range accounts {
-		st.accounts[a] = true
+	if err := p.readAccounts(ctx, st); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -103,6 +110,7 @@ func (p *Pool) createTarget(ctx context.Context, st *tgtState, iqn string) (*tgt
 	}
 	klog.InfoS("Created target", "iqn", iqn, "tid", tid)
 	st.checks.trust(tid) // tgtd took this tid and name together
+	st.knowSessions(tid) // and it has no ACL yet: no one can be logged in
 	st.targets = append(st.targets, tgt.Target{TID: tid, IQN: iqn})
 	return &st.targets[len(st.targets)-1], nil
 }
@@ -213,16 +221,21 @@ func (p *Pool) syncACL(ctx context.Context, st *tgtState, t *tgt.Target, nodes [
 			return fmt.Errorf("unbinding %s from %s: %w", name, t.IQN, err)
 		}
 		t.InitiatorNames = slices.DeleteFunc(t.InitiatorNames, func(s string) bool { return s == name })
-		if err := p.fenceInitiator(ctx, t, name); err != nil {
+		if err := p.fenceInitiator(ctx, st, t, name); err != nil {
 			return err
 		}
 	}
-	if hasStraySessions(t, want) {
-		if err := p.guard(ctx, st, t, t.IQN, true); err != nil {
+	if st.sessions != sessionsUnneeded {
+		if err := p.ensureSessions(ctx, st, t); err != nil {
 			return err
 		}
-		if err := p.closeStraySessions(ctx, t, want); err != nil {
-			return err
+		if hasStraySessions(t, want) {
+			if err := p.guard(ctx, st, t, t.IQN, true); err != nil {
+				return err
+			}
+			if err := p.closeStraySessions(ctx, t, want); err != nil {
+				return err
+			}
 		}
 	}
 	for _, n := range nodes {
@@ -255,6 +268,9 @@ func (p *Pool) closeSessions(ctx context.Context, t *tgt.Target, initiator strin
 
 func (p *Pool) removeTarget(ctx context.Context, st *tgtState, t *tgt.Target) error {
 	if err := p.guard(ctx, st, t, t.IQN, true); err != nil {
+		return err
+	}
+	if err := p.ensureSessions(ctx, st, t); err != nil {
 		return err
 	}
 	if err := p.closeSessions(ctx, t, ""); err != nil {

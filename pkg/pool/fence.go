@@ -24,13 +24,14 @@ const maxFenceRounds = 5
 // listing taken before it. So the target's sessions are read again after
 // the unbind and closed, until a reading shows none of the initiator.
 // Callers hold tgtMu and have unbound initiator already.
-func (p *Pool) fenceInitiator(ctx context.Context, t *tgt.Target, initiator string) error {
+func (p *Pool) fenceInitiator(ctx context.Context, st *tgtState, t *tgt.Target, initiator string) error {
 	for range maxFenceRounds {
 		sessions, err := p.readSessions(ctx, t)
 		if err != nil {
 			return err
 		}
 		t.Sessions = sessions
+		st.knowSessions(t.TID)
 		if !slices.ContainsFunc(sessions, func(s tgt.Session) bool { return s.Initiator == initiator }) {
 			return nil
 		}
@@ -39,20 +40,6 @@ func (p *Pool) fenceInitiator(ctx context.Context, t *tgt.Target, initiator stri
 		}
 	}
 	return fmt.Errorf("initiator %s still had a session on %s after %d rounds of closing its connections; its access is withdrawn (unbound), the retry closes what is left", initiator, t.IQN, maxFenceRounds)
-}
-
-// readSessions lists t's sessions from tgtd now; none if t is gone.
-func (p *Pool) readSessions(ctx context.Context, t *tgt.Target) ([]tgt.Session, error) {
-	targets, err := p.tgt.ListTargets(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%w: reading the sessions of %s: %w", ErrUnavailable, t.IQN, err)
-	}
-	for _, x := range targets {
-		if x.TID == t.TID && x.IQN == t.IQN {
-			return x.Sessions, nil
-		}
-	}
-	return nil, nil
 }
 
 // hasStraySessions reports whether t has a session of an initiator that

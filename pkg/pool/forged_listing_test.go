@@ -38,6 +38,23 @@ func (f *forgingTgt) ListTargets(ctx context.Context) ([]tgt.Target, error) {
 	return f.forge(f.lists, real), nil
 }
 
+// ListTargetsWithoutSessions is the same target listing, so it is forged
+// alike. The driver listing (ListTargetNames) and the connection listing
+// (TargetSessions) carry no alias and are not.
+func (f *forgingTgt) ListTargetsWithoutSessions(ctx context.Context, names []tgt.TargetName) ([]tgt.Target, error) {
+	real, err := f.Fake.ListTargetsWithoutSessions(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lists++
+	if f.forge == nil {
+		return real, nil
+	}
+	return f.forge(f.lists, real), nil
+}
+
 func (f *forgingTgt) setForge(forge func(call int, real []tgt.Target) []tgt.Target) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

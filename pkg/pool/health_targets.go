@@ -36,7 +36,9 @@ func (p *Pool) targetHealth(ctx context.Context, vols []Volume) map[string]Healt
 		return nil
 	}
 	out := map[string]Health{}
-	targets, err := p.tgt.ListTargets(ctx)
+	// The driver listing alone answers which targets exist: one tgtadm
+	// call, nothing an initiator chose in it.
+	targets, err := p.tgt.ListTargetNames(ctx)
 	if err != nil {
 		for _, v := range published {
 			out[v.ID] = Health{Reason: ReasonTargetUnknown, Message: fmt.Sprintf(

@@ -73,7 +73,7 @@ func TestPublishedVolumeWithTgtdUnreadableIsUnknown(t *testing.T) {
 	if _, err := e.pool.Publish(e.ctx, v.ID, nodeA, false); err != nil {
 		t.Fatal(err)
 	}
-	e.tgt.FailNext("ListTargets", errors.New("tgtadm: can't send the request to the tgt daemon"))
+	e.tgt.FailNext("ListTargetNames", errors.New("tgtadm: can't send the request to the tgt daemon"))
 	hs, err := e.pool.VolumeHealth(e.ctx, v.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func TestVolumeBeingPublishedIsNotTargetMissing(t *testing.T) {
 	v := e.create(t, "pub", 64*mib, Thin)
 	// The target step fails, leaving the tag written and no target, as a
 	// Publish between its two steps does.
-	e.tgt.FailNext("ListTargets", errors.New("tgtadm: interrupted"))
+	e.tgt.FailNext("ListTargetNames", errors.New("tgtadm: interrupted"))
 	if _, err := e.pool.Publish(e.ctx, v.ID, nodeA, false); err == nil {
 		t.Fatal("Publish succeeded despite the failing tgtd reading")
 	}

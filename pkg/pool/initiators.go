@@ -16,8 +16,9 @@ import (
 
 // checkInitiator refuses node when its initiator name is recorded, in the
 // tags of any volume of lvs that is not being deleted, for a node of
-// another name. Callers read lvs and hold pubMu until the publication is
-// recorded, so two nodes publishing one name at once cannot both pass.
+// another name. Callers read lvs in their turn (publocks.go) and keep it
+// until the publication is recorded, so two nodes publishing one name at
+// once cannot both pass.
 func (p *Pool) checkInitiator(lvs []lvm.LV, node Node) error {
 	if other, vol, ok := initiatorHolder(lvs, node); ok {
 		return fmt.Errorf("%w: initiator %s of node %s is already published to node %s (volume %s); "+

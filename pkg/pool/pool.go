@@ -121,9 +121,11 @@ type Pool struct {
 	// caller (tgtadm has no "next free"), and Reconcile must see a settled
 	// state.
 	tgtMu sync.Mutex
-	// pubMu makes checking a node's initiator name against every volume's
-	// publications and recording the new one a single step (initiators.go).
-	pubMu sync.Mutex
+	// pubs makes checking a publication against the tags (the volume's
+	// other nodes, the initiator name's other nodes: initiators.go) and
+	// recording it a single step, for the publications that conflict
+	// (publocks.go).
+	pubs pubLocks
 	// keys caches the key CHAP credentials are derived from (chapkey.go).
 	keys chapKeys
 	// stats are the figures metrics read (stats.go).

@@ -26,8 +26,8 @@ func (p *Pool) Publish(ctx context.Context, id string, node Node, shared bool) (
 	if lv, err = p.settleGrow(ctx, lv); err != nil {
 		return Export{}, err
 	}
-	// A publication only adds: the target listing serves (tgtread.go).
-	if err := p.withTgtTargets(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, prov) }); err != nil {
+	// A publication only adds: its target's listing serves (tgtread.go).
+	if err := p.withTgtTargets(ctx, id, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, prov) }); err != nil {
 		return Export{}, err
 	}
 	exp := Export{Portal: p.cfg.Portal, IQN: p.IQN(id), LUN: lunNumber}
@@ -73,20 +73,28 @@ func (p *Pool) Unpublish(ctx context.Context, id, nodeID string) error {
 			return fmt.Errorf("recording the unpublication of %s from %s: %w", id, nodeID, err)
 		}
 	}
-	return p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, v.Provisioning) })
+	return p.withTgtFor(ctx, id, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, nodes, v.Provisioning) })
 }
 
 // recordPublication checks that node may have volume id and records it in
 // the tags; it returns the LV, its provisioning and the nodes the volume
-// is published to from now on. It runs under pubMu, so the initiator check
-// and the record are one step. A publication of the same node name under
-// another initiator name (the node was reinstalled) is replaced: the old
-// name loses access.
+// is published to from now on. It runs in its turn (publocks.go), so the
+// checks and the record are one step. A publication of the same node name
+// under another initiator name (the node was reinstalled) is replaced: the
+// old name loses access.
 func (p *Pool) recordPublication(ctx context.Context, id string, node Node, shared bool) (*lvm.LV, Provisioning, []Node, error) {
-	p.pubMu.Lock()
-	defer p.pubMu.Unlock()
-	// One lvs serves the volume and the initiator check (report.go); it is
-	// read under pubMu, which every publication's tag is written under.
+	release, err := p.pubs.acquire(ctx, id, node)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	defer release()
+	// One lvs serves every question (report.go), and none can be answered
+	// without it: whether the volume exists and is not being deleted, the
+	// nodes it is published to (refused elsewhere unless shared, or this
+	// node's old id replaced), its CHAP generation and a pending rotation,
+	// whether a growth is unfinished, and every publication of the node's
+	// initiator name. It is read in the publication's turn, after the tags
+	// of every conflicting publication are written.
 	r, err := p.readReport(ctx)
 	if err != nil {
 		return nil, "", nil, err
@@ -131,7 +139,7 @@ func (p *Pool) recordPublication(ctx context.Context, id string, node Node, shar
 	return lv, v.Provisioning, append(nodes, node), nil
 }
 
-// withTgt runs fn under tgtMu with a fresh reading of tgtd.
+// withTgt runs fn under tgtMu with a full reading of tgtd (readTgt).
 func (p *Pool) withTgt(ctx context.Context, fn func(*tgtState) error) error {
 	p.tgtMu.Lock()
 	defer p.tgtMu.Unlock()

@@ -321,5 +321,5 @@ func (p *Pool) finishGrowth(ctx context.Context, id string) error {
 	if !ok {
 		return nil
 	}
-	return p.withTgt(ctx, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, info.nodes, info.prov) })
+	return p.withTgtFor(ctx, id, func(st *tgtState) error { return p.syncTarget(ctx, st, lv, info.nodes, info.prov) })
 }

@@ -23,22 +23,31 @@ var errTargetsChanged = errors.New("the targets changed while they were being li
 // is read again at the end: if a target came or went in between, the
 // reading is thrown away and taken again.
 func (t *Tgt) ListTargets(ctx context.Context) ([]Target, error) {
-	const op = "list targets"
+	return t.listTargets(ctx, "list targets", true, nil)
+}
+
+// listTargets is ListTargets, with each busy target's sessions read only
+// when withSessions; names, when not nil, is a driver listing the caller
+// has just read, which serves as the first one (list_partial.go).
+func (t *Tgt) listTargets(ctx context.Context, op string, withSessions bool, names []TargetName) ([]Target, error) {
 	var err error
 	for attempt := 0; attempt < listAttempts; attempt++ {
 		var targets []Target
-		targets, err = t.listTargetsOnce(ctx, op)
+		targets, err = t.listTargetsOnce(ctx, op, withSessions, names)
 		if !errors.Is(err, errTargetsChanged) {
 			return targets, err
 		}
+		names = nil // stale: the next attempt reads its own
 	}
 	return nil, err
 }
 
-func (t *Tgt) listTargetsOnce(ctx context.Context, op string) ([]Target, error) {
-	before, err := t.targetNames(ctx, op)
-	if err != nil {
-		return nil, err
+func (t *Tgt) listTargetsOnce(ctx context.Context, op string, withSessions bool, before []TargetName) ([]Target, error) {
+	if before == nil {
+		var err error
+		if before, err = t.targetNames(ctx, op); err != nil {
+			return nil, err
+		}
 	}
 	out, err := t.run(ctx, op, "show", "target")
 	if err != nil {
@@ -54,7 +63,7 @@ func (t *Tgt) listTargetsOnce(ctx context.Context, op string) ([]Target, error) 
 		return nil, &toolerr.Error{Tool: tool, Op: op, Err: fmt.Errorf("reading tgtadm's target listing: %w", err)}
 	}
 	for i := range targets {
-		if !busy[i] {
+		if !withSessions || !busy[i] {
 			continue
 		}
 		if targets[i].Sessions, err = t.sessions(ctx, targets[i].TID); err != nil {

@@ -227,6 +227,26 @@ func TestRealTgtdForgedAliasCannotMoveAVolume(t *testing.T) {
 			} else {
 				s.check(t, targets, truth)
 			}
+			// The readings without every target's sessions (what a
+			// publish, an unpublish or a delete reads) are as true.
+			if targets, err := s.adm.ListTargetsWithoutSessions(ctx, nil); err != nil {
+				t.Errorf("ListTargetsWithoutSessions: %v", err)
+			} else {
+				noSessions := slices.Clone(truth)
+				for i := range noSessions {
+					noSessions[i].sessions = nil
+				}
+				s.check(t, targets, noSessions)
+			}
+			for _, w := range truth {
+				sessions, err := s.adm.TargetSessions(ctx, w.tid, w.iqn)
+				if err != nil || len(sessions) != 1 || sessions[0].Initiator != w.sessions[0] {
+					t.Errorf("TargetSessions(%d, %s) = %+v, %v; want the one session of %s", w.tid, w.iqn, sessions, err, w.sessions[0])
+				}
+			}
+			if _, err := s.pool.Publish(ctx, s.idV, pool.Node{ID: "victim/" + hostileVictim, Initiator: hostileVictim}, false); err != nil {
+				t.Errorf("Publish of the victim's volume again: %v", err)
+			}
 			if err := s.pool.Reconcile(ctx); err != nil {
 				t.Errorf("Reconcile: %v", err)
 			}

@@ -76,6 +76,13 @@ type LUNParams struct {
 // it with tgtadm and tgtfake.Fake in memory.
 type Interface interface {
 	ListTargets(ctx context.Context) ([]Target, error)
+	// ListTargetsWithoutSessions is ListTargets with no target's Sessions
+	// read (nil); ListTargetNames is which tid is which IQN; TargetSessions
+	// is one target's sessions, ErrNotFound once tid is not iqn's
+	// (list_partial.go).
+	ListTargetsWithoutSessions(ctx context.Context, names []TargetName) ([]Target, error)
+	ListTargetNames(ctx context.Context) ([]TargetName, error)
+	TargetSessions(ctx context.Context, tid int, iqn string) ([]Session, error)
 	// CreateTarget fails with ErrExists if the tid or the name is taken.
 	CreateTarget(ctx context.Context, tid int, iqn string) error
 	// DeleteTarget removes a target even while initiators are logged in;
