@@ -68,9 +68,9 @@ type nodeService struct {
 	records stageRecords
 	// rescanTimeout bounds NodeExpandVolume's wait for the new size.
 	rescanTimeout time.Duration
-	// probeMount checks that a mounted filesystem answers
-	// (probeFilesystem); probeTimeout bounds it.
-	probeMount   func(path string) error
+	// probeMount checks that a mounted filesystem answers, and takes
+	// writes when writable (probeFilesystem); probeTimeout bounds it.
+	probeMount   func(path string, writable bool) error
 	probeTimeout time.Duration
 }
 

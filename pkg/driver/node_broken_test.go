@@ -162,11 +162,11 @@ func TestNodeGetVolumeStatsRefusesABrokenStagingMount(t *testing.T) {
 func TestNodeReportsAStagingMountThatFails(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		probe func(string) error
+		probe func(string, bool) error
 		want  string
 	}{
-		{"I/O errors", func(string) error { return fmt.Errorf("reading the directory: %w", syscall.EIO) }, "input/output error"},
-		{"no answer", func(string) error { time.Sleep(time.Hour); return nil }, "no answer within 50ms"},
+		{"I/O errors", func(string, bool) error { return fmt.Errorf("reading the directory: %w", syscall.EIO) }, "input/output error"},
+		{"no answer", func(string, bool) error { time.Sleep(time.Hour); return nil }, "no answer within 50ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNodeTest(t, nil)
@@ -206,7 +206,7 @@ func TestNodeGetVolumeHealthReportsAnUnreachableDisk(t *testing.T) {
 				n := newNodeTest(t, nil)
 				n.stage(nodeVolA, n.disks.add(t, nodeVolA, nodeVolA), c)
 				n.disks.setState(nodeVolA, tc.state)
-				n.srv.svc.probeMount = func(string) error { t.Error("a stalled disk's filesystem was probed"); return nil }
+				n.srv.svc.probeMount = func(string, bool) error { t.Error("a stalled disk's filesystem was probed"); return nil }
 				resp, err := n.srv.NodeGetVolumeHealth(t.Context(), &csi.NodeGetVolumeHealthRequest{VolumeId: nodeVolA})
 				if err != nil {
 					t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -100,7 +101,11 @@ func (s *nodeService) stagingProblem(m *stagingMount, dev string, stagedReadOnly
 		return &mountProblem{"ReadOnly", csi.VolumeHealthErrorType_DEGRADED, fmt.Sprintf(
 			"the filesystem at %s went read-only, which the kernel does after I/O errors (the iSCSI target was unreachable for longer than the replacement timeout, see the kernel log); writes fail", m.path)}
 	}
-	if err := s.probe(m.path); err != nil {
+	if err := s.probe(m.path, !stagedReadOnly); err != nil {
+		if errors.Is(err, syscall.EROFS) {
+			return &mountProblem{"ReadOnly", csi.VolumeHealthErrorType_DEGRADED, fmt.Sprintf(
+				"the filesystem at %s refuses writes (%v) although it is mounted read-write, which ext4 does after I/O errors abort its journal (the iSCSI target was unreachable for longer than the replacement timeout, see the kernel log)", m.path, err)}
+		}
 		return &mountProblem{"IOError", csi.VolumeHealthErrorType_INACCESSIBLE, fmt.Sprintf("the filesystem at %s fails: %v", m.path, err)}
 	}
 	return nil
@@ -163,9 +168,9 @@ func (s *nodeService) checkStagingMount(id, staging string, stagedReadOnly bool)
 
 // probe runs probeMount on path, bounded by probeTimeout: a probe stuck in
 // the kernel is left to finish on its own and reported as not answering.
-func (s *nodeService) probe(path string) error {
+func (s *nodeService) probe(path string, writable bool) error {
 	done := make(chan error, 1)
-	go func() { done <- s.probeMount(path) }()
+	go func() { done <- s.probeMount(path, writable) }()
 	timer := time.NewTimer(s.probeTimeout)
 	defer timer.Stop()
 	select {
@@ -178,8 +183,12 @@ func (s *nodeService) probe(path string) error {
 
 // probeFilesystem is the real probeMount: statfs, and reading the top
 // directory, which a filesystem shut down after I/O errors (xfs) refuses
-// with EIO.
-func probeFilesystem(path string) error {
+// with EIO. A writable one also gets its top directory's times set to what
+// they are: ext4 whose journal aborted after I/O errors refuses every write
+// with EROFS while the mount table still says rw (seen in the e2e guest),
+// and this is the least write that finds it: no data, no visible time but
+// the directory's ctime.
+func probeFilesystem(path string, writable bool) error {
 	var st unix.Statfs_t
 	if err := unix.Statfs(path, &st); err != nil {
 		return fmt.Errorf("statfs: %w", err)
@@ -191,6 +200,16 @@ func probeFilesystem(path string) error {
 	defer f.Close()
 	if _, err := f.Readdirnames(1); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	if !writable {
+		return nil
+	}
+	var own unix.Stat_t
+	if err := unix.Stat(path, &own); err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, path, []unix.Timespec{own.Atim, own.Mtim}, 0); err != nil {
+		return fmt.Errorf("setting the times of %s: %w", path, err)
 	}
 	return nil
 }

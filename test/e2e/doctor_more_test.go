@@ -1,0 +1,169 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/test/e2e/lifecycle"
+)
+
+// More of the doctor's checks broken for real in the guest (TestDoctor has
+// the first ones): each is named, its fix repairs it, and the doctor then
+// finds it clean.
+func TestDoctorMoreChecks(t *testing.T) {
+	d, ctx := connect(t)
+	port := strconv.Itoa(*tgtControlPort)
+
+	// A published volume's target deleted behind the controller's back
+	// (tgtadm by hand, a tgtd that lost it): an error on the storage host,
+	// TargetMissing in the volume's health; the fix is the controller's
+	// reconcile, which its restart runs.
+	t.Run("target missing", func(t *testing.T) {
+		if *restartController == "" {
+			t.Fatal("-restart-controller is required")
+		}
+		v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
+		if err := d.ControllerPublish(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		iqn := v.PublishContext["iqn"]
+		target, err := findTarget(ctx, iqn)
+		if err != nil || target == nil {
+			t.Fatalf("target of %s: %v, %v", v.ID, target, err)
+		}
+		run(t, "tgtadm", "--lld", "iscsi", "-C", port, "--op", "delete", "--mode", "target", "--force", "--tid", strconv.Itoa(target.TID))
+		r := doctor(t, "controller")
+		if f := r.naming(t, "target-missing", iqn); f.Severity != "error" || r.exitCode != 2 {
+			t.Errorf("target-missing %s, exit %d; want error, 2", f.Severity, r.exitCode)
+		}
+		if reasons := controllerHealth(t, d, v); len(reasons) != 1 || reasons[0] != "TargetMissing" {
+			t.Errorf("controller health %v, want [TargetMissing]", reasons)
+		}
+		run(t, *restartController)
+		waitFor(t, "the restarted controller to restore the target", time.Minute, func() bool {
+			return doctor(t, "controller").worst("target-missing") == "ok"
+		})
+		if reasons := controllerHealth(t, d, v); len(reasons) != 0 {
+			t.Errorf("controller health after the fix: %v", reasons)
+		}
+	})
+
+	// A published target's CHAP account unbound by hand: the node's next
+	// login would need no password, so it is an error; the controller's
+	// reconcile binds it again.
+	t.Run("target without its CHAP account", func(t *testing.T) {
+		if *restartController == "" {
+			t.Fatal("-restart-controller is required")
+		}
+		if v, ok := driverFlagOK(t, "controller", "chap"); ok && v == "false" {
+			t.Skip("this controller runs without CHAP")
+		}
+		v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
+		if err := d.ControllerPublish(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		iqn := v.PublishContext["iqn"]
+		target, err := findTarget(ctx, iqn)
+		if err != nil || target == nil || len(target.Accounts) == 0 {
+			t.Fatalf("target of %s with its account: %+v, %v", v.ID, target, err)
+		}
+		for _, a := range target.Accounts {
+			run(t, "tgtadm", "--lld", "iscsi", "-C", port, "--op", "unbind", "--mode", "account", "--tid", strconv.Itoa(target.TID), "--user", a)
+		}
+		r := doctor(t, "controller")
+		if f := r.naming(t, "target-chap", iqn); f.Severity != "error" {
+			t.Errorf("target-chap %s, want error", f.Severity)
+		}
+		run(t, *restartController)
+		waitFor(t, "the restarted controller to bind the account again", time.Minute, func() bool {
+			return doctor(t, "controller").worst("target-chap") == "ok"
+		})
+	})
+
+	// The volume group filled up by something else on the storage host:
+	// a warning naming it; freeing the space clears it.
+	t.Run("volume group full", func(t *testing.T) {
+		lv := "doctor-fill"
+		run(t, "lvcreate", "-y", "-an", "-Zn", "--wipesignatures", "n", "-l", "100%FREE", "-n", lv, *volumeGroup)
+		removed := false
+		defer func() {
+			if !removed {
+				_ = exec.Command("lvremove", "-y", *volumeGroup+"/"+lv).Run()
+			}
+		}()
+		r := doctor(t, "controller")
+		if f := r.naming(t, "vg-free", *volumeGroup); f.Severity != "warning" || !strings.Contains(f.Fix, "vgextend") {
+			t.Errorf("vg-free %+v; want a warning whose fix adds a disk", f)
+		}
+		run(t, "lvremove", "-y", *volumeGroup+"/"+lv)
+		removed = true
+		if r := doctor(t, "controller"); r.worst("vg-free") != "ok" {
+			t.Errorf("after freeing it: vg-free %s", r.worst("vg-free"))
+		}
+	})
+
+	// The node's initiator name file gone (open-iscsi removed, a botched
+	// image): an error whose fix is to write one; putting it back clears it.
+	t.Run("initiator name missing", func(t *testing.T) {
+		file := driverFlag(t, "node", "initiator-name-file")
+		aside := file + ".doctor-test"
+		if err := os.Rename(file, aside); err != nil {
+			t.Fatal(err)
+		}
+		restored := false
+		defer func() {
+			if !restored {
+				_ = os.Rename(aside, file)
+			}
+		}()
+		r := doctor(t, "node")
+		if f := r.of("initiator-name"); len(f) != 1 || f[0].Severity != "error" || !strings.Contains(f[0].Fix, file) {
+			t.Errorf("initiator-name %+v; want one error whose fix names %s", f, file)
+		}
+		if err := os.Rename(aside, file); err != nil {
+			t.Fatal(err)
+		}
+		restored = true
+		if r := doctor(t, "node"); r.worst("initiator-name") != "ok" {
+			t.Errorf("after putting it back: initiator-name %s", r.worst("initiator-name"))
+		}
+	})
+
+	// iscsid killed on the node: every stage would fail, an error; starting
+	// it again (what systemctl does) clears it, and the kernel's sessions
+	// stay throughout.
+	t.Run("iscsid stopped", func(t *testing.T) {
+		if *restartIscsid == "" {
+			t.Skip("this harness does not run its own iscsid")
+		}
+		pidFile := filepath.Join(runDir(t), "iscsid.pid")
+		pidText, err := os.ReadFile(pidFile)
+		if err != nil {
+			t.Skipf("this harness's iscsid has no pid file: %v", err)
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(pidText)))
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "iscsid to die", 30*time.Second, func() bool {
+			stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			return err != nil || strings.Contains(string(stat), ") Z ")
+		})
+		r := doctor(t, "node")
+		if f := r.of("iscsid"); len(f) != 1 || f[0].Severity != "error" || !strings.Contains(f[0].Fix, "iscsid") {
+			t.Errorf("iscsid %+v; want one error whose fix starts iscsid", f)
+		}
+		run(t, *restartIscsid)
+		waitFor(t, "the doctor to find iscsid back", 30*time.Second, func() bool {
+			return doctor(t, "node").worst("iscsid") == "ok"
+		})
+	})
+}
