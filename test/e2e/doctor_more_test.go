@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,4 +167,97 @@ func TestDoctorMoreChecks(t *testing.T) {
 			return doctor(t, "node").worst("iscsid") == "ok"
 		})
 	})
+
+	// Tags of ours edited by hand into something that does not parse (a
+	// publication without its initiator): a warning naming the LV; the
+	// reconciler leaves such tags alone, so the fix is the hand edit undone.
+	t.Run("malformed tags", func(t *testing.T) {
+		v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
+		lv := *volumeGroup + "/" + v.ID
+		bad := "lic.pub=bm9kZQ"
+		run(t, "lvchange", "--addtag", bad, lv)
+		r := doctor(t, "controller")
+		if f := r.naming(t, "malformed-tags", v.ID); f.Severity != "warning" || !strings.Contains(f.What, bad) {
+			t.Errorf("malformed-tags %+v; want a warning naming the tag", f)
+		}
+		run(t, "lvchange", "--deltag", bad, lv)
+		if r := doctor(t, "controller"); r.worst("malformed-tags") != "ok" {
+			t.Errorf("after the tag is gone: malformed-tags %s", r.worst("malformed-tags"))
+		}
+	})
+
+	// One initiator name published to two node names (a cloned node image
+	// that kept /etc/iscsi/initiatorname.iscsi): each machine could reach
+	// the other's volumes, an error; removing the second publication
+	// clears it.
+	t.Run("shared initiator", func(t *testing.T) {
+		v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
+		if err := d.ControllerPublish(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		initiator := strings.Split(d.NodeID, "/")[1]
+		other := "lic.pub=" + b64(strings.Replace(d.NodeID, "e2e-node", "e2e-clone", 1)) + "." + b64(initiator)
+		lv := *volumeGroup + "/" + v.ID
+		run(t, "lvchange", "--addtag", other, lv)
+		r := doctor(t, "controller")
+		if f := r.naming(t, "shared-initiator", initiator); f.Severity != "error" {
+			t.Errorf("shared-initiator %s, want error", f.Severity)
+		}
+		run(t, "lvchange", "--deltag", other, lv)
+		if r := doctor(t, "controller"); r.worst("shared-initiator") != "ok" {
+			t.Errorf("after the second publication is gone: shared-initiator %s", r.worst("shared-initiator"))
+		}
+	})
+
+	// A delete interrupted after its mark (FAQ 3.3: a volume stuck in
+	// deleting): named as unfinished; the controller's start-up finishes it.
+	t.Run("unfinished delete", func(t *testing.T) {
+		if *restartController == "" {
+			t.Fatal("-restart-controller is required")
+		}
+		v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
+		lv := *volumeGroup + "/" + v.ID
+		run(t, "lvchange", "--addtag", "lic.state=deleting", lv)
+		r := doctor(t, "controller")
+		if f := r.naming(t, "unfinished-lv", v.ID); f.Severity == "ok" || !strings.Contains(f.What, "deleting") {
+			t.Errorf("unfinished-lv %+v; want a finding saying it is being deleted", f)
+		}
+		run(t, *restartController)
+		waitFor(t, "the restarted controller to finish the delete", time.Minute, func() bool {
+			return exec.Command("lvs", lv).Run() != nil
+		})
+		if r := doctor(t, "controller"); r.worst("unfinished-lv") != "ok" {
+			t.Errorf("after the delete finished: unfinished-lv %s", r.worst("unfinished-lv"))
+		}
+	})
+
+	// A target's LUN given another serial by hand: a node would find a disk
+	// that is not the volume's (the wrong-disk check refuses it), an error;
+	// the controller's start-up puts the right LUN back.
+	t.Run("LUN serial changed", func(t *testing.T) {
+		if *restartController == "" {
+			t.Fatal("-restart-controller is required")
+		}
+		v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
+		if err := d.ControllerPublish(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		iqn := v.PublishContext["iqn"]
+		target, err := findTarget(ctx, iqn)
+		if err != nil || target == nil {
+			t.Fatalf("target of %s: %v, %v", v.ID, target, err)
+		}
+		run(t, "tgtadm", "--lld", "iscsi", "-C", port, "--op", "update", "--mode", "logicalunit", "--tid", strconv.Itoa(target.TID),
+			"--lun", "1", "--params", "scsi_sn=doctor-wrong")
+		r := doctor(t, "controller")
+		if f := r.naming(t, "target-lun", iqn); f.Severity != "error" {
+			t.Errorf("target-lun %s, want error", f.Severity)
+		}
+		run(t, *restartController)
+		waitFor(t, "the restarted controller to put the LUN right", time.Minute, func() bool {
+			return doctor(t, "controller").worst("target-lun") == "ok"
+		})
+	})
 }
+
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
