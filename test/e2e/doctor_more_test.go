@@ -258,6 +258,73 @@ func TestDoctorMoreChecks(t *testing.T) {
 			return doctor(t, "controller").worst("target-lun") == "ok"
 		})
 	})
+
+	// The volume group the controller is given is gone (FAQ 3.1: the disk
+	// of the volume group missing): an error whose fix is vgcreate; the
+	// fix, run, clears it. A volume group of its own, on a loop file, so
+	// the one under the running controller is left alone.
+	t.Run("volume group missing", func(t *testing.T) {
+		img := filepath.Join(t.TempDir(), "doctor-vg.img")
+		if err := os.WriteFile(img, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(img, 64<<20); err != nil {
+			t.Fatal(err)
+		}
+		loop := strings.TrimSpace(run(t, "losetup", "--find", "--show", img))
+		defer exec.Command("losetup", "-d", loop).Run()
+		vg := "lvmiscsidoctorvg"
+		defer exec.Command("vgremove", "-y", vg).Run()
+		args := []string{"--volume-group=" + vg, "--thin-pool="}
+		r := doctor(t, "controller", args...)
+		f := r.of("vg")
+		if len(f) != 1 || f[0].Severity != "error" || !strings.Contains(f[0].What, vg) || !strings.Contains(f[0].Fix, "vgcreate "+vg) {
+			t.Fatalf("vg %+v; want one error naming %s whose fix is vgcreate", f, vg)
+		}
+		run(t, "vgcreate", vg, loop)
+		if r := doctor(t, "controller", args...); r.worst("vg") != "ok" {
+			t.Errorf("after vgcreate: vg %s", r.worst("vg"))
+		}
+	})
+
+	// The node plugin's stage records unreadable (its state directory
+	// replaced by something else): sessions cannot be told from strays, a
+	// warning; the directory back, it is clean.
+	t.Run("stage records unreadable", func(t *testing.T) {
+		// A staged volume, whose session the doctor looks up in the records.
+		v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
+		if err := d.ControllerPublish(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Stage(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		staged := filepath.Join(driverFlag(t, "node", "state-dir"), "staged")
+		aside := staged + ".doctor-test"
+		if err := os.Rename(staged, aside); err != nil {
+			t.Fatal(err)
+		}
+		restore := func() {
+			_ = os.Remove(staged)
+			_ = os.Rename(aside, staged)
+		}
+		defer restore()
+		if err := os.WriteFile(staged, []byte("not a directory"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := doctor(t, "node")
+		if f := r.of("stage-records"); len(f) != 1 || f[0].Severity != "warning" {
+			t.Errorf("stage-records %+v; want one warning", f)
+		}
+		restore()
+		// Readable records give no stage-records finding at all.
+		if r := doctor(t, "node"); len(r.of("stage-records")) != 0 || r.worst("stray-session") != "ok" {
+			t.Errorf("after the directory is back: stage-records %+v, stray-session %s", r.of("stage-records"), r.worst("stray-session"))
+		}
+		if err := d.Unstage(ctx, v); err != nil {
+			t.Error(err)
+		}
+	})
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

@@ -268,6 +268,10 @@ func TestDoctor(t *testing.T) {
 				t.Errorf("tgtd stopped: %s is %q, want error", id, r.worst(id))
 			}
 		}
+		// Nor can the targets be compared with the tags.
+		if r.worst("drift") != "warning" {
+			t.Errorf("tgtd stopped: drift is %q, want warning", r.worst("drift"))
+		}
 		if r.exitCode != 2 {
 			t.Errorf("exit code %d, want 2", r.exitCode)
 		}
@@ -275,7 +279,7 @@ func TestDoctor(t *testing.T) {
 		var after doctorReport
 		waitFor(t, "doctor to find tgtd back", 60*time.Second, func() bool {
 			after = doctor(t, "controller")
-			return after.worst("tgtd-socket") == "ok" && after.worst("tgtd") == "ok" && after.worst("portal") == "ok"
+			return after.worst("tgtd-socket") == "ok" && after.worst("tgtd") == "ok" && after.worst("portal") == "ok" && after.worst("drift") != "warning"
 		})
 	})
 
