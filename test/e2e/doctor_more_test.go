@@ -261,8 +261,9 @@ func TestDoctorMoreChecks(t *testing.T) {
 
 	// The volume group the controller is given is gone (FAQ 3.1: the disk
 	// of the volume group missing): an error whose fix is vgcreate; the
-	// fix, run, clears it. A volume group of its own, on a loop file, so
-	// the one under the running controller is left alone.
+	// fix, run, clears it. Then its thin pool, the same way. A volume group
+	// of its own, on a loop file, so the one under the running controller
+	// is left alone.
 	t.Run("volume group missing", func(t *testing.T) {
 		img := filepath.Join(t.TempDir(), "doctor-vg.img")
 		if err := os.WriteFile(img, nil, 0o600); err != nil {
@@ -284,6 +285,18 @@ func TestDoctorMoreChecks(t *testing.T) {
 		run(t, "vgcreate", vg, loop)
 		if r := doctor(t, "controller", args...); r.worst("vg") != "ok" {
 			t.Errorf("after vgcreate: vg %s", r.worst("vg"))
+		}
+
+		// Its thin pool missing next: an error whose fix creates it.
+		args = []string{"--volume-group=" + vg, "--thin-pool=pool"}
+		r = doctor(t, "controller", args...)
+		f = r.of("thin-pool")
+		if len(f) != 1 || f[0].Severity != "error" || !strings.Contains(f[0].Fix, "lvcreate --type thin-pool") {
+			t.Fatalf("thin-pool %+v; want one error whose fix creates the pool", f)
+		}
+		run(t, "lvcreate", "-y", "--type", "thin-pool", "-L", "16m", "-n", "pool", vg)
+		if r := doctor(t, "controller", args...); r.worst("thin-pool") != "ok" {
+			t.Errorf("after lvcreate: thin-pool %s", r.worst("thin-pool"))
 		}
 	})
 
