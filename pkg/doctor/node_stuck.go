@@ -35,6 +35,9 @@ func (n *node) checkStuckSessions(ctx context.Context) []Finding {
 	}
 	var out []Finding
 	ours := 0
+	// One relogin grace for all the sessions waited on, not one each: a
+	// storage host's reboot leaves every session of the node FAILED.
+	var reloginBy time.Time
 	for _, s := range sessions {
 		if n.volumeOf(s.IQN) == "" {
 			continue
@@ -61,7 +64,7 @@ func (n *node) checkStuckSessions(ctx context.Context) []Finding {
 				Fix: "check that the storage host's tgtd is up and that this node reaches the portal " + s.Portal + " (doctor on the storage host); " +
 					"once it does, if the session stays FAILED, " + restartISCSIDFix + "; past the timeout, delete the pods using the volume on this node so it is staged afresh"})
 		default:
-			if f, stuck := n.reconnecting(ctx, s.Portal, dir, what, tmo); stuck {
+			if f, stuck := n.reconnecting(ctx, s.Portal, dir, what, &reloginBy); stuck {
 				out = append(out, f)
 			}
 		}
@@ -84,9 +87,10 @@ func (n *node) checkStuckSessions(ctx context.Context) []Finding {
 // does not answer, the session is reconnecting and comes back with its
 // target (a warning); when it answers, iscsid logs in again within a few
 // seconds (it retries every 2-3 s), so a session still FAILED after
-// ReloginGrace is stuck (an error). stuck is false when the session
-// logged in again meanwhile.
-func (n *node) reconnecting(ctx context.Context, portal, dir, what, tmo string) (f Finding, stuck bool) {
+// ReloginGrace is stuck (an error). The grace starts with the first
+// session waited on (*by, set then) and ends for all at once. stuck is
+// false when the session logged in again meanwhile.
+func (n *node) reconnecting(ctx context.Context, portal, dir, what string, by *time.Time) (f Finding, stuck bool) {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	err := n.deps.Dial(dctx, "tcp", portal)
 	cancel()
@@ -99,7 +103,10 @@ func (n *node) reconnecting(ctx context.Context, portal, dir, what, tmo string) 
 	if grace <= 0 {
 		grace = DefaultReloginGrace
 	}
-	if waitLoggedIn(ctx, filepath.Join(dir, "state"), grace) {
+	if by.IsZero() {
+		*by = time.Now().Add(grace)
+	}
+	if waitLoggedIn(ctx, filepath.Join(dir, "state"), *by) {
 		return Finding{}, false
 	}
 	return Finding{Severity: Error, What: fmt.Sprintf("%s: the portal answers, yet the session has not logged in again within %s: the open-iscsi < 2.1.9 "+
@@ -113,9 +120,8 @@ func (n *node) reconnecting(ctx context.Context, portal, dir, what, tmo string) 
 const DefaultReloginGrace = 15 * time.Second
 
 // waitLoggedIn polls a session's sysfs state until it reads LOGGED_IN,
-// for at most grace.
-func waitLoggedIn(ctx context.Context, stateFile string, grace time.Duration) bool {
-	deadline := time.Now().Add(grace)
+// until deadline.
+func waitLoggedIn(ctx context.Context, stateFile string, deadline time.Time) bool {
 	for {
 		if readTrimmed(stateFile) == "LOGGED_IN" {
 			return true

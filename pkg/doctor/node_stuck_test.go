@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -98,6 +99,40 @@ func TestStuckSessionIgnoresHealthyAndForeignSessions(t *testing.T) {
 	for _, f := range r.Findings {
 		if f.ID == "stuck-session" && f.Severity != OK {
 			t.Errorf("a foreign or healthy session reported: %+v", f)
+		}
+	}
+}
+
+// Every FAILED session whose portal answers is judged, each named: the
+// relogin grace is one for all of them (a storage host's reboot leaves all
+// of a node's sessions FAILED), and a session that came back meanwhile is
+// fine.
+func TestStuckSessionsShareOneGrace(t *testing.T) {
+	e := newNodeEnv(t)
+	e.dial.set(nodePortal, true)
+	e.cfg.ReloginGrace = 300 * time.Millisecond
+	var iqns []string
+	for i, name := range []string{"pvc-1", "pvc-2", "pvc-3"} {
+		id, iqn, sid := e.login(t, name, fmt.Sprintf("sd%c", 'b'+i), 16*(i+1))
+		e.stage(t, id)
+		e.setSession(t, sid, "FAILED", "blocked")
+		iqns = append(iqns, iqn)
+		if i == 2 {
+			// This one logs in again within the grace.
+			state := filepath.Join(e.sys, fmt.Sprintf("class/iscsi_session/session%d/state", sid))
+			go func() {
+				time.Sleep(100 * time.Millisecond)
+				_ = os.WriteFile(state, []byte("LOGGED_IN\n"), 0o644)
+			}()
+		}
+	}
+	fs := expect(t, e.checks(), "stuck-session", Error)
+	if len(fs) != 2 {
+		t.Fatalf("%d findings, want the two sessions still FAILED: %+v", len(fs), fs)
+	}
+	for i, f := range fs {
+		if !strings.Contains(f.What, iqns[i]) {
+			t.Errorf("finding %d names %q, want %s", i, f.What, iqns[i])
 		}
 	}
 }
