@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/test/e2e/lifecycle"
 )
 
@@ -31,15 +33,8 @@ func TestDoctorMoreChecks(t *testing.T) {
 		if *restartController == "" {
 			t.Fatal("-restart-controller is required")
 		}
-		v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
-		if err := d.ControllerPublish(ctx, v); err != nil {
-			t.Fatal(err)
-		}
+		v, target := publishedTarget(t, d, ctx)
 		iqn := v.PublishContext["iqn"]
-		target, err := findTarget(ctx, iqn)
-		if err != nil || target == nil {
-			t.Fatalf("target of %s: %v, %v", v.ID, target, err)
-		}
 		run(t, "tgtadm", "--lld", "iscsi", "-C", port, "--op", "delete", "--mode", "target", "--force", "--tid", strconv.Itoa(target.TID))
 		r := doctor(t, "controller")
 		if f := r.naming(t, "target-missing", iqn); f.Severity != "error" || r.exitCode != 2 {
@@ -48,10 +43,7 @@ func TestDoctorMoreChecks(t *testing.T) {
 		if reasons := controllerHealth(t, d, v); len(reasons) != 1 || reasons[0] != "TargetMissing" {
 			t.Errorf("controller health %v, want [TargetMissing]", reasons)
 		}
-		run(t, *restartController)
-		waitFor(t, "the restarted controller to restore the target", time.Minute, func() bool {
-			return doctor(t, "controller").worst("target-missing") == "ok"
-		})
+		restartControllerUntilOK(t, "target-missing")
 		if reasons := controllerHealth(t, d, v); len(reasons) != 0 {
 			t.Errorf("controller health after the fix: %v", reasons)
 		}
@@ -67,14 +59,10 @@ func TestDoctorMoreChecks(t *testing.T) {
 		if v, ok := driverFlagOK(t, "controller", "chap"); ok && v == "false" {
 			t.Skip("this controller runs without CHAP")
 		}
-		v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
-		if err := d.ControllerPublish(ctx, v); err != nil {
-			t.Fatal(err)
-		}
+		v, target := publishedTarget(t, d, ctx)
 		iqn := v.PublishContext["iqn"]
-		target, err := findTarget(ctx, iqn)
-		if err != nil || target == nil || len(target.Accounts) == 0 {
-			t.Fatalf("target of %s with its account: %+v, %v", v.ID, target, err)
+		if len(target.Accounts) == 0 {
+			t.Fatalf("target of %s has no CHAP account: %+v", v.ID, target)
 		}
 		for _, a := range target.Accounts {
 			run(t, "tgtadm", "--lld", "iscsi", "-C", port, "--op", "unbind", "--mode", "account", "--tid", strconv.Itoa(target.TID), "--user", a)
@@ -83,10 +71,7 @@ func TestDoctorMoreChecks(t *testing.T) {
 		if f := r.naming(t, "target-chap", iqn); f.Severity != "error" {
 			t.Errorf("target-chap %s, want error", f.Severity)
 		}
-		run(t, *restartController)
-		waitFor(t, "the restarted controller to bind the account again", time.Minute, func() bool {
-			return doctor(t, "controller").worst("target-chap") == "ok"
-		})
+		restartControllerUntilOK(t, "target-chap")
 	})
 
 	// The volume group filled up by something else on the storage host:
@@ -238,25 +223,15 @@ func TestDoctorMoreChecks(t *testing.T) {
 		if *restartController == "" {
 			t.Fatal("-restart-controller is required")
 		}
-		v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
-		if err := d.ControllerPublish(ctx, v); err != nil {
-			t.Fatal(err)
-		}
+		v, target := publishedTarget(t, d, ctx)
 		iqn := v.PublishContext["iqn"]
-		target, err := findTarget(ctx, iqn)
-		if err != nil || target == nil {
-			t.Fatalf("target of %s: %v, %v", v.ID, target, err)
-		}
 		run(t, "tgtadm", "--lld", "iscsi", "-C", port, "--op", "update", "--mode", "logicalunit", "--tid", strconv.Itoa(target.TID),
 			"--lun", "1", "--params", "scsi_sn=doctor-wrong")
 		r := doctor(t, "controller")
 		if f := r.naming(t, "target-lun", iqn); f.Severity != "error" {
 			t.Errorf("target-lun %s, want error", f.Severity)
 		}
-		run(t, *restartController)
-		waitFor(t, "the restarted controller to put the LUN right", time.Minute, func() bool {
-			return doctor(t, "controller").worst("target-lun") == "ok"
-		})
+		restartControllerUntilOK(t, "target-lun")
 	})
 
 	// The volume group the controller is given is gone (FAQ 3.1: the disk
@@ -337,6 +312,32 @@ func TestDoctorMoreChecks(t *testing.T) {
 		if err := d.Unstage(ctx, v); err != nil {
 			t.Error(err)
 		}
+	})
+}
+
+// publishedTarget creates and publishes a block volume and returns it with
+// its target as tgtd has it.
+func publishedTarget(t *testing.T, d *lifecycle.Driver, ctx context.Context) (*lifecycle.Volume, *tgt.Target) {
+	t.Helper()
+	v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
+	if err := d.ControllerPublish(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	target, err := findTarget(ctx, v.PublishContext["iqn"])
+	if err != nil || target == nil {
+		t.Fatalf("target of %s: %+v, %v", v.ID, target, err)
+	}
+	return v, target
+}
+
+// restartControllerUntilOK restarts the controller, whose start-up
+// reconcile is the fix of finding id, and waits for the doctor to find id
+// clean.
+func restartControllerUntilOK(t *testing.T, id string) {
+	t.Helper()
+	run(t, *restartController)
+	waitFor(t, "the restarted controller to repair "+id, time.Minute, func() bool {
+		return doctor(t, "controller").worst(id) == "ok"
 	})
 }
 
