@@ -137,8 +137,8 @@ func (n *node) checkMultipathd(ctx context.Context) []Finding {
 	if err != nil {
 		return []Finding{{Severity: Warning, What: "multipathd runs; the disks it holds were not checked: " + err.Error()}}
 	}
-	fix := `blacklist tgt's disks in /etc/multipath.conf: blacklist { device { vendor "IET" product "VIRTUAL-DISK" } }, ` +
-		"then multipathd reconfigure and multipath -f <map> for each map on them"
+	blacklist := `blacklist tgt's disks in /etc/multipath.conf: blacklist { device { vendor "IET" product "VIRTUAL-DISK" } }, ` +
+		"then multipathd reconfigure (which drops the maps on them) and, for a map still there: multipath -f "
 	var out []Finding
 	for _, s := range sessions {
 		if n.volumeOf(s.IQN) == "" {
@@ -147,12 +147,19 @@ func (n *node) checkMultipathd(ctx context.Context) []Finding {
 		for _, disk := range n.sessionDisks(s.ID) {
 			holders, _ := filepath.Glob(filepath.Join(n.cfg.SysRoot, "class", "block", disk, "holders", "*"))
 			for _, h := range holders {
-				uuid, _ := os.ReadFile(filepath.Join(n.cfg.SysRoot, "class", "block", filepath.Base(h), "dm", "uuid"))
+				dm := filepath.Join(n.cfg.SysRoot, "class", "block", filepath.Base(h), "dm")
+				uuid, _ := os.ReadFile(filepath.Join(dm, "uuid"))
 				if !strings.HasPrefix(string(uuid), "mpath-") {
 					continue
 				}
-				out = append(out, Finding{Severity: Error, Fix: fix,
-					What: fmt.Sprintf("multipathd has claimed %s, the disk of %s, as %s", disk, s.IQN, filepath.Base(h))})
+				// multipath -f takes the map's name (its WWID unless
+				// user_friendly_names), not the dm-N node.
+				name := filepath.Base(h)
+				if b, err := os.ReadFile(filepath.Join(dm, "name")); err == nil && strings.TrimSpace(string(b)) != "" {
+					name = strings.TrimSpace(string(b))
+				}
+				out = append(out, Finding{Severity: Error, Fix: blacklist + name,
+					What: fmt.Sprintf("multipathd has claimed %s, the disk of %s, as map %s (%s)", disk, s.IQN, name, filepath.Base(h))})
 			}
 		}
 	}

@@ -258,7 +258,9 @@ func TestMultipathdClaimsOurDisk(t *testing.T) {
 	expect(t, e.checks(), "multipathd", OK) // running, holds nothing
 	write(t, e.sys, "class/block/sdb/holders/dm-3/x", "")
 	write(t, e.sys, "class/block/dm-3/dm/uuid", "mpath-360000000000000000e00000000010001\n")
-	expect(t, e.checks(), "multipathd", Error, "sdb", iqn, "IET", "VIRTUAL-DISK")
+	write(t, e.sys, "class/block/dm-3/dm/name", "360000000000000000e00000000010001\n")
+	// The fix names the map multipath -f takes (its dm name, not dm-3).
+	expect(t, e.checks(), "multipathd", Error, "sdb", iqn, "IET", "VIRTUAL-DISK", "multipath -f 360000000000000000e00000000010001")
 	// The disk it holds is in use: no --fix logs out of it.
 	expect(t, e.checks(), "stray-session", Error, "held by dm-3")
 }

@@ -280,13 +280,7 @@ func TestDoctorMoreChecks(t *testing.T) {
 	// warning; the directory back, it is clean.
 	t.Run("stage records unreadable", func(t *testing.T) {
 		// A staged volume, whose session the doctor looks up in the records.
-		v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
-		if err := d.ControllerPublish(ctx, v); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.Stage(ctx, v); err != nil {
-			t.Fatal(err)
-		}
+		v := stagedBlock(t, d, ctx)
 		staged := filepath.Join(driverFlag(t, "node", "state-dir"), "staged")
 		aside := staged + ".doctor-test"
 		if err := os.Rename(staged, aside); err != nil {
@@ -328,6 +322,20 @@ func publishedTarget(t *testing.T, d *lifecycle.Driver, ctx context.Context) (*l
 		t.Fatalf("target of %s: %+v, %v", v.ID, target, err)
 	}
 	return v, target
+}
+
+// stagedBlock creates, publishes and stages a block volume: a session
+// the node plugin knows, with its disk.
+func stagedBlock(t *testing.T, d *lifecycle.Driver, ctx context.Context) *lifecycle.Volume {
+	t.Helper()
+	v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
+	if err := d.ControllerPublish(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Stage(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // restartControllerUntilOK restarts the controller, whose start-up

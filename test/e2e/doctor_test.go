@@ -295,13 +295,7 @@ func TestDoctor(t *testing.T) {
 		if *restartTgtd == "" {
 			t.Fatal("-restart-tgtd is required")
 		}
-		v := create(t, d, ctx, lifecycle.BlockCapability(), nil)
-		if err := d.ControllerPublish(ctx, v); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.Stage(ctx, v); err != nil {
-			t.Fatal(err)
-		}
+		v := stagedBlock(t, d, ctx)
 		iqn := v.PublishContext["iqn"]
 		if r := doctor(t, "node"); r.worst("stuck-session") != "ok" {
 			t.Fatalf("a logged-in session: %+v", r.of("stuck-session"))
@@ -356,15 +350,7 @@ func TestDoctor(t *testing.T) {
 	t.Run("stray session and record", func(t *testing.T) {
 		stateDir := driverFlag(t, "node", "state-dir")
 		portal := "127.0.0.1:3260"
-		vs := []*lifecycle.Volume{create(t, d, ctx, lifecycle.BlockCapability(), nil), create(t, d, ctx, lifecycle.BlockCapability(), nil)}
-		for _, v := range vs {
-			if err := d.ControllerPublish(ctx, v); err != nil {
-				t.Fatal(err)
-			}
-			if err := d.Stage(ctx, v); err != nil {
-				t.Fatal(err)
-			}
-		}
+		vs := []*lifecycle.Volume{stagedBlock(t, d, ctx), stagedBlock(t, d, ctx)}
 		if r := doctor(t, "node"); r.worst("stray-session") != "ok" {
 			t.Fatalf("staged volumes reported as stray: %+v", r.of("stray-session"))
 		}
