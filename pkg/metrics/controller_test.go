@@ -12,19 +12,7 @@ import (
 )
 
 func TestControllerMetricsAreThePoolsFigures(t *testing.T) {
-	stats := pool.Stats{
-		AsOf:    time.Unix(1700000000, 0),
-		VGKnown: true, VGSize: 10 << 30, VGFree: 4 << 30,
-		ThinPoolKnown: true, ThinPoolSize: 2 << 30, ThinDataPercent: 81.5, ThinMetadataPercent: 12.25,
-		Volumes:          map[pool.Provisioning]int{pool.Thin: 3, pool.Thick: 1},
-		PublishedVolumes: 2,
-		TargetSessions:   map[string]int{"iqn.2026-11.io.csi.lvm-iscsi:csi-a": 1, "iqn.2026-11.io.csi.lvm-iscsi:csi-b": 0},
-		ReconcileRuns:    5, ReconcileFailures: 1, ReconcileSeconds: 2.5, LastReconcileSeconds: 0.5,
-		Repairs:      map[string]uint64{pool.RepairTgtd: 7},
-		JobsRunning:  map[string]int{pool.JobWipe: 1},
-		JobsFinished: map[[2]string]uint64{{pool.JobCopy, "ok"}: 2},
-		BytesZeroed:  1 << 20, BytesCopied: 3 << 20,
-	}
+	stats := fullStats()
 	calls := 0
 	reg := prometheus.NewRegistry()
 	NewController(reg, func() pool.Stats { calls++; return stats }, "vg0", "pool0")
@@ -131,4 +119,22 @@ func gatheredValue(t *testing.T, reg *prometheus.Registry, name string) float64 
 	}
 	t.Fatalf("%s not gathered", name)
 	return 0
+}
+
+// fullStats has every figure the controller's metrics show, so that each
+// of them is emitted.
+func fullStats() pool.Stats {
+	return pool.Stats{
+		AsOf:    time.Unix(1700000000, 0),
+		VGKnown: true, VGSize: 10 << 30, VGFree: 4 << 30,
+		ThinPoolKnown: true, ThinPoolSize: 2 << 30, ThinDataPercent: 81.5, ThinMetadataPercent: 12.25,
+		Volumes:          map[pool.Provisioning]int{pool.Thin: 3, pool.Thick: 1},
+		PublishedVolumes: 2,
+		TargetSessions:   map[string]int{"iqn.2026-11.io.csi.lvm-iscsi:csi-a": 1, "iqn.2026-11.io.csi.lvm-iscsi:csi-b": 0},
+		ReconcileRuns:    5, ReconcileFailures: 1, ReconcileSeconds: 2.5, LastReconcileSeconds: 0.5,
+		Repairs:      map[string]uint64{pool.RepairTgtd: 7},
+		JobsRunning:  map[string]int{pool.JobWipe: 1},
+		JobsFinished: map[[2]string]uint64{{pool.JobCopy, "ok"}: 2},
+		BytesZeroed:  1 << 20, BytesCopied: 3 << 20,
+	}
 }
