@@ -74,7 +74,8 @@ bench:
 bench-short:
 	$(BENCH_ENV) E2E_BENCH_SHORT=1 test/e2e/run.sh
 
-# docs/benchmarks.md's section $(BENCH_SECTION) from $(BENCH_OUTPUT)/bench.json.
+# docs/benchmarks.md's section $(BENCH_SECTION) from $(BENCH_OUTPUT)/bench.json, and its
+# charts in docs/benchmarks/.
 bench-doc:
 	$(GO) run ./hack/gen-benchmarks -in $(BENCH_OUTPUT)/bench.json -section $(BENCH_SECTION) -doc docs/benchmarks.md
 

@@ -3,7 +3,9 @@
 // ("before", "after", "latest"...): between that section's markers,
 // replacing the previous figures of the same name, or appended at the end
 // when the document has no such section yet. The rest of the document is
-// hand-written and left alone.
+// hand-written and left alone. Next to the document, in benchmarks/, it
+// draws one PNG chart per group of figures (<section>-<group>.png, the ratio
+// to the floor of each figure) and links them from the section.
 //
 //	go run ./hack/gen-benchmarks -in _output/bench/bench.json -section before
 package main
@@ -14,6 +16,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
 	"regexp"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/test/bench/report"
@@ -47,7 +51,11 @@ func run(in, doc, section string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	out, err := report.Splice(string(old), section, report.Render(r, section))
+	links, err := writeCharts(r, section, doc)
+	if err != nil {
+		return err
+	}
+	out, err := report.Splice(string(old), section, report.RenderWithCharts(r, section, links))
 	if err != nil {
 		return fmt.Errorf("%s: %w", doc, err)
 	}
@@ -56,4 +64,30 @@ func run(in, doc, section string) error {
 	}
 	fmt.Printf("gen-benchmarks: wrote section %q (%d figures, %s run of %s) into %s\n", section, len(r.Figures), r.Meta.Mode, r.Meta.Date, doc)
 	return nil
+}
+
+// chartDir is where the charts go, relative to the document: the links in
+// the section are relative too, so the document renders wherever it is read.
+const chartDir = "benchmarks"
+
+// writeCharts draws the run's charts into chartDir next to doc, before the
+// document is written (a section never links a chart that is not there),
+// and returns each group's link.
+func writeCharts(r *report.Report, section, doc string) (map[string]string, error) {
+	charts, err := renderCharts(r, section)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(filepath.Dir(doc), chartDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	links := map[string]string{}
+	for _, c := range charts {
+		if err := os.WriteFile(filepath.Join(dir, c.file), c.png, 0o644); err != nil {
+			return nil, err
+		}
+		links[c.group] = path.Join(chartDir, c.file)
+	}
+	return links, nil
 }

@@ -20,7 +20,12 @@ var groupTitles = []struct{ group, title string }{
 // Render writes one run as a Markdown section: where and how it ran, one
 // table per group (driver median and p90, floor median and p90, ratio), and
 // what each side ran.
-func Render(r *Report, section string) string {
+func Render(r *Report, section string) string { return RenderWithCharts(r, section, nil) }
+
+// RenderWithCharts is Render with an image link after each group's table:
+// charts maps a group to its chart's path relative to the document
+// (hack/gen-benchmarks draws them); a group not in it gets no link.
+func RenderWithCharts(r *Report, section string, charts map[string]string) string {
 	var b strings.Builder
 	m := r.Meta
 	fmt.Fprintf(&b, "### Run %q\n\n", section)
@@ -58,6 +63,9 @@ func Render(r *Report, section string) string {
 				num(f.Driver.Median), num(f.Driver.Tail(f.Better)), num(f.Floor.Median), num(f.Floor.Tail(f.Better)), ratio(f.Ratio))
 		}
 		b.WriteString("\n")
+		if path := charts[g.group]; path != "" {
+			fmt.Fprintf(&b, "![%s: ratio to floor](%s)\n\n", g.title, path)
+		}
 	}
 	if len(m.Observations) > 0 {
 		b.WriteString("#### Observations during the run\n\n")
@@ -74,6 +82,29 @@ func Render(r *Report, section string) string {
 	b.WriteString("\n</details>\n")
 	return b.String()
 }
+
+// GroupTitle is the heading a group's table has in the rendered section
+// ("" for an unknown group), which its chart is titled with too.
+func GroupTitle(group string) string {
+	for _, g := range groupTitles {
+		if g.group == group {
+			return g.title
+		}
+	}
+	return ""
+}
+
+// Groups are the groups in the order the section shows them.
+func Groups() []string {
+	out := make([]string, 0, len(groupTitles))
+	for _, g := range groupTitles {
+		out = append(out, g.group)
+	}
+	return out
+}
+
+// Group is the figures of one group, in the order of the report.
+func (r *Report) Group(g string) []Figure { return r.group(g) }
 
 func (r *Report) group(g string) []Figure {
 	var out []Figure

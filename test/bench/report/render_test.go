@@ -61,3 +61,23 @@ func TestSpliceRefusesBrokenMarkers(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderLinksEachGroupsChartAfterItsTable(t *testing.T) {
+	r := &Report{Meta: Meta{Mode: "short", Date: "2026-11-28T02:00:00Z", Kernel: "6.1.0-56-amd64"}}
+	r.Figures = []Figure{
+		NewFigure(GroupControl, "CreateVolume", "s", Lower, []float64{2}, []float64{1}, "CreateVolume", "lvcreate"),
+		NewFigure(GroupNode, "NodeStageVolume", "s", Lower, []float64{2}, []float64{1}, "NodeStageVolume", "iscsiadm"),
+	}
+	out := RenderWithCharts(r, "before", map[string]string{GroupControl: "benchmarks/before-control.png"})
+	link := "![Control path: ratio to floor](benchmarks/before-control.png)"
+	i, j, k := strings.Index(out, "| CreateVolume |"), strings.Index(out, link), strings.Index(out, "#### Node path")
+	if i < 0 || j < i || k < j {
+		t.Errorf("the control chart's link is not between its table and the next group:\n%s", out)
+	}
+	if strings.Count(out, "![") != 1 {
+		t.Errorf("a group without a chart got a link:\n%s", out)
+	}
+	if plain := Render(r, "before"); strings.Contains(plain, "![") {
+		t.Errorf("Render without charts links images:\n%s", plain)
+	}
+}
