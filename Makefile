@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 BIN := bin
 
-.PHONY: all build image check test integration fuzz e2e e2e-killpoints k8s-e2e packaging demo bench bench-short bench-doc lint generate clean
+.PHONY: all build image check test integration fuzz e2e e2e-killpoints k8s-e2e packaging demo bench bench-short bench-datapath bench-doc lint generate clean
 
 all: build
 
@@ -73,6 +73,13 @@ bench:
 
 bench-short:
 	$(BENCH_ENV) E2E_BENCH_SHORT=1 test/e2e/run.sh
+
+# The data-path sweep (docs/benchmarks.md, "Data path tuning"): fio through a
+# real iSCSI disk for each tgt / open-iscsi configuration of
+# test/bench/sweep_configs.go against one local-LV floor, in one guest boot
+# (about 10 minutes of guest time); $(BENCH_OUTPUT)/sweep.json and sweep.md.
+bench-datapath:
+	$(BENCH_ENV) E2E_BENCH_SWEEP=datapath E2E_OUTPUT=$(BENCH_OUTPUT)-datapath test/e2e/run.sh
 
 # docs/benchmarks.md's section $(BENCH_SECTION) from $(BENCH_OUTPUT)/bench.json, and its
 # charts in docs/benchmarks/.

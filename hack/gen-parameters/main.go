@@ -94,7 +94,7 @@ func run(root string, check bool) ([]string, error) {
 func where(a driver.Applies) string {
 	switch a {
 	case driver.AppliesController:
-		return "controller: how the LV is created"
+		return "controller: how the volume is made and exported"
 	case driver.AppliesNode:
 		return "node: at stage time, from the volume's `volume_context`"
 	}

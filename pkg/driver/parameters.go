@@ -71,7 +71,8 @@ type Parameter struct {
 // defaults filled in.
 type Parameters struct {
 	// Controller side.
-	Provisioning pool.Provisioning
+	Provisioning  pool.Provisioning
+	WriteCacheOff bool
 	// Node side.
 	BlockSize int // filesystem block size in bytes; 0: mkfs's own choice
 }
@@ -96,6 +97,19 @@ var parameterTable = []Parameter{
 				v = string(env.DefaultProvisioning)
 			}
 			p.Provisioning = pool.Provisioning(v)
+		},
+	},
+	{
+		Key:     "writeCache",
+		Values:  []string{"on", "off"},
+		Default: "`on`",
+		Applies: AppliesController,
+		Doc: "`on`: tgtd acknowledges a write once it is in the storage host's page cache, and makes it durable when the node " +
+			"flushes (filesystems do at each commit, `fsync` does): the contract of a disk with a volatile write cache. `off`: the LUN " +
+			"is write through, every write is synced to the LV before it is acknowledged, for software that never flushes; " +
+			"its cost is measured in docs/benchmarks.md, \"Data path tuning\". Set when the volume is made",
+		set: func(p *Parameters, v string, _ ParameterEnv) {
+			p.WriteCacheOff = v == "off"
 		},
 	},
 	{
@@ -258,5 +272,6 @@ func (p Parameters) FormatOptions(fsType string) []string {
 // createRequest puts the controller-side parameters into a pool request.
 func (p Parameters) createRequest(r pool.CreateRequest) pool.CreateRequest {
 	r.Provisioning = p.Provisioning
+	r.WriteCacheOff = p.WriteCacheOff
 	return r
 }

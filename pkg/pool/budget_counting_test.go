@@ -232,6 +232,14 @@ func (c *countingTgtadm) CloseConnection(ctx context.Context, tid, sid, cid int)
 	return c.t.CloseConnection(ctx, tid, sid, cid)
 }
 
+// SetTargetParams is one tgtadm update per key.
+func (c *countingTgtadm) SetTargetParams(ctx context.Context, tid int, params []tgt.TargetParam) error {
+	for _, p := range params {
+		c.log.changed("update target " + p.Name)
+	}
+	return c.t.SetTargetParams(ctx, tid, params)
+}
+
 // CreateLVNoReport is the lvcreate alone.
 func (c *countingLVM) CreateLVNoReport(ctx context.Context, vg string, opts lvm.CreateOptions) error {
 	c.log.changed("lvcreate")

@@ -100,7 +100,7 @@ func (p *Pool) createFrom(ctx context.Context, req CreateRequest, src *source, i
 //
 // The "creating" tag goes last, so the volume is reported only when whole.
 func (p *Pool) fill(ctx context.Context, req CreateRequest, src *source, id string, size uint64) error {
-	tags := append(volumeTags(req.Name, req.Provisioning), tagSrc+src.id, tagState+stateCreate)
+	tags := append(requestTags(req), tagSrc+src.id, tagState+stateCreate)
 	lv, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, id)
 	if err != nil && !errors.Is(err, lvm.ErrNotFound) {
 		return err

@@ -69,7 +69,7 @@ func (p *Pool) cloneThin(ctx context.Context, r *lvReport, req CreateRequest, sr
 	if err := p.checkThinRoomIn(r, src.lv.Size); err != nil {
 		return Volume{}, err
 	}
-	tags := append(volumeTags(req.Name, req.Provisioning), tagSrc+src.id)
+	tags := append(requestTags(req), tagSrc+src.id)
 	opts := lvm.CreateOptions{Name: id, Tags: tags, NoActivationSkip: true}
 	err := p.lvm.CreateSnapshotNoReport(ctx, p.cfg.VolumeGroup, src.lv.Name, opts)
 	lv, raced, err := p.created(ctx, id, nil, err)

@@ -17,6 +17,9 @@ type CreateRequest struct {
 	RequiredSize uint64 // 0: no minimum
 	LimitSize    uint64 // 0: no maximum
 	Provisioning Provisioning
+	// WriteCacheOff makes the volume's LUN write through (tag lic.wc=off;
+	// export.go): every write reaches the LV before tgtd acknowledges it.
+	WriteCacheOff bool
 	// At most one of these: the new volume starts with that data.
 	SourceSnapshot string
 	SourceVolume   string
@@ -113,7 +116,7 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 	}
 	// The LV and all its tags, in one command; it is not read back: it is
 	// what was asked for, size included (whole extents already).
-	tags := volumeTags(req.Name, req.Provisioning)
+	tags := requestTags(req)
 	err = p.lvm.CreateLVNoReport(ctx, p.cfg.VolumeGroup, p.createOptions(req, id, size, tags))
 	lv, raced, err := p.created(ctx, id, nil, err)
 	if err != nil {
@@ -178,6 +181,8 @@ func existing(lv *lvm.LV, req CreateRequest, id string) (Volume, error) {
 		return Volume{}, fmt.Errorf("%w: volume %q exists with size %d, outside the requested range", ErrExists, req.Name, v.Size)
 	case info.prov != req.Provisioning:
 		return Volume{}, fmt.Errorf("%w: volume %q exists with %s provisioning", ErrExists, req.Name, info.prov)
+	case info.wcOff != req.WriteCacheOff:
+		return Volume{}, fmt.Errorf("%w: volume %q exists with its write cache %s", ErrExists, req.Name, onOff(!info.wcOff))
 	}
 	return v, nil
 }

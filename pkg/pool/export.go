@@ -131,7 +131,11 @@ func (p *Pool) syncLUN(ctx context.Context, st *tgtState, t *tgt.Target, lv *lvm
 	// made ext4 abort its journal and go read-only in the real-kernel runs.
 	// Without the flag the initiator sees no discard support and zeroes by
 	// writing; thin space is not reclaimed from the node (docs/snapshots-and-expansion.md).
-	want := tgt.LUNParams{SCSIID: lv.Name, SCSISN: lv.Name}
+	// The write cache is set with the serial, in one tgtadm update (AddLUN
+	// removes a LUN whose update failed), so a LUN of ours always has the
+	// setting its tags ask for; tgtd does not list it, and it never changes
+	// for a volume.
+	want := tgt.LUNParams{SCSIID: lv.Name, SCSISN: lv.Name, WriteCacheOff: parseTags(lv.Tags).wcOff}
 	path := devicePath(p.cfg.VolumeGroup, lv)
 	iqn := p.IQN(lv.Name)
 	for i, l := range t.LUNs {
@@ -172,6 +176,9 @@ func (p *Pool) syncLUN(ctx context.Context, st *tgtState, t *tgt.Target, lv *lvm
 		return err
 	}
 	if err := p.guard(ctx, st, t, iqn, true); err != nil {
+		return err
+	}
+	if err := p.setTargetParams(ctx, t); err != nil {
 		return err
 	}
 	if err := p.tgt.AddLUN(ctx, t.TID, lunNumber, path, want); err != nil {

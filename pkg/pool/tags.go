@@ -29,6 +29,8 @@ import (
 //	lic.grow=<bytes>            a thick volume grew past this size and the new
 //	                            space is not zeroed yet: not exported until it is
 //	                            (grow.go)
+//	lic.wc=off                  the volume's LUN is write through (StorageClass
+//	                            writeCache: off); absent: tgt's write cache on
 const (
 	tagPrefix   = "lic."
 	tagOwner    = "lic.v1"
@@ -45,6 +47,7 @@ const (
 	tagTime     = "lic.time="
 	tagSize     = "lic.size="
 	tagGrow     = "lic.grow="
+	tagWCOff    = "lic.wc=off"
 )
 
 var b64 = base64.RawURLEncoding
@@ -52,6 +55,17 @@ var b64 = base64.RawURLEncoding
 // volumeTags are the tags a new volume is created with.
 func volumeTags(name string, prov Provisioning) []string {
 	return []string{tagOwner, tagName + b64.EncodeToString([]byte(name)), tagProv + string(prov)}
+}
+
+// requestTags are the tags a volume made for req starts with: volumeTags
+// and, for a volume whose write cache is off, tagWCOff (absent means on,
+// so volumes made before the parameter keep tgt's default).
+func requestTags(req CreateRequest) []string {
+	tags := volumeTags(req.Name, req.Provisioning)
+	if req.WriteCacheOff {
+		tags = append(tags, tagWCOff)
+	}
+	return tags
 }
 
 // pubTag records a publication. '.' is outside the base64url alphabet, so
@@ -87,6 +101,7 @@ type tagInfo struct {
 	size      uint64
 	growing   bool   // a lic.grow tag: the space past growFrom is not zeroed
 	growFrom  uint64 // the size before the growth
+	wcOff     bool   // lic.wc=off: the LUN is write through
 	malformed []string
 }
 
@@ -117,6 +132,8 @@ func parseTags(tags []string) tagInfo {
 			info.deleting = true
 		case t == tagState+stateCreate:
 			info.creating = true
+		case t == tagWCOff:
+			info.wcOff = true
 		case strings.HasPrefix(t, tagKind):
 			info.kind = t[len(tagKind):]
 		case strings.HasPrefix(t, tagSrc):
@@ -156,3 +173,10 @@ func (t tagInfo) String() string {
 // growTag marks a thick volume grown past size whose new space is not
 // zeroed yet.
 func growTag(size uint64) string { return tagGrow + strconv.FormatUint(size, 10) }
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}

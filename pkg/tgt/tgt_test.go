@@ -63,6 +63,13 @@ func TestCommands(t *testing.T) {
 			tgtadm("--op", "new", "--mode", "logicalunit", "--tid", "3", "--lun", "1", "--backing-store", lvPath),
 			tgtadm("--op", "update", "--mode", "logicalunit", "--tid", "3", "--lun", "1", "--params", "thin_provisioning=0"),
 		}},
+		{"AddLUN with the write cache off", func(tg *Tgt) error {
+			return tg.AddLUN(ctx, 3, 1, lvPath, LUNParams{SCSIID: "vol-a", SCSISN: "vol-a", WriteCacheOff: true})
+		}, [][]string{
+			tgtadm("--op", "new", "--mode", "logicalunit", "--tid", "3", "--lun", "1", "--backing-store", lvPath),
+			tgtadm("--op", "update", "--mode", "logicalunit", "--tid", "3", "--lun", "1", "--params",
+				"scsi_id=vol-a,scsi_sn=vol-a,thin_provisioning=0,mode_page=8:0:18:0x10:0:0xff:0xff:0:0:0xff:0xff:0xff:0xff:0x80:0x14:0:0:0:0:0:0"),
+		}},
 		{"DeleteLUN", func(tg *Tgt) error { return tg.DeleteLUN(ctx, 3, 1) },
 			[][]string{tgtadm("--op", "delete", "--mode", "logicalunit", "--tid", "3", "--lun", "1")}},
 		{"RefreshLUN", func(tg *Tgt) error { return tg.RefreshLUN(ctx, 3, 1, lvPath) }, [][]string{

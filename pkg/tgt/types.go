@@ -70,6 +70,11 @@ type Connection struct {
 type LUNParams struct {
 	SCSIID, SCSISN   string // at most MaxSCSIIDLen / MaxSCSISNLen bytes
 	ThinProvisioning bool   // advertise UNMAP so initiators can discard
+	// WriteCacheOff clears WCE in the LUN's caching mode page: tgtd then
+	// syncs every write to the backing store before it acknowledges it,
+	// and initiators see a write-through disk. tgtd does not list mode
+	// pages, so a LUN's setting is only ever what AddLUN set.
+	WriteCacheOff bool
 }
 
 // Interface is what the rest of the driver needs from tgtd; *Tgt implements
@@ -101,4 +106,7 @@ type Interface interface {
 	DeleteAccount(ctx context.Context, user string) error
 	BindAccount(ctx context.Context, tid int, user string) error
 	CloseConnection(ctx context.Context, tid, sid, cid int) error
+	// SetTargetParams sets iSCSI login keys of a target (target_params.go);
+	// tgtd lists them only per target, never in ListTargets.
+	SetTargetParams(ctx context.Context, tid int, params []TargetParam) error
 }

@@ -111,8 +111,18 @@ func lunParams(p LUNParams) string {
 		parts = append(parts, "scsi_sn="+p.SCSISN)
 	}
 	parts = append(parts, fmt.Sprintf("thin_provisioning=%d", boolInt(p.ThinProvisioning)))
+	if p.WriteCacheOff {
+		parts = append(parts, "mode_page="+writeThroughCachingPage)
+	}
 	return strings.Join(parts, ",")
 }
+
+// writeThroughCachingPage is the caching mode page (8) tgt gives every
+// disk LU (sbc.c: "8:0:18:0x14:..."), with WCE (0x04 of its first byte)
+// cleared: tgtd's rdwr backing store then fdatasyncs after each write.
+// tgt's parser splits --params at ',' and the page at ':', so it passes
+// through as one parameter.
+const writeThroughCachingPage = "8:0:18:0x10:0:0xff:0xff:0:0:0xff:0xff:0xff:0xff:0x80:0x14:0:0:0:0:0:0"
 
 func boolInt(b bool) int {
 	if b {

@@ -105,7 +105,7 @@ func (b *bench) dataPathOf(ctx context.Context, prov string) error {
 			unit = "MiB/s"
 		}
 		b.add(report.GroupData, report.DataName(prov, name), unit, report.Higher, results["driver"][name], results["floor"][name],
-			fmt.Sprintf("fio %s through the driver's %s volume (iSCSI, tgt and open-iscsi defaults)", name, prov),
+			fmt.Sprintf("fio %s through the driver's %s volume (iSCSI, the driver's export settings: pool.TargetParams, writeCache on)", name, prov),
 			fmt.Sprintf("fio %s on a local %s LV of the same size in the same VG", name, prov))
 	}
 	if err := d.Unpublish(ctx, v); err != nil {

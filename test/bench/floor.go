@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
 )
 
 // The floors: the bare commands that do what a driver call does, run with
@@ -106,20 +108,24 @@ func (b *bench) tgtadm(port int, args ...string) []string {
 }
 
 // exportCmds are the tgtadm commands of a new export, as the driver's
-// syncTarget issues them for a first publication with CHAP on: target, LUN
-// 1 on the LV, its serial and id (and thin_provisioning=0), the CHAP account
-// created and bound, the initiator bound.
+// syncTarget issues them for a first publication with CHAP on: target, its
+// iSCSI keys (pool.TargetParams, one update each), LUN 1 on the LV, its
+// serial and id (and thin_provisioning=0), the CHAP account created and
+// bound, the initiator bound.
 func (b *bench) exportCmds(port int, t floorTarget, backing string) [][]string {
 	tid := strconv.Itoa(t.tid)
-	return [][]string{
-		b.tgtadm(port, "--op", "new", "--mode", "target", "--tid", tid, "--targetname", t.iqn),
+	argvs := [][]string{b.tgtadm(port, "--op", "new", "--mode", "target", "--tid", tid, "--targetname", t.iqn)}
+	for _, p := range pool.TargetParams {
+		argvs = append(argvs, b.tgtadm(port, "--op", "update", "--mode", "target", "--tid", tid, "--name", p.Name, "--value", p.Value))
+	}
+	return append(argvs,
 		b.tgtadm(port, "--op", "new", "--mode", "logicalunit", "--tid", tid, "--lun", "1", "--backing-store", backing),
 		b.tgtadm(port, "--op", "update", "--mode", "logicalunit", "--tid", tid, "--lun", "1",
 			"--params", "scsi_id="+t.lv+",scsi_sn="+t.lv+",thin_provisioning=0"),
 		b.tgtadm(port, "--op", "new", "--mode", "account", "--user", t.user, "--password", t.password),
 		b.tgtadm(port, "--op", "bind", "--mode", "account", "--tid", tid, "--user", t.user),
 		b.tgtadm(port, "--op", "bind", "--mode", "target", "--tid", tid, "--initiator-name", b.initiator),
-	}
+	)
 }
 
 // unexportCmds remove a floor export the way the driver's last unpublish

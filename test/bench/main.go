@@ -39,6 +39,7 @@ func main() {
 	flag.StringVar(&c.out, "out", "bench.json", "where the results go")
 	flag.StringVar(&c.version, "version", "", "the driver version measured (git describe), recorded in the results")
 	flag.BoolVar(&c.short, "short", false, "the short run CI makes: few repetitions, bursts of 1 and 10, healing of 10, tiny fio runtimes")
+	flag.StringVar(&c.sweep, "sweep", "", "datapath: only the data-path sweep (make bench-datapath), written to -out and beside it as .md")
 	check := flag.String("check", "", "only check that this bench.json holds every figure of the mode (-short) and exit")
 	flag.Parse()
 
@@ -67,6 +68,7 @@ type config struct {
 	restartTgtd, initiatorFile       string
 	out, version                     string
 	short                            bool
+	sweep                            string
 }
 
 func run(c config) error {
@@ -86,6 +88,14 @@ func run(c config) error {
 	}
 	defer d.Close()
 	b := newBench(c, d, initiator)
+	switch c.sweep {
+	case "":
+	case "datapath":
+		say("bench: data-path sweep, node %s", d.NodeID)
+		return b.sweepDataPath(ctx, start)
+	default:
+		return fmt.Errorf("-sweep %q: the only sweep is datapath", c.sweep)
+	}
 	say("bench: %s run, %d repetitions, node %s", b.mode(), b.reps, d.NodeID)
 
 	phases := []struct {

@@ -31,7 +31,8 @@
 #   E2E_TGT_CONTROL_PORT       tgtd management port, tgtadm -C (default 0)
 #   E2E_RUN=demo               run test/e2e/demo (make demo) instead of the tests
 #   E2E_RUN=bench              run test/bench (make bench) instead of the tests;
-#                              E2E_BENCH_SHORT=1 makes it the short run
+#                              E2E_BENCH_SHORT=1 makes it the short run,
+#                              E2E_BENCH_SWEEP=datapath the data-path sweep
 #   E2E_BREAK=no-tgtd          debugging switch: do not start tgtd, so the
 #                              controller's Probe must fail (shows the harness
 #                              catches a real failure)
@@ -105,6 +106,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- storage host: loop-file volume group with a thin pool ------------------
+[ "${E2E_MODE:-}" = vm ] && storage_lvm_filter_iscsi
 storage_create_vg "$work" "$vg" "$pool" "$vg_size" "$pool_size"
 lvs -o lv_name,lv_attr,lv_size,zero "$vg" > "$out/lvs-start.txt"
 
@@ -271,6 +273,7 @@ if [ "${E2E_RUN:-tests}" = bench ]; then
   mkdir -p "$work/bench"
   short_arg=()
   [ "${E2E_BENCH_SHORT:-}" = 1 ] && short_arg=(-short)
+  [ -n "${E2E_BENCH_SWEEP:-}" ] && short_arg+=(-sweep="$E2E_BENCH_SWEEP" -out="$out/sweep.json")
   "$bin/bench" -controller-endpoint="unix://$run/controller.sock" -node-endpoint="unix://$run/node.sock" \
     -root="$work/bench" -volume-group="$vg" -thin-pool="$pool" -tgt-control-port="$control_port" \
     -portal="$portal" -restart-tgtd="$run/restart-tgtd" -initiator-name-file="$initiator_file" \

@@ -28,6 +28,18 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
+# storage_lvm_filter_iscsi: docs/install.md, storage host step 5. The storage
+# host is a node too, so the host's own lvm keeps off iSCSI disks like the
+# driver's lvm does: without it, the first lvm command after a new disk
+# appears scans it, and blocks for the session's replacement timeout when its
+# target is down at that moment (doctor's lvm-filter-host). Only for a
+# throw-away guest: it edits /etc/lvm/lvm.conf.
+storage_lvm_filter_iscsi() {
+  sed -i '0,/^devices {$/s//devices {\n\tglobal_filter = [ "r|^\/dev\/disk\/by-path\/.*-iscsi-.*|" ]/' /etc/lvm/lvm.conf
+  [ "$(lvmconfig devices/global_filter 2>/dev/null)" = 'global_filter="r|^/dev/disk/by-path/.*-iscsi-.*|"' ] ||
+    die "could not set devices/global_filter in /etc/lvm/lvm.conf: $(lvmconfig devices/global_filter 2>&1)"
+}
+
 # storage_create_vg WORK VG POOL VG_SIZE POOL_SIZE: the volume group on a
 # sparse file in WORK (the nova-volume trick for experiments: dd a sparse
 # file, losetup, vgcreate) with a thin pool; sets loopdev.

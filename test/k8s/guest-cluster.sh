@@ -161,12 +161,7 @@ done
 log "binaries copied into the guest's memory ($((SECONDS - t0))s)"
 
 # --- storage host and initiator ------------------------------------------------------
-# docs/install.md, storage host step 5: the storage host is a node too, so
-# the host's own lvm keeps off iSCSI disks like the driver's lvm does
-# (doctor's lvm-filter-host: an error while the host has sessions).
-sed -i '0,/^devices {$/s//devices {\n\tglobal_filter = [ "r|^\/dev\/disk\/by-path\/.*-iscsi-.*|" ]/' /etc/lvm/lvm.conf
-[ "$(lvmconfig devices/global_filter 2>/dev/null)" = 'global_filter="r|^/dev/disk/by-path/.*-iscsi-.*|"' ] ||
-  die "could not set devices/global_filter in /etc/lvm/lvm.conf: $(lvmconfig devices/global_filter 2>&1)"
+storage_lvm_filter_iscsi
 storage_create_vg "$work" "$vg" "$pool" "$vg_size" "$pool_size"
 storage_initiator_name /etc/iscsi/initiatorname.iscsi "$work"
 storage_start_iscsid /etc/iscsi/initiatorname.iscsi "$logs/iscsid.log"

@@ -24,12 +24,16 @@ import (
 type Fake struct {
 	mu       sync.Mutex
 	targets  map[int]*tgt.Target
-	accounts map[string]string // user -> password
-	sizes    map[string]uint64 // backing store -> size reported for its LUNs
-	nextSID  int
-	failures map[string][]error
-	calls    []string
-	hooks    map[string][]func() // BeforeNext
+	accounts map[string]string         // user -> password
+	sizes    map[string]uint64         // backing store -> size reported for its LUNs
+	params   map[int]map[string]string // tid -> iSCSI key -> value (SetTargetParams)
+	// lunParams are what AddLUN was given, by tid and LUN; read only
+	// together with a LUN that is there.
+	lunParams map[[2]int]tgt.LUNParams
+	nextSID   int
+	failures  map[string][]error
+	calls     []string
+	hooks     map[string][]func() // BeforeNext
 }
 
 var _ tgt.Interface = (*Fake)(nil)
@@ -44,6 +48,8 @@ func New() *Fake {
 func (f *Fake) reset() {
 	f.targets = map[int]*tgt.Target{}
 	f.accounts = map[string]string{}
+	f.params = map[int]map[string]string{}
+	f.lunParams = map[[2]int]tgt.LUNParams{}
 	f.nextSID = 1
 }
 
@@ -171,5 +177,6 @@ func (f *Fake) DeleteTarget(ctx context.Context, tid int) error {
 		return err
 	}
 	delete(f.targets, tid)
+	delete(f.params, tid)
 	return nil
 }

@@ -261,3 +261,39 @@ func TestErrorsHaveTheRealShape(t *testing.T) {
 		t.Errorf("DeleteTarget of a missing target = %#v", err)
 	}
 }
+
+func TestTargetParamsAreForgottenWithTheTargetAndOnRestart(t *testing.T) {
+	ctx := context.Background()
+	f := New()
+	if err := f.SetTargetParams(ctx, 1, []tgt.TargetParam{{Name: "InitialR2T", Value: "No"}}); !errors.Is(err, tgt.ErrNotFound) {
+		t.Errorf("params of a missing target: %v, want ErrNotFound", err)
+	}
+	if err := f.CreateTarget(ctx, 1, "iqn.2026-11.x:a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetTargetParams(ctx, 1, []tgt.TargetParam{{Name: "InitialR2T", Value: "maybe"}}); !errors.Is(err, tgt.ErrInvalid) {
+		t.Errorf("a bad value: %v, want ErrInvalid", err)
+	}
+	if err := f.SetTargetParams(ctx, 1, []tgt.TargetParam{{Name: "InitialR2T", Value: "No"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.TargetParams(1); got["InitialR2T"] != "No" || len(got) != 1 {
+		t.Errorf("TargetParams = %v", got)
+	}
+	f.Restart()
+	if got := f.TargetParams(1); got != nil {
+		t.Errorf("after a restart: %v, want none", got)
+	}
+	if err := f.CreateTarget(ctx, 1, "iqn.2026-11.x:a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetTargetParams(ctx, 1, []tgt.TargetParam{{Name: "InitialR2T", Value: "No"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.DeleteTarget(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.TargetParams(1); got != nil {
+		t.Errorf("after the target's delete: %v, want none", got)
+	}
+}

@@ -45,7 +45,21 @@ func (f *Fake) AddLUN(ctx context.Context, tid, lun int, backingStore string, p 
 		l.SCSISN = fmt.Sprintf("beaf%d%d", tid, lun)
 	}
 	t.LUNs = append(t.LUNs, l)
+	f.lunParams[[2]int{tid, lun}] = p
 	return nil
+}
+
+// LUNParams returns what AddLUN was given for LUN lun of target tid, for
+// what tgtd keeps but does not list (WriteCacheOff); false when there is
+// no such LUN.
+func (f *Fake) LUNParams(tid, lun int) (tgt.LUNParams, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.targets[tid]
+	if !ok || lunIndex(t, lun) < 0 {
+		return tgt.LUNParams{}, false
+	}
+	return f.lunParams[[2]int{tid, lun}], true
 }
 
 // DeleteLUN removes a LUN.
