@@ -29,8 +29,8 @@ flock 8
 
 log() { echo "build-kube-e2e: $*" >&2; }
 
-# e2e.test --version prints version.Get(), stamped by kube_ldflags.
-version_ok() { [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "GitVersion:\"$KUBE_VERSION\""; }
+# e2e.test --version prints version.Get() (its GitVersion), stamped by kube_ldflags.
+version_ok() { [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qx -- "$KUBE_VERSION"; }
 # agnhost's version is the image tag test/utils/image/manifest.go names
 # (test/images/agnhost/VERSION), kept beside the binary.
 agnhost_ok() { [ -x "$outdir/agnhost" ] && [ -s "$outdir/agnhost.version" ]; }
@@ -64,6 +64,23 @@ if ! version_ok || ! agnhost_ok; then
     cat "$e2e_dir/test/images/agnhost/VERSION" >"$outdir/agnhost.version"
     log "built agnhost $(cat "$outdir/agnhost.version") in $((SECONDS - t0))s"
   fi
+fi
+# The references the suite's storage tests give their pods' images
+# (test/utils/image/manifest.go): busybox (most pods), agnhost (subPath and
+# pause containers), nginx (the exec test, which runs only /bin/sh in it).
+# test/k8s/images.sh makes images under these names; no registry is reachable.
+if [ ! -s "$outdir/images.env" ]; then
+  e2e_dir=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  manifest=$e2e_dir/test/utils/image/manifest.go
+  registry=$(sed -n 's/^[[:space:]]*PromoterE2eRegistry: *"\([^"]*\)",$/\1/p' "$manifest")
+  {
+    for id in BusyBox Agnhost Nginx; do
+      ref=$(sed -n "s|^[[:space:]]*configs\[$id\] = Config{list.PromoterE2eRegistry, \"\([^\"]*\)\", \"\([^\"]*\)\"}|\1:\2|p" "$manifest")
+      [ -n "$registry" ] && [ -n "$ref" ] || { log "cannot find the $id image in $manifest"; exit 1; }
+      echo "E2E_IMAGE_$(tr a-z A-Z <<<"$id")=$registry/$ref"
+    done
+  } >"$outdir/images.env.tmp"
+  mv "$outdir/images.env.tmp" "$outdir/images.env"
 fi
 version_ok || { log "$bin does not report $KUBE_VERSION"; exit 1; }
 agnhost_ok || { log "$outdir/agnhost missing"; exit 1; }
