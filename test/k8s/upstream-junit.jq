@@ -9,7 +9,7 @@
 # reason is the message). Suite-level nodes (BeforeSuite, ReportAfterSuite)
 # count only when they failed: a broken setup must not look green.
 def esc: tostring | @html;
-def name: ((.ContainerHierarchyTexts // []) + [.LeafNodeText // .LeafNodeType]) | map(select(. != "")) | join(" ");
+def name: ((.ContainerHierarchyTexts // []) + [if (.LeafNodeText // "") == "" then .LeafNodeType else .LeafNodeText end]) | map(select(. != "")) | join(" ");
 def ran: (.State != "skipped") or ((.Failure.Message // "") != "");
 [ .[].SpecReports[]?
   | select(ran)
