@@ -30,6 +30,8 @@
 #   E2E_K8S_UPSTREAM  ci (default: test/k8s/upstream-ci.txt), full (every
 #                     External.Storage test; make k8s-e2e-full) or off: the
 #                     upstream storage suite, after test/k8s's own tests
+#   E2E_K8S_UPSTREAM_FOCUS  a -ginkgo.focus regexp in place of the mode's
+#                     (e.g. one test's name, while working on it)
 #   E2E_VM_MEMORY     guest memory in MiB (default here 6144: the control plane,
 #                     containerd's images and the volume group all live in RAM)
 #   E2E_VM_TIMEOUT    seconds before a hung guest is killed (default here 5400;
@@ -69,6 +71,8 @@ crds=$(hack/fetch-snapshot-crds.sh | tail -n 1)
 mkdir -p "$bin"
 build_tests() {
   (cd "$here" && go vet -tags k8s ./... && go test -c -tags k8s -o "$bin/k8s.test" .)
+  # The host-side tests of the harness itself (no cluster): upstream-junit.jq.
+  (cd "$here" && go test -count=1 -run 'TestUpstreamJUnit' .)
   go build -o "$bin/junitsum" ./test/e2e/junitsum
   # test2json ships as source with Go; built so the guest needs no `go`.
   go build -o "$bin/test2json" cmd/test2json

@@ -38,6 +38,10 @@ case $mode in
   *) echo "upstream.sh: mode $mode is not ci or full" >&2; exit 2 ;;
 esac
 
+# E2E_K8S_UPSTREAM_FOCUS (run.sh's setting, passed into the guest) replaces
+# the mode's focus: one test while working on it.
+focus=${E2E_K8S_UPSTREAM_FOCUS:-$focus}
+
 mkdir -p "$out/upstream" "$out/junit"
 # The framework runs kubectl for some checks (TestContext.KubectlPath: "kubectl" on PATH).
 export PATH=$(dirname "$e2e_test"):$PATH
