@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 BIN := bin
 
-.PHONY: all build image check test integration fuzz e2e e2e-killpoints k8s-e2e packaging demo bench bench-short bench-datapath bench-doc lint generate clean
+.PHONY: all build image check test integration fuzz e2e e2e-killpoints k8s-e2e k8s-e2e-full packaging demo bench bench-short bench-datapath bench-doc lint generate clean
 
 all: build
 
@@ -48,6 +48,11 @@ e2e-killpoints:
 # of builds from nothing.
 k8s-e2e:
 	test/k8s/run.sh
+
+# The same cluster with every External.Storage test of the upstream suite
+# instead of its CI subset (hours under emulation; docs/testing.md).
+k8s-e2e-full:
+	E2E_K8S_UPSTREAM=full test/k8s/run.sh
 
 # Image, chart and manifests against real tools: buildah, helm, kube-apiserver + etcd (as root).
 packaging:

@@ -8,13 +8,13 @@
 #   hack/build-kube-tools.sh --cluster   also kubelet, kube-controller-manager and
 #                                        kube-scheduler: a whole node (make k8s-e2e)
 #
-# kube-apiserver cannot be `go install`ed: k8s.io/kubernetes replaces its
-# staging modules with ./staging paths. A wrapper module outside the repo
-# requires k8s.io/kubernetes and replaces every staging module with its
-# published v0.X.Y twin (the list comes from k8s.io/kubernetes's own go.mod),
-# so the project's go.mod never sees Kubernetes. Builds are reused while the
-# binaries report the pinned versions; the Go build cache makes rebuilds cheap.
+# kube-apiserver cannot be `go install`ed: it is built in a wrapper module
+# outside the repo (hack/lib/kube-wrapper.sh), so the project's go.mod never
+# sees Kubernetes. Builds are reused while the binaries report the pinned
+# versions; the Go build cache makes rebuilds cheap.
 set -euo pipefail
+# shellcheck source=hack/lib/kube-wrapper.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/kube-wrapper.sh"
 
 cluster=false
 case ${1:-} in
@@ -50,42 +50,11 @@ has_version() {
 }
 
 build_kube() {
-  local wrapper=$cache/kube-wrapper-$KUBE_VERSION
-  local staging_version=v0.${KUBE_VERSION#v1.}
-  local tools_go cmd
-  tools_go=$(
-    printf '//go:build tools\n\n// Package tools pins the Kubernetes commands this wrapper module builds.\npackage tools\n\nimport (\n'
-    for cmd in "${kube_cmds[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$cmd"; done
-    printf ')\n'
-  )
-  # A wrapper written for fewer commands (an older version of this script)
-  # lacks their dependencies in go.sum: written again.
-  if [ ! -f "$wrapper/go.sum" ] || [ "$(cat "$wrapper/tools.go" 2>/dev/null)" != "$tools_go" ]; then
-    log "writing the wrapper module for k8s.io/kubernetes $KUBE_VERSION in $wrapper"
-    rm -rf "$wrapper" && mkdir -p "$wrapper"
-    local kmod
-    kmod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-    [ -f "$kmod" ] || { log "cannot download k8s.io/kubernetes@$KUBE_VERSION"; return 1; }
-    (
-      cd "$wrapper"
-      go mod init lvm-iscsi-csi.local/kube-tools >/dev/null 2>&1
-      go mod edit -require="k8s.io/kubernetes@$KUBE_VERSION"
-      # sample-* modules are examples the proxy does not serve and nothing imports.
-      grep -oE '^[[:space:]]*k8s\.io/[a-z0-9-]+ => \./staging/' "$kmod" | awk '{print $1}' |
-        grep -v '^k8s.io/sample-' | while read -r m; do
-          go mod edit -replace="$m=$m@$staging_version"
-        done
-      printf '%s\n' "$tools_go" >tools.go
-      GOFLAGS=-mod=mod go mod tidy
-    )
-  fi
-  local pkg ldflags=""
-  local major=1 minor=${KUBE_VERSION#v1.}
-  minor=${minor%%.*}
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
-    ldflags+=" -X $pkg.gitTreeState=clean"
-  done
+  local wrapper=$cache/kube-wrapper-$KUBE_VERSION cmd pkgs=()
+  for cmd in "${kube_cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$cmd"); done
+  kube_wrapper "$wrapper" "$KUBE_VERSION" "pins the Kubernetes commands this wrapper module builds." "${pkgs[@]}"
+  local ldflags
+  ldflags=$(kube_ldflags "$KUBE_VERSION")
   local t0
   for cmd in "$@"; do
     log "building $cmd $KUBE_VERSION (cold: minutes; warm Go build cache: seconds)"

@@ -2,7 +2,8 @@
 # Installs, with apt-get, the Debian packages `make k8s-e2e` needs beyond the
 # real-kernel e2e tests' (hack/install-e2e-deps.sh): the container runtime the
 # guest's kubelet talks to (containerd, runc, the CNI plugins), etcd and
-# openssl and curl for the control plane, buildah and debootstrap for the images.
+# openssl and curl for the control plane, buildah and debootstrap for the images,
+# jq for the upstream storage suite's report (test/k8s/upstream-junit.jq).
 # Installs nothing when every tool is already there.
 set -euo pipefail
 . "$(dirname "$0")/lib/apt-install.sh"
@@ -11,6 +12,7 @@ set -euo pipefail
 declare -A pkg_of=(
   [containerd]=containerd [runc]=runc [/usr/lib/cni/bridge]=containernetworking-plugins
   [etcd]=etcd-server [openssl]=openssl [curl]=curl [buildah]=buildah [debootstrap]=debootstrap
+  [jq]=jq
 )
 missing=()
 for tool in "${!pkg_of[@]}"; do

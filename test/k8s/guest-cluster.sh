@@ -22,12 +22,15 @@
 #               `helm install` of charts/lvm-iscsi-csi with the chart's default
 #               values except images, the storage host, metrics on and JSON
 #               logs (docs/testing.md)
-#   tests       k8s.test (client-go) with the admin kubeconfig
+#   tests       k8s.test (client-go) with the admin kubeconfig, then the
+#               upstream storage suite (test/k8s/upstream.sh: e2e.test with
+#               test/k8s/testdriver.yaml), each when asked for
 #
 # Inputs: E2E_OUTPUT (results; required) holding inputs.env, written by run.sh:
 # K8S_BIN (kube binaries, helm), K8S_IMAGES_ENV (test/k8s/images.sh's list),
-# K8S_CRDS, K8S_SNAPSHOT_RBAC, K8S_TEST_BIN (k8s.test, junitsum, test2json).
-# Settings: E2E_K8S_GO_RUN (-test.run), E2E_VG_SIZE, E2E_THIN_POOL_SIZE,
+# K8S_CRDS, K8S_SNAPSHOT_RBAC, K8S_TEST_BIN (k8s.test, junitsum, test2json),
+# K8S_UPSTREAM (ci, full or off) and K8S_E2E_BIN (e2e.test's directory).
+# Settings: E2E_K8S_GO_RUN (-test.run), E2E_K8S_OWN=off (skip k8s.test), E2E_VG_SIZE, E2E_THIN_POOL_SIZE,
 # E2E_K8S_UNTIL=node (stop once the node is Ready: for work on the cluster
 # itself).
 set -euo pipefail
@@ -151,6 +154,7 @@ mkdir -p "$local_bin"
 cp "$K8S_BIN"/kube-apiserver "$K8S_BIN"/kube-controller-manager "$K8S_BIN"/kube-scheduler \
   "$K8S_BIN"/kubelet "$K8S_BIN"/kubectl "$K8S_BIN"/helm "$local_bin/"
 cp "$K8S_TEST_BIN"/k8s.test "$K8S_TEST_BIN"/junitsum "$K8S_TEST_BIN"/test2json "$local_bin/"
+[ "${K8S_UPSTREAM:-off}" = off ] || cp "$K8S_E2E_BIN"/e2e.test "$local_bin/"
 K8S_BIN=$local_bin K8S_TEST_BIN=$local_bin
 # The binaries the node runs for every pod and container: changing their
 # times copies them up into the overlay's memory layer.
@@ -348,6 +352,12 @@ helm_args=(
   --set "storageHost.volumeGroup=$vg" --set "storageHost.thinPool=$pool"
   --set metrics.enabled=true --set logFormat=json
 )
+# The upstream suite's claims are 256Mi to 2Gi (volume-expand grows a 1Gi
+# claim by 1Gi; snapshots and clones beside their sources), all thin (the
+# class as installed), and their sizes together may not pass the thin pool
+# (1G here, in the guest's memory) times overprovisionRatio: raised for it,
+# as an administrator who overcommits does. Little of it is ever written.
+[ "${K8S_UPSTREAM:-off}" = off ] || helm_args+=(--set controller.overprovisionRatio=8)
 printf '%s\n' "${helm_args[@]}" > "$out/helm-args.txt"
 "$K8S_BIN/helm" --kubeconfig "$kubeconfig" install lvm-iscsi-csi "$repo/charts/lvm-iscsi-csi" \
   --namespace lvm-iscsi-csi --create-namespace "${helm_args[@]}" > "$logs/helm-install.log" 2>&1 ||
@@ -370,15 +380,24 @@ wait_for "snapshot-controller available" 900 \
   done
 ) &
 pids+=("$!:progress")
-log "k8s tests (log: $out/k8s.log; progress: $logs/progress.txt)"
-t0=$SECONDS
 status=0
-"$K8S_TEST_BIN/k8s.test" -test.v -test.timeout=60m -test.run="${E2E_K8S_GO_RUN:-.}" \
-  -kubeconfig "$kubeconfig" -busybox-image "$K8S_IMAGE_BUSYBOX" \
-  -volume-group "$vg" -kubelet-dir /var/lib/kubelet \
-  -initiator-name-file /etc/iscsi/initiatorname.iscsi -iscsid-log "$logs/iscsid.log" \
-  > "$out/k8s.log" 2>&1 || status=1
-"$K8S_TEST_BIN/test2json" -p k8s < "$out/k8s.log" > "$out/k8s.json"
-"$K8S_TEST_BIN/junitsum" -from-test2json -suite k8s < "$out/k8s.json" > "$out/junit/k8s.xml" || status=1
-log "k8s tests finished in $((SECONDS - t0))s: $("$K8S_TEST_BIN/junitsum" "$out/junit/k8s.xml" 2>&1 || true)"
+if [ "${E2E_K8S_OWN:-on}" = on ]; then
+  log "k8s tests (log: $out/k8s.log; progress: $logs/progress.txt)"
+  t0=$SECONDS
+  "$K8S_TEST_BIN/k8s.test" -test.v -test.timeout=60m -test.run="${E2E_K8S_GO_RUN:-.}" \
+    -kubeconfig "$kubeconfig" -busybox-image "$K8S_IMAGE_BUSYBOX" \
+    -volume-group "$vg" -kubelet-dir /var/lib/kubelet \
+    -initiator-name-file /etc/iscsi/initiatorname.iscsi -iscsid-log "$logs/iscsid.log" \
+    > "$out/k8s.log" 2>&1 || status=1
+  "$K8S_TEST_BIN/test2json" -p k8s < "$out/k8s.log" > "$out/k8s.json"
+  "$K8S_TEST_BIN/junitsum" -from-test2json -suite k8s < "$out/k8s.json" > "$out/junit/k8s.xml" || status=1
+  log "k8s tests finished in $((SECONDS - t0))s: $("$K8S_TEST_BIN/junitsum" "$out/junit/k8s.xml" 2>&1 || true)"
+fi
+if [ "${K8S_UPSTREAM:-off}" != off ]; then
+  log "upstream storage suite, $K8S_UPSTREAM (log: $out/upstream.log; progress: $logs/progress.txt)"
+  lvs -a -o lv_name,lv_attr,lv_size,lv_tags "$vg" > "$logs/lvs-before-upstream.txt" 2>&1
+  t0=$SECONDS
+  "$here/upstream.sh" "$K8S_UPSTREAM" "$K8S_BIN/e2e.test" "$kubeconfig" "$out" || status=1
+  log "upstream storage suite finished in $((SECONDS - t0))s: $("$K8S_TEST_BIN/junitsum" "$out/junit/upstream.xml" 2>&1 || true)"
+fi
 exit "$status"

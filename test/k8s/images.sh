@@ -3,7 +3,7 @@
 # docker-archive files containerd imports (`ctr -n k8s.io images import`), and
 # writes ENVFILE naming them:
 #
-#   test/k8s/images.sh SIDECAR_BINDIR ENVFILE
+#   test/k8s/images.sh SIDECAR_BINDIR ENVFILE [E2E_BINDIR]
 #
 #   driver     the project's Dockerfile, built offline by hack/build-image.sh
 #   sidecars   csi-provisioner, csi-attacher, csi-resizer, csi-snapshotter and
@@ -12,6 +12,12 @@
 #   pause      test/k8s/pause, containerd's pod sandbox image
 #   busybox    this machine's static busybox with its applets linked in /bin,
 #              for the test pods
+#   upstream   with E2E_BINDIR (hack/build-kube-e2e.sh's directory): the images
+#              the upstream storage suite's pods name (its images.env): busybox
+#              and nginx as the busybox above (the suite runs only shell
+#              commands in them), agnhost as the agnhost binary built from
+#              k8s.io/kubernetes/test/images/agnhost with that busybox beside
+#              it (its Dockerfile's alpine base gives the tests a shell)
 #
 # Archives live in ${XDG_CACHE_HOME:-~/.cache}/lvm-iscsi-csi/k8s-images and are
 # named by a hash of what went in, so an unchanged image is not made again;
@@ -25,8 +31,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo"
 
-[ $# = 2 ] || { echo "usage: $0 SIDECAR_BINDIR ENVFILE" >&2; exit 2; }
-sidecars=$1 envfile=$2
+[ $# = 2 ] || [ $# = 3 ] || { echo "usage: $0 SIDECAR_BINDIR ENVFILE [E2E_BINDIR]" >&2; exit 2; }
+sidecars=$1 envfile=$2 e2e_bindir=${3:-}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/lvm-iscsi-csi
 archives=$cache/k8s-images
 bh_root=$cache/image
@@ -54,12 +60,13 @@ push() {
   mv "$archive.tmp" "$archive"
 }
 
-# from_files VAR NAME TAG ENTRYPOINT DIR: an image of DIR's contents and
-# nothing else, entrypoint ENTRYPOINT (a JSON list), named localhost/lvm-iscsi-csi/NAME:TAG.
+# from_files VAR NAME TAG ENTRYPOINT DIR [REF [CMD]]: an image of DIR's
+# contents and nothing else, entrypoint ENTRYPOINT (a JSON list), named REF
+# (default localhost/lvm-iscsi-csi/NAME:TAG), with CMD (a JSON list) if given.
 from_files() {
-  local var=$1 name=$2 tag=$3 entrypoint=$4 dir=$5
-  local ref=localhost/lvm-iscsi-csi/$name:$tag key archive ctr
-  key=$( { echo "$ref $entrypoint"; (cd "$dir" && find . -printf '%p %l %m\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | sha256sum | cut -c1-16)
+  local var=$1 name=$2 tag=$3 entrypoint=$4 dir=$5 ref=${6:-localhost/lvm-iscsi-csi/$2:$3} cmd=${7:-}
+  local key archive ctr
+  key=$( { echo "$ref $entrypoint${cmd:+ $cmd}"; (cd "$dir" && find . -printf '%p %l %m\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | sha256sum | cut -c1-16)
   archive=$archives/$name-$tag-$key.tar
   if [ ! -s "$archive" ]; then
     log "making $ref"
@@ -67,6 +74,7 @@ from_files() {
     bh copy "$ctr" "$dir" / >/dev/null
     bh config --entrypoint "$entrypoint" --os linux --arch amd64 \
       --label "io.lvm-iscsi-csi.k8s-e2e=$key" "$ctr"
+    [ -z "$cmd" ] || bh config --cmd "$cmd" "$ctr"
     bh commit --rm -q "$ctr" "$ref" >/dev/null
     push "$ref" "$archive"
     bh rmi -f "$ref" >/dev/null 2>&1 || true
@@ -101,6 +109,19 @@ for applet in $(/bin/busybox --list); do
   [ "$applet" = busybox ] || ln -s busybox "$stage/busybox/bin/$applet"
 done
 from_files K8S_IMAGE_BUSYBOX busybox e2e '["/bin/sh"]' "$stage/busybox"
+
+# --- the upstream suite's test images ------------------------------------------------
+if [ -n "$e2e_bindir" ]; then
+  # shellcheck source=/dev/null
+  . "$e2e_bindir/images.env"
+  # Like upstream's busybox image: no entrypoint, sh as its command.
+  from_files K8S_IMAGE_E2E_BUSYBOX e2e-busybox "${E2E_IMAGE_BUSYBOX##*:}" '[]' "$stage/busybox" "$E2E_IMAGE_BUSYBOX" '["/bin/sh"]'
+  from_files K8S_IMAGE_E2E_NGINX e2e-nginx "${E2E_IMAGE_NGINX##*:}" '[]' "$stage/busybox" "$E2E_IMAGE_NGINX" '["/bin/sh"]'
+  mkdir -p "$stage/agnhost"
+  cp -a "$stage/busybox/." "$stage/agnhost/"
+  cp "$e2e_bindir/agnhost" "$stage/agnhost/agnhost"
+  from_files K8S_IMAGE_E2E_AGNHOST e2e-agnhost "${E2E_IMAGE_AGNHOST##*:}" '["/agnhost"]' "$stage/agnhost" "$E2E_IMAGE_AGNHOST" '["pause"]'
+fi
 
 # --- the driver, from the Dockerfile ----------------------------------------------
 driver_ref=localhost/lvm-iscsi-csi:$version
