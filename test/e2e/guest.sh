@@ -134,11 +134,13 @@ start_driver() { # name args...
   echo $! > "$run/$name.pid"
 }
 # --reconcile-interval: only start-up and tgtd restarts reconcile, as the
-# wrong-disk test tampers with a serial.
+# wrong-disk test tampers with a serial and the outage tests need a deleted
+# target to stay deleted until they restart tgtd (10m let a periodic pass
+# fall inside an outage once a few minutes of tests came before it).
 controller_args=(--mode=controller --endpoint="unix://$run/controller.sock"
   --volume-group="$vg" --thin-pool="$pool" --portal="$portal"
   --tgt-control-port="$control_port" --state-dir="$work/state/controller" --v=5
-  --reconcile-interval=10m --metrics-address=127.0.0.1:29852)
+  --reconcile-interval=24h --metrics-address=127.0.0.1:29852)
 start_driver controller "${controller_args[@]}"
 node_args=(--mode=node --endpoint="unix://$run/node.sock" --node-id=e2e-node
   --initiator-name-file="$initiator_file" --kubelet-dir="$work" --state-dir="$work/state/node" --v=5

@@ -158,7 +158,7 @@ func TestStagingMountAfterATargetOutage(t *testing.T) {
 			}
 			// The controller's side of the same outage: the volume is
 			// published and tgtd has no target for it (this harness's
-			// reconcile interval is 10m, so nothing restores it before
+			// reconcile interval is 24h, so nothing restores it before
 			// tgtd restarts).
 			if r := controllerHealth(t, d, v); !slices.Equal(r, []string{"TargetMissing"}) {
 				t.Errorf("controller health during the outage %v, want [TargetMissing]", r)
