@@ -107,6 +107,19 @@ trap 'exit 143' TERM
 
 # --- storage host: loop-file volume group with a thin pool ------------------
 [ "${E2E_MODE:-}" = vm ] && storage_lvm_filter_iscsi
+# multipath-tools is installed for the doctor's multipathd test, which
+# starts multipathd itself (which needs none of its udev rules); the rules
+# would start `multipath -u` on every add and change event of every iSCSI
+# disk of every other test, one more process per event under emulation.
+# Masked in the throw-away guest, so those tests run as on a node without
+# multipath-tools, as they did before it was installed.
+if [ "${E2E_MODE:-}" = vm ]; then
+  mkdir -p /etc/udev/rules.d
+  for rule in 56-dm-mpath.rules 60-multipath.rules 60-kpartx.rules; do
+    ln -sf /dev/null "/etc/udev/rules.d/$rule"
+  done
+  udevadm control --reload
+fi
 storage_create_vg "$work" "$vg" "$pool" "$vg_size" "$pool_size"
 lvs -o lv_name,lv_attr,lv_size,zero "$vg" > "$out/lvs-start.txt"
 
