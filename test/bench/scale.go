@@ -255,25 +255,12 @@ func healed(targets []tgt.Target, vols []*lifecycle.Volume, initiator string) bo
 
 func (b *bench) floorHeal(ctx context.Context, vols []*lifecycle.Volume) (float64, error) {
 	port := b.floorControlPort
-	d := exec.Command("tgtd", "-f", "-C", strconv.Itoa(port), "--iscsi", "portal="+b.floorPortal)
-	d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	start := time.Now()
-	if err := d.Start(); err != nil {
+	_, stop, err := b.startFloorTgtd(ctx)
+	if err != nil {
 		return 0, err
 	}
-	defer func() {
-		d.Process.Kill()
-		d.Wait()
-		os.Remove("/var/run/tgtd/socket." + strconv.Itoa(port))
-		os.Remove("/var/run/tgtd/socket." + strconv.Itoa(port) + ".lock")
-	}()
-	err := waitFor(ctx, 30*time.Second, 50*time.Millisecond, func() bool {
-		_, err := cmd(ctx, "", b.tgtadm(port, "--op", "show", "--mode", "sys")...)
-		return err == nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("the floor's tgtd on control port %d: %w", port, err)
-	}
+	defer stop()
 	for _, v := range vols {
 		t := b.newFloorTarget(v.ID)
 		if err := cmds(ctx, t.password, b.exportCmds(port, t, b.lvPath(v.ID))...); err != nil {
@@ -318,4 +305,32 @@ func (b *bench) list(ctx context.Context, n int) error {
 		fmt.Sprintf("ListVolumes, every page, with %d volumes (and the CHAP key LV) in the VG", n),
 		"one lvs --reportformat json of the VG with the fields the driver reads")
 	return nil
+}
+
+// startFloorTgtd starts a tgtd of the bench's own on the floor's control
+// port and portal, with extra arguments, and waits until it answers; it
+// returns tgtd's pid, and stop, which kills it and removes its control
+// socket.
+func (b *bench) startFloorTgtd(ctx context.Context, extra ...string) (pid int, stop func(), err error) {
+	port := b.floorControlPort
+	d := exec.Command("tgtd", append([]string{"-f", "-C", strconv.Itoa(port), "--iscsi", "portal=" + b.floorPortal}, extra...)...)
+	d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := d.Start(); err != nil {
+		return 0, nil, err
+	}
+	stop = func() {
+		d.Process.Kill()
+		d.Wait()
+		os.Remove("/var/run/tgtd/socket." + strconv.Itoa(port))
+		os.Remove("/var/run/tgtd/socket." + strconv.Itoa(port) + ".lock")
+	}
+	err = waitFor(ctx, 30*time.Second, 50*time.Millisecond, func() bool {
+		_, err := cmd(ctx, "", b.tgtadm(port, "--op", "show", "--mode", "sys")...)
+		return err == nil
+	})
+	if err != nil {
+		stop()
+		return 0, nil, fmt.Errorf("the bench's own tgtd on control port %d: %w", port, err)
+	}
+	return d.Process.Pid, stop, nil
 }

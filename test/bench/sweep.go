@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/test/bench/report"
@@ -197,25 +194,11 @@ func fioCPU(path string) (usr, sys float64) {
 // everything undone.
 func (b *bench) sweepOne(ctx context.Context, c sweepConfig, lv string) (map[string]float64, map[string]cpuShare, map[string]string, error) {
 	port := b.floorControlPort
-	args := append([]string{"-f", "-C", strconv.Itoa(port), "--iscsi", "portal=" + b.floorPortal}, c.tgtdArgs...)
-	d := exec.Command("tgtd", args...)
-	d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := d.Start(); err != nil {
+	tgtdPid, stop, err := b.startFloorTgtd(ctx, c.tgtdArgs...)
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	defer func() {
-		d.Process.Kill()
-		d.Wait()
-		os.Remove("/var/run/tgtd/socket." + strconv.Itoa(port))
-		os.Remove("/var/run/tgtd/socket." + strconv.Itoa(port) + ".lock")
-	}()
-	err := waitFor(ctx, 30*time.Second, 50*time.Millisecond, func() bool {
-		_, err := cmd(ctx, "", b.tgtadm(port, "--op", "show", "--mode", "sys")...)
-		return err == nil
-	})
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("the sweep's tgtd on control port %d: %w", port, err)
-	}
+	defer stop()
 	iqn := b.floorIQN(lv)
 	params := "scsi_id=" + lv + ",scsi_sn=" + lv + ",thin_provisioning=0"
 	if c.lunParams != "" {
@@ -263,7 +246,7 @@ func (b *bench) sweepOne(ctx context.Context, c sweepConfig, lv string) (map[str
 	}
 	observed := observe(disk)
 	say("  observed: %v", observed)
-	vals, cpu, err := b.sweepJobs(ctx, disk, d.Process.Pid)
+	vals, cpu, err := b.sweepJobs(ctx, disk, tgtdPid)
 	return vals, cpu, observed, err
 }
 

@@ -7,9 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/test/e2e/lifecycle"
 )
 
@@ -74,16 +72,7 @@ func TestSessionsNegotiateTheDataPathKeysAlsoAfterATgtdRestart(t *testing.T) {
 	logOffset := iscsidLogSize()
 	t.Log("killing tgtd with SIGKILL and starting it again")
 	run(t, *restartTgtd)
-	var now *tgt.Target
-	var err error
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if now, err = findTarget(ctx, iqn); err == nil && now != nil && len(now.LUNs) > 0 && len(now.InitiatorNames) > 0 {
-			break
-		}
-	}
-	if now == nil || len(now.LUNs) == 0 {
-		t.Fatalf("target %s not restored within 60s (last error %v)", iqn, err)
-	}
+	awaitTargetRebuilt(t, ctx, iqn)
 	awaitSessionAfterTargetRestart(t, iqn, logOffset)
 	checkNegotiated(t, "after the tgtd restart", negotiated(t, iqn))
 

@@ -4,11 +4,14 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
 )
 
 var (
@@ -99,4 +102,19 @@ func tail(b []byte, n int) []byte {
 		lines = lines[len(lines)-n:]
 	}
 	return bytes.Join(lines, []byte("\n"))
+}
+
+// awaitTargetRebuilt waits up to 60 s for the controller to rebuild iqn's
+// target after a tgtd restart (a LUN and a bound initiator) and returns it.
+func awaitTargetRebuilt(t *testing.T, ctx context.Context, iqn string) *tgt.Target {
+	t.Helper()
+	var now *tgt.Target
+	var err error
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if now, err = findTarget(ctx, iqn); err == nil && now != nil && len(now.LUNs) > 0 && len(now.InitiatorNames) > 0 {
+			return now
+		}
+	}
+	t.Fatalf("target %s not restored within 60s (last %+v, error %v)", iqn, now, err)
+	return nil
 }

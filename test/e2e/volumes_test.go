@@ -193,15 +193,7 @@ func TestTgtdRestartRestoresTargetsAndSessions(t *testing.T) {
 	logOffset := iscsidLogSize()
 	run(t, *restartTgtd)
 
-	var now *tgt.Target
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if now, err = findTarget(ctx, iqn); err == nil && now != nil && len(now.LUNs) > 0 && len(now.InitiatorNames) > 0 {
-			break
-		}
-	}
-	if now == nil {
-		t.Fatalf("target %s not restored within 60s (last error %v)", iqn, err)
-	}
+	now := awaitTargetRebuilt(t, ctx, iqn)
 	if !slices.Equal(now.InitiatorNames, was.InitiatorNames) || !slices.Equal(now.Accounts, was.Accounts) || len(now.ACLs) != 0 {
 		t.Errorf("access restored as initiators %v accounts %v address ACLs %v; was %v %v", now.InitiatorNames, now.Accounts, now.ACLs, was.InitiatorNames, was.Accounts)
 	}

@@ -9,11 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/tgt"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/test/e2e/lifecycle"
 )
 
@@ -66,16 +64,7 @@ func TestWriteCacheOffReachesTheNodesDiskAlsoAfterATgtdRestart(t *testing.T) {
 	iqn := v.PublishContext["iqn"]
 	logOffset := iscsidLogSize()
 	run(t, *restartTgtd)
-	var now *tgt.Target
-	var err error
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if now, err = findTarget(ctx, iqn); err == nil && now != nil && len(now.LUNs) > 0 && len(now.InitiatorNames) > 0 {
-			break
-		}
-	}
-	if now == nil || len(now.LUNs) == 0 {
-		t.Fatalf("target %s not restored within 60s (last error %v)", iqn, err)
-	}
+	awaitTargetRebuilt(t, ctx, iqn)
 	awaitSessionAfterTargetRestart(t, iqn, logOffset)
 	if err := d.Down(ctx, v); err != nil {
 		t.Fatal(err)
