@@ -82,21 +82,14 @@ func (p *Pool) thinPoolFull(pool *lvm.LV) error {
 	return nil
 }
 
-// checkThinRoom refuses a thin volume the overprovisioning ratio does not
-// allow, so the pool is never promised more than the administrator agreed to.
-func (p *Pool) checkThinRoom(ctx context.Context, size uint64) error {
-	r, err := p.readReport(ctx)
-	if err != nil {
-		return err
-	}
-	return p.checkThinRoomIn(r, size)
-}
-
-// checkThinRoomIn is checkThinRoom answered from a report the caller took:
-// the pool's zeroing (zeroing.go), its fill level and the
+// checkThinRoomIn refuses a thin volume (or growth) of size virtual bytes
+// the overprovisioning ratio does not allow, so the pool is never promised
+// more than the administrator agreed to, answered from a report the caller
+// took: the pool's zeroing (zeroing.go), its fill level and the
 // overprovisioning allowance all come from the pool's row and the thin
-// LVs' sizes in it.
-func (p *Pool) checkThinRoomIn(r *lvReport, size uint64) error {
+// LVs' sizes in it; claimed is what calls under way hold that the report
+// does not show (thinclaims.go).
+func (p *Pool) checkThinRoomIn(r *lvReport, size, claimed uint64) error {
 	room, pool, err := p.thinRoomIn(r)
 	if err != nil {
 		return err
@@ -107,9 +100,9 @@ func (p *Pool) checkThinRoomIn(r *lvReport, size uint64) error {
 	if err := p.thinPoolFull(pool); err != nil {
 		return err
 	}
-	if size > room {
-		return fmt.Errorf("%w: thin pool %s (%d bytes, overprovisioning ratio %.2f) has room for %d more virtual bytes, %d asked",
-			ErrNoSpace, p.cfg.ThinPool, pool.Size, p.cfg.OverprovisionRatio, room, size)
+	if size > room || claimed > room-size {
+		return fmt.Errorf("%w: thin pool %s (%d bytes, overprovisioning ratio %.2f) has room for %d more virtual bytes%s, %d asked",
+			ErrNoSpace, p.cfg.ThinPool, pool.Size, p.cfg.OverprovisionRatio, room, claimedText(claimed), size)
 	}
 	return nil
 }

@@ -112,7 +112,8 @@ func (p *Pool) fill(ctx context.Context, req CreateRequest, src *source, id stri
 		klog.InfoS("Restarting an interrupted copy", "volumeID", id, "source", src.id)
 	}
 	if lv == nil {
-		if err := p.checkRoom(ctx, req.Provisioning, size); err != nil {
+		end, err := p.claimRoom(ctx, req.Provisioning, id, size)
+		if err != nil {
 			return err
 		}
 		if thinClone {
@@ -120,6 +121,10 @@ func (p *Pool) fill(ctx context.Context, req CreateRequest, src *source, id stri
 		} else {
 			lv, err = p.lvm.CreateLV(ctx, p.cfg.VolumeGroup, p.createOptions(req, id, size, tags))
 		}
+		// A thin clone's snapshot has its source's size until it is grown
+		// below: the claim holds the size asked for until this returns.
+		made := err == nil
+		defer func() { end(made) }()
 		if errors.Is(err, lvm.ErrNoSpace) {
 			return fmt.Errorf("%w: %w", ErrNoSpace, err)
 		}

@@ -66,12 +66,14 @@ func (p *Pool) thinCloneInOne(req CreateRequest, src *source, id string, size ui
 // mark, the caller's report was already read under it.
 func (p *Pool) cloneThin(ctx context.Context, r *lvReport, req CreateRequest, src *source, id string) (Volume, error) {
 	// The new thin LV's virtual size is its source's.
-	if err := p.checkThinRoomIn(r, src.lv.Size); err != nil {
+	end, err := p.claimThin(r, id, src.lv.Size)
+	if err != nil {
 		return Volume{}, err
 	}
 	tags := append(requestTags(req), tagSrc+src.id)
 	opts := lvm.CreateOptions{Name: id, Tags: tags, NoActivationSkip: true}
-	err := p.lvm.CreateSnapshotNoReport(ctx, p.cfg.VolumeGroup, src.lv.Name, opts)
+	err = p.lvm.CreateSnapshotNoReport(ctx, p.cfg.VolumeGroup, src.lv.Name, opts)
+	end(err == nil)
 	lv, raced, err := p.created(ctx, id, nil, err)
 	if err != nil {
 		return Volume{}, err

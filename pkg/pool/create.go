@@ -107,10 +107,12 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 	}
 
 	// A thin volume must fit the overprovisioning allowance, which lvm
-	// does not know; a thick one that the VG cannot hold is lvcreate's own
-	// refusal (ErrNoSpace), no vgs needed.
+	// does not know (claimed while lvcreate runs: thinclaims.go); a thick
+	// one that the VG cannot hold is lvcreate's own refusal (ErrNoSpace),
+	// no vgs needed.
+	end := func(bool) {}
 	if req.Provisioning == Thin {
-		if err := p.checkThinRoomIn(r, size); err != nil {
+		if end, err = p.claimThin(r, id, size); err != nil {
 			return Volume{}, err
 		}
 	}
@@ -118,6 +120,7 @@ func (p *Pool) Create(ctx context.Context, req CreateRequest) (Volume, error) {
 	// what was asked for, size included (whole extents already).
 	tags := requestTags(req)
 	err = p.lvm.CreateLVNoReport(ctx, p.cfg.VolumeGroup, p.createOptions(req, id, size, tags))
+	end(err == nil)
 	lv, raced, err := p.created(ctx, id, nil, err)
 	if err != nil {
 		return Volume{}, err
@@ -153,13 +156,19 @@ func (p *Pool) created(ctx context.Context, id string, lv *lvm.LV, err error) (_
 	return lv, false, err
 }
 
-// checkRoom refuses a new allocation the VG (thick) or the thin pool's
-// overprovisioning allowance (thin) cannot hold.
-func (p *Pool) checkRoom(ctx context.Context, prov Provisioning, size uint64) error {
+// claimRoom refuses new LV id of size bytes when the VG (thick) or the
+// thin pool's overprovisioning allowance (thin) cannot hold it; a thin one
+// is claimed until end is called with whether the LV was made
+// (thinclaims.go).
+func (p *Pool) claimRoom(ctx context.Context, prov Provisioning, id string, size uint64) (end func(made bool), err error) {
 	if prov == Thin {
-		return p.checkThinRoom(ctx, size)
+		r, err := p.readReport(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return p.claimThin(r, id, size)
 	}
-	return p.checkVGRoom(ctx, size)
+	return func(bool) {}, p.checkVGRoom(ctx, size)
 }
 
 // existing decides whether an LV found under the id a request maps to is

@@ -43,6 +43,7 @@ func (p *Pool) Expand(ctx context.Context, id string, required, limit uint64) (u
 	if err != nil {
 		return 0, err
 	}
+	end := func(bool) {} // a thin growth's claim (thinclaims.go)
 	if size > lv.Size {
 		if !lv.IsThinVolume() {
 			if snaps := r.cowSnapshotsOf(id); len(snaps) > 0 {
@@ -53,7 +54,7 @@ func (p *Pool) Expand(ctx context.Context, id string, required, limit uint64) (u
 			if err := p.checkVGRoom(ctx, size-lv.Size); err != nil {
 				return 0, err
 			}
-		} else if err := p.checkThinRoomIn(r, size-lv.Size); err != nil {
+		} else if end, err = p.claimThin(r, id, size); err != nil {
 			return 0, err
 		}
 	}
@@ -64,7 +65,9 @@ func (p *Pool) Expand(ctx context.Context, id string, required, limit uint64) (u
 			}
 		}
 	} else if size > lv.Size {
-		if err := p.lvm.ExtendLV(ctx, p.cfg.VolumeGroup, id, size); err != nil {
+		err := p.lvm.ExtendLV(ctx, p.cfg.VolumeGroup, id, size)
+		end(err == nil)
+		if err != nil {
 			if errors.Is(err, lvm.ErrNoSpace) {
 				return 0, fmt.Errorf("%w: %w", ErrNoSpace, err)
 			}

@@ -20,7 +20,7 @@ func (p *Pool) List(ctx context.Context) ([]Volume, error) {
 // collect reads every LV of the volume group and keeps what pick makes of
 // the ones it accepts, sorted by the id pick gives.
 func collect[T any](ctx context.Context, p *Pool, pick func(*lvm.LV) (T, string, bool)) ([]T, error) {
-	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
+	lvs, _, err := p.listLVs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: listing LVs: %w", ErrUnavailable, err)
 	}

@@ -135,6 +135,11 @@ type Pool struct {
 	// publishing are the volumes a Publish is under way for, whose tag may
 	// already name a node before their target exists (health_targets.go).
 	publishing inFlight
+	// reads lets concurrent calls share one lvs (lvreads.go).
+	reads sharedReads
+	// thin holds the thin pool's allowance that volumes being made have
+	// taken and the listings may not show yet (thinclaims.go).
+	thin thinClaims
 }
 
 // New returns a Pool over its dependencies.

@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 )
@@ -21,15 +22,19 @@ import (
 // tgtMu: checkNotGrowing, the reconciler's listing).
 type lvReport struct {
 	lvs []lvm.LV
+	// started is when its lvs started: what lvm had committed by then is
+	// in it (thinclaims.go).
+	started time.Time
 }
 
-// readReport lists every LV of the volume group.
+// readReport lists every LV of the volume group; concurrent calls share
+// one lvs that started after each of them asked (lvreads.go).
 func (p *Pool) readReport(ctx context.Context) (*lvReport, error) {
-	lvs, err := p.lvm.ListLVs(ctx, p.cfg.VolumeGroup)
+	lvs, started, err := p.listLVs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: listing the LVs of %s: %w", ErrUnavailable, p.cfg.VolumeGroup, err)
 	}
-	return &lvReport{lvs: lvs}, nil
+	return &lvReport{lvs: lvs, started: started}, nil
 }
 
 // lv returns LV name of the report, nil when there is none. The pointer is

@@ -71,8 +71,9 @@ func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snaps
 		tagProv + string(v.Provisioning), tagTime + strconv.FormatInt(taken, 10),
 		tagSize + strconv.FormatUint(src.Size, 10)}
 	opts := lvm.CreateOptions{Name: id, Tags: tags}
+	end := func(bool) {}
 	if src.IsThinVolume() {
-		if err := p.checkThinRoomIn(r, src.Size); err != nil {
+		if end, err = p.claimThin(r, id, src.Size); err != nil {
 			return Snapshot{}, err
 		}
 	} else {
@@ -84,6 +85,7 @@ func (p *Pool) CreateSnapshot(ctx context.Context, name, sourceID string) (Snaps
 	}
 	// Not read back: a new snapshot is what its tags say, and valid.
 	err = p.lvm.CreateSnapshotNoReport(ctx, p.cfg.VolumeGroup, src.Name, opts)
+	end(err == nil)
 	lv, raced, err := p.created(ctx, id, nil, err)
 	if err != nil {
 		return Snapshot{}, err
