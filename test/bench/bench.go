@@ -28,6 +28,7 @@ type bench struct {
 	nextTID   int // the floors' targets: far above the tids the driver picks (lowest free)
 	figures   []report.Figure
 	notes     []string
+	seedRates []float64 // seconds per seeded LV, one per batch (seed.go)
 }
 
 func newBench(c config, d *lifecycle.Driver, initiator string) *bench {

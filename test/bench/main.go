@@ -36,6 +36,7 @@ func main() {
 	flag.StringVar(&c.floorPortal, "floor-portal", "127.0.0.1:3261", "portal of the second tgtd the healing floor starts")
 	flag.StringVar(&c.restartTgtd, "restart-tgtd", "", "the harness's kill -9 and restart of tgtd (test/e2e/guest.sh)")
 	flag.StringVar(&c.initiatorFile, "initiator-name-file", "/etc/iscsi/initiatorname.iscsi", "this node's initiator name, which the floors bind")
+	flag.StringVar(&c.controllerMetrics, "controller-metrics", "", "the controller's metrics endpoint (http://host:port/metrics), read for the reconcile pass's duration")
 	flag.StringVar(&c.out, "out", "bench.json", "where the results go")
 	flag.StringVar(&c.version, "version", "", "the driver version measured (git describe), recorded in the results")
 	flag.BoolVar(&c.short, "short", false, "the short run CI makes: few repetitions, bursts of 1 and 10, healing of 10, tiny fio runtimes")
@@ -66,6 +67,7 @@ type config struct {
 	controlPort, floorControlPort    int
 	portal, floorPortal              string
 	restartTgtd, initiatorFile       string
+	controllerMetrics                string
 	out, version                     string
 	short                            bool
 	sweep                            string
