@@ -29,6 +29,7 @@ type bench struct {
 	figures   []report.Figure
 	notes     []string
 	seedRates []float64 // seconds per seeded LV, one per batch (seed.go)
+	seeded    int       // volumes seeded so far
 }
 
 func newBench(c config, d *lifecycle.Driver, initiator string) *bench {
