@@ -46,6 +46,8 @@ func (b *bench) scaleSeeded(ctx context.Context, published []*lifecycle.Volume) 
 		return fmt.Errorf("the template's iqn %q does not end in its id", tmpl.PublishContext["iqn"])
 	}
 	vols := append([]*lifecycle.Volume(nil), published...)
+	mdaSize, mdaFree0, mdaErr := b.mdaFree(ctx)
+	seeded0 := b.seeded
 	seedStart := time.Now()
 	for _, n := range heals {
 		var lvs []seedLV
@@ -103,6 +105,11 @@ func (b *bench) scaleSeeded(ctx context.Context, published []*lifecycle.Volume) 
 				return err
 			}
 		}
+	}
+	if _, mdaFree1, err := b.mdaFree(ctx); err == nil && mdaErr == nil && b.seeded > seeded0 && mdaFree0 > mdaFree1 {
+		per := (mdaFree0 - mdaFree1) / uint64(b.seeded-seeded0)
+		b.note("lvm metadata: %d bytes per seeded volume with its tags; the PV's metadata area of %d KiB has %d KiB free with %d volumes (lvm's default area, about 1 MiB with about 508 KiB usable, holds about %d such volumes)",
+			per, mdaSize>>10, mdaFree1>>10, b.seeded-seeded0+len(published), (508<<10)/per)
 	}
 	if len(b.seedRates) > 0 {
 		first, last := b.seedRates[0], b.seedRates[len(b.seedRates)-1]

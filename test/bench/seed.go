@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -111,6 +112,9 @@ func (b *bench) seed(ctx context.Context, lvs []seedLV) error {
 		b.seedRates = append(b.seedRates, secs/float64(len(part)))
 		b.seeded += len(part)
 	}
+	if size, free, err := b.mdaFree(ctx); err == nil {
+		say("    metadata area %d KiB, %d KiB free", size>>10, free>>10)
+	}
 	have, err := b.lvTags(ctx)
 	if err != nil {
 		return err
@@ -163,4 +167,21 @@ func sorted(s []string) []string {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], " | ")
+}
+
+// mdaFree reads the VG's metadata area: its size and what is free of it
+// (vg_mda_free already keeps room for the copy lvm writes next).
+func (b *bench) mdaFree(ctx context.Context) (size, free uint64, err error) {
+	out, err := cmd(ctx, "", b.lvm("vgs", "--noheadings", "--units", "b", "--nosuffix", "-o", "vg_mda_size,vg_mda_free", b.vg)...)
+	if err != nil {
+		return 0, 0, err
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 2 {
+		return 0, 0, fmt.Errorf("vgs vg_mda_size,vg_mda_free: %q", out)
+	}
+	if size, err = strconv.ParseUint(f[0], 10, 64); err == nil {
+		free, err = strconv.ParseUint(f[1], 10, 64)
+	}
+	return size, free, err
 }
