@@ -30,6 +30,7 @@ type bench struct {
 	notes     []string
 	seedRates []float64 // seconds per seeded LV, one per batch (seed.go)
 	seeded    int       // volumes seeded so far
+	seedSaid  []string  // the lvm shell's last lines other than creations
 }
 
 func newBench(c config, d *lifecycle.Driver, initiator string) *bench {

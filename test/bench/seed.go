@@ -107,6 +107,18 @@ func (b *bench) seed(ctx context.Context, lvs []seedLV) error {
 		if err != nil {
 			return fmt.Errorf("lvm shell: %w: %s", err, lastLines(string(out), 5))
 		}
+		// The lvm shell says "created" per LV; anything else (warnings,
+		// the error of a command that failed) goes to the log.
+		var other []string
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if line != "" && !strings.Contains(line, "\" created.") {
+				other = append(other, strings.TrimSpace(line))
+			}
+		}
+		if len(other) > 0 {
+			say("    lvm said (%d lines besides the creations), last: %s", len(other), strings.Join(other[max(0, len(other)-4):], " | "))
+			b.seedSaid = other[max(0, len(other)-4):]
+		}
 		secs := time.Since(start).Seconds()
 		say("    seeded %d-%d of %d: %.1f s, %.0f ms per LV", i+1, i+len(part), len(lvs), secs, 1000*secs/float64(len(part)))
 		b.seedRates = append(b.seedRates, secs/float64(len(part)))
@@ -122,7 +134,7 @@ func (b *bench) seed(ctx context.Context, lvs []seedLV) error {
 	for _, lv := range lvs {
 		got, ok := have[lv.id]
 		if !ok || !slices.Equal(sorted(got), sorted(lv.tags)) {
-			return fmt.Errorf("seeded LV %s: tags %v (present %v), want %v", lv.id, got, ok, lv.tags)
+			return fmt.Errorf("seeded LV %s: tags %v (present %v), want %v; lvm's last words: %s", lv.id, got, ok, lv.tags, strings.Join(b.seedSaid, " | "))
 		}
 	}
 	return nil
