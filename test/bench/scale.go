@@ -102,6 +102,9 @@ func (b *bench) scale(ctx context.Context) error {
 			return fmt.Errorf("cannot heal %d volumes with %d published", pending[0], len(published))
 		}
 	}
+	if err := b.scaleSeeded(ctx, published); err != nil {
+		return err
+	}
 	// The volumes still published stay: the guest's clean-up removes the
 	// whole volume group, and tearing down a hundred volumes one by one
 	// would cost minutes of guest time that measure nothing.
@@ -207,6 +210,10 @@ func (b *bench) heal(ctx context.Context, vols []*lifecycle.Volume) error {
 			return fmt.Errorf("healing floor, %d volumes: %w", n, err)
 		}
 		flr = append(flr, secs)
+		passes, err := b.passesIfMetrics(ctx)
+		if err != nil {
+			return err
+		}
 		secs, err = timed(func() error {
 			if _, err := cmd(ctx, "", b.restartTgtd); err != nil {
 				return err
@@ -217,9 +224,12 @@ func (b *bench) heal(ctx context.Context, vols []*lifecycle.Volume) error {
 			return fmt.Errorf("healing %d volumes: %w", n, err)
 		}
 		drv = append(drv, secs)
+		if err := b.notePass(ctx, passes, n); err != nil {
+			return err
+		}
 	}
 	b.add(report.GroupHealing, report.HealName(n), "s", report.Lower, drv, flr,
-		fmt.Sprintf("kill -9 tgtd and start it again (the harness's restart-tgtd); from the kill until the controller has rebuilt all %d targets (target, LUN 1 with serial, CHAP account, initiator bound)", n),
+		fmt.Sprintf("kill -9 tgtd and start it again (the harness's restart-tgtd); from the kill until the controller has rebuilt all %d targets (target, LUN 1 with serial, CHAP account, initiator bound)", n)+b.seededText(),
 		fmt.Sprintf("a second, empty tgtd started; from its start, wait for it to answer, then the 6 tgtadm commands of an export (as in ControllerPublishVolume's floor) for each of the %d volumes, one after the other", n))
 	return nil
 }
@@ -292,8 +302,7 @@ func (b *bench) list(ctx context.Context, n int) error {
 		}
 		drv = append(drv, secs)
 		secs, err = timed(func() error {
-			_, err := cmd(ctx, "", b.lvm("lvs", "--reportformat", "json", "--units", "b", "--nosuffix", "-o",
-				"lv_name,vg_name,lv_uuid,lv_size,lv_attr,lv_tags,pool_lv,origin,data_percent,metadata_percent,lv_path", b.vg)...)
+			_, err := cmd(ctx, "", b.lvsDriverFields()...)
 			return err
 		})
 		if err != nil {
@@ -302,7 +311,7 @@ func (b *bench) list(ctx context.Context, n int) error {
 		flr = append(flr, secs)
 	}
 	b.add(report.GroupList, report.ListName(n), "s", report.Lower, drv, flr,
-		fmt.Sprintf("ListVolumes, every page, with %d volumes (and the CHAP key LV) in the VG", n),
+		fmt.Sprintf("ListVolumes, every page, with %d volumes (and the CHAP key LV) in the VG", n)+b.seededText(),
 		"one lvs --reportformat json of the VG with the fields the driver reads")
 	return nil
 }

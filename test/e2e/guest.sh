@@ -32,7 +32,11 @@
 #   E2E_RUN=demo               run test/e2e/demo (make demo) instead of the tests
 #   E2E_RUN=bench              run test/bench (make bench) instead of the tests;
 #                              E2E_BENCH_SHORT=1 makes it the short run,
-#                              E2E_BENCH_SWEEP=datapath the data-path sweep
+#                              E2E_BENCH_SWEEP=datapath the data-path sweep,
+#                              E2E_BENCH_ONLY=control|data|scale only that phase
+#   E2E_PV_METADATA_SIZE       pvcreate --metadatasize of the volume group's PV
+#                              (default: lvm's, about 1 MiB; make bench: 16m for
+#                              its thousand volumes)
 #   E2E_BREAK=no-tgtd          debugging switch: do not start tgtd, so the
 #                              controller's Probe must fail (shows the harness
 #                              catches a real failure)
@@ -289,9 +293,11 @@ if [ "${E2E_RUN:-tests}" = bench ]; then
   short_arg=()
   [ "${E2E_BENCH_SHORT:-}" = 1 ] && short_arg=(-short)
   [ -n "${E2E_BENCH_SWEEP:-}" ] && short_arg+=(-sweep="$E2E_BENCH_SWEEP" -out="$out/sweep.json")
+  [ -n "${E2E_BENCH_ONLY:-}" ] && short_arg+=(-only="$E2E_BENCH_ONLY")
   "$bin/bench" -controller-endpoint="unix://$run/controller.sock" -node-endpoint="unix://$run/node.sock" \
     -root="$work/bench" -volume-group="$vg" -thin-pool="$pool" -tgt-control-port="$control_port" \
     -portal="$portal" -restart-tgtd="$run/restart-tgtd" -initiator-name-file="$initiator_file" \
+    -controller-metrics=http://127.0.0.1:29852/metrics \
     -version="${E2E_BENCH_VERSION:-}" -out="$out/bench.json" "${short_arg[@]}" 2>&1 | tee "$out/bench.log"
   exit "${PIPESTATUS[0]}"
 fi

@@ -42,17 +42,27 @@ storage_lvm_filter_iscsi() {
 
 # storage_create_vg WORK VG POOL VG_SIZE POOL_SIZE: the volume group on a
 # sparse file in WORK (the nova-volume trick for experiments: dd a sparse
-# file, losetup, vgcreate) with a thin pool; sets loopdev.
+# file, losetup, vgcreate) with a thin pool; sets loopdev. E2E_PV_METADATA_SIZE
+# sets the PV's metadata area: lvm's default (about 1 MiB, half of it
+# usable as lvm keeps room for the next copy) holds a few hundred volumes
+# with their tags, not the bench's thousand (docs/install.md).
 storage_create_vg() {
   local work=$1 vg=$2 pool=$3 vg_size=$4 pool_size=$5
   log "volume group $vg ($vg_size on a loop file, thin pool $pool of $pool_size)"
   dd if=/dev/zero of="$work/vg.img" bs=1M seek="$(numfmt --from=iec "$vg_size" | awk '{print int($1 / 1048576)}')" count=0 status=none
   loopdev=$(losetup -f --show "$work/vg.img")
-  pvcreate -q "$loopdev" >/dev/null
+  local mda=()
+  [ -n "${E2E_PV_METADATA_SIZE:-}" ] && mda=(--metadatasize "$E2E_PV_METADATA_SIZE")
+  pvcreate -q "${mda[@]}" "$loopdev" >/dev/null
   vgcreate -q "$vg" "$loopdev" >/dev/null
   # Zeroing makes a newly provisioned thin block read back as zeros, so a new
   # volume never shows a deleted volume's data.
-  lvcreate -q -T -L "$pool_size" --zero y "$vg/$pool" >/dev/null
+  # E2E_THIN_POOL_METADATA_SIZE: every thin volume takes at least a block
+  # of the pool's metadata, and lvm's default for a 3G pool (about 3 MiB)
+  # ran out at about 650 volumes in the bench's full run.
+  local pmd=()
+  [ -n "${E2E_THIN_POOL_METADATA_SIZE:-}" ] && pmd=(--poolmetadatasize "$E2E_THIN_POOL_METADATA_SIZE")
+  lvcreate -q -T -L "$pool_size" "${pmd[@]}" --zero y "$vg/$pool" >/dev/null
 }
 
 # storage_remove_vg VG: the volume group and the loop device under it.

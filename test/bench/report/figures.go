@@ -10,6 +10,7 @@ const (
 	GroupData    = "data"
 	GroupHealing = "healing"
 	GroupList    = "list"
+	GroupRecon   = "reconcile"
 )
 
 // ControlFigures are the control-path figures, in the order they are shown.
@@ -91,5 +92,46 @@ func Expected(short bool) []string {
 	for _, n := range Healings(short) {
 		out = append(out, GroupHealing+"/"+HealName(n), GroupList+"/"+ListName(n))
 	}
+	for _, n := range SeededHealings(short) {
+		out = append(out, GroupHealing+"/"+HealName(n))
+	}
+	for _, n := range SeededLists(short) {
+		out = append(out, GroupList+"/"+ListName(n))
+	}
+	for _, n := range Reconciles(short) {
+		out = append(out, GroupRecon+"/"+ReconcileName(n))
+	}
 	return out
+}
+
+// ReconcileName is a reconcile figure's name.
+func ReconcileName(n int) string {
+	return fmt.Sprintf("reconcile pass, %d volumes, nothing to repair", n)
+}
+
+// SeededHealings, SeededLists and Reconciles are the full run's counts
+// reached with seeded volumes (LVs written as the driver would have made
+// them, untimed: test/bench/seed.go) instead of a thousand RPCs.
+func SeededHealings(short bool) []int {
+	if short {
+		return nil
+	}
+	return []int{500}
+}
+
+// SeededLists are the counts ListVolumes is timed at with seeded volumes.
+func SeededLists(short bool) []int {
+	if short {
+		return nil
+	}
+	return []int{1000}
+}
+
+// Reconciles are the counts a reconcile pass with nothing to repair is
+// timed at.
+func Reconciles(short bool) []int {
+	if short {
+		return nil
+	}
+	return []int{1000}
 }

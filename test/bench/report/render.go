@@ -15,6 +15,7 @@ var groupTitles = []struct{ group, title string }{
 	{GroupData, "Data path"},
 	{GroupHealing, "Healing after kill -9 tgtd"},
 	{GroupList, "Listing"},
+	{GroupRecon, "Reconcile pass"},
 }
 
 // Render writes one run as a Markdown section: where and how it ran, one

@@ -94,7 +94,8 @@ func TestCheckFindsWhatABrokenHarnessLeaves(t *testing.T) {
 
 func TestFullRunExpectsMoreThanTheShortOne(t *testing.T) {
 	short, full := Expected(true), Expected(false)
-	for _, k := range []string{"burst/" + BurstName(50), "healing/" + HealName(100), "list/" + ListName(100)} {
+	for _, k := range []string{"burst/" + BurstName(50), "healing/" + HealName(100), "list/" + ListName(100),
+		"healing/" + HealName(500), "list/" + ListName(1000), "reconcile/" + ReconcileName(1000)} {
 		if contains(short, k) || !contains(full, k) {
 			t.Errorf("%s: in short %v, in full %v", k, contains(short, k), contains(full, k))
 		}
