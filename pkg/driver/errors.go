@@ -113,6 +113,10 @@ var errorCodes = []struct {
 	// request cannot succeed until something else changes.
 	{lvm.ErrHasDependents, codes.FailedPrecondition},
 	{lvm.ErrInUse, codes.FailedPrecondition},
+	// A change lvm could not write for want of room where no pool check
+	// came first: a tag (a publication, a delete's mark) when the VG's
+	// metadata area is full.
+	{lvm.ErrNoSpace, codes.ResourceExhausted},
 
 	// Node side. A disk that is not the volume's is refused for good; the
 	// rest may clear up, and a non-final code makes kubelet treat the

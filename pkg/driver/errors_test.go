@@ -22,6 +22,8 @@ func TestToStatusFollowsWrappedChains(t *testing.T) {
 		{fmt.Errorf("create: %w", fmt.Errorf("%w: %w", pool.ErrNoSpace, lvm.ErrNoSpace)), codes.ResourceExhausted},
 		{fmt.Errorf("delete: %w", lvm.ErrHasDependents), codes.FailedPrecondition},
 		{fmt.Errorf("remove: %w", lvm.ErrInUse), codes.FailedPrecondition},
+		// A tag lvm could not write: the VG's metadata area is full.
+		{fmt.Errorf("recording the publication: %w", lvm.ErrNoSpace), codes.ResourceExhausted},
 		{fmt.Errorf("finding the disk: %w", iscsi.ErrDeviceNotFound), codes.DeadlineExceeded},
 		{fail(errNotStaged, "volume %s is not staged: %w", "csi-1", iscsi.ErrDeviceNotFound), codes.FailedPrecondition},
 		{invalid("name is required"), codes.InvalidArgument},

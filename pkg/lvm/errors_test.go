@@ -58,6 +58,13 @@ func TestClassifyRecordedStderr(t *testing.T) {
 		// lvremove without -y of an active LV: a refusal that says nothing
 		// this package could name.
 		"lvremove-prompt-active": nil,
+		// A VG whose metadata area is full (pvcreate's smallest area, LVs
+		// with long tags until lvcreate failed). Recorded on the host with
+		// lvm's activation disabled (--config 'global { activation = 0 }',
+		// which only changes the first warning line), not by record.sh:
+		// filling the area needs hundreds of lvcreate, minutes in the guest.
+		"lvcreate-mdafull":      {"ErrNoSpace"},
+		"lvchange-tags-mdafull": {"ErrNoSpace"},
 	} {
 		raw := recordedError(t, recording)
 		err := classify("op", raw)
