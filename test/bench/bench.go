@@ -28,9 +28,10 @@ type bench struct {
 	nextTID   int // the floors' targets: far above the tids the driver picks (lowest free)
 	figures   []report.Figure
 	notes     []string
-	seedRates []float64 // seconds per seeded LV, one per batch (seed.go)
-	seeded    int       // volumes seeded so far
-	seedSaid  []string  // the lvm shell's last lines other than creations
+	seedRates []float64     // seconds per seeded LV, one per batch (seed.go)
+	seedTime  time.Duration // the batches' time together
+	seeded    int           // volumes seeded so far
+	seedSaid  []string      // the lvm shell's last lines other than creations
 }
 
 func newBench(c config, d *lifecycle.Driver, initiator string) *bench {

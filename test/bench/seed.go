@@ -122,6 +122,7 @@ func (b *bench) seed(ctx context.Context, lvs []seedLV) error {
 		secs := time.Since(start).Seconds()
 		say("    seeded %d-%d of %d: %.1f s, %.0f ms per LV", i+1, i+len(part), len(lvs), secs, 1000*secs/float64(len(part)))
 		b.seedRates = append(b.seedRates, secs/float64(len(part)))
+		b.seedTime += time.Since(start)
 		b.seeded += len(part)
 	}
 	if size, free, err := b.mdaFree(ctx); err == nil {
