@@ -37,6 +37,8 @@
 #   E2E_PV_METADATA_SIZE       pvcreate --metadatasize of the volume group's PV
 #                              (default: lvm's, about 1 MiB; make bench: 16m for
 #                              its thousand volumes)
+#   E2E_THIN_POOL_METADATA_SIZE lvcreate --poolmetadatasize of the thin pool
+#                              (default: lvm's; make bench: 64m)
 #   E2E_BREAK=no-tgtd          debugging switch: do not start tgtd, so the
 #                              controller's Probe must fail (shows the harness
 #                              catches a real failure)

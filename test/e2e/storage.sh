@@ -44,8 +44,10 @@ storage_lvm_filter_iscsi() {
 # sparse file in WORK (the nova-volume trick for experiments: dd a sparse
 # file, losetup, vgcreate) with a thin pool; sets loopdev. E2E_PV_METADATA_SIZE
 # sets the PV's metadata area: lvm's default (about 1 MiB, half of it
-# usable as lvm keeps room for the next copy) holds a few hundred volumes
-# with their tags, not the bench's thousand (docs/install.md).
+# usable as lvm keeps room for the next copy) holds about a thousand
+# volumes with their tags (479 bytes each in the bench's full run): too
+# tight for the bench's thousand beside the CHAP key LV and the others
+# (docs/install.md).
 storage_create_vg() {
   local work=$1 vg=$2 pool=$3 vg_size=$4 pool_size=$5
   log "volume group $vg ($vg_size on a loop file, thin pool $pool of $pool_size)"
