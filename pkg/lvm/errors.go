@@ -28,8 +28,9 @@ var (
 	ErrVGNotFound = errors.New("volume group not found")
 	// ErrExists: an LV of that name is already in the VG.
 	ErrExists = toolerr.ErrExists
-	// ErrNoSpace: not enough free extents in the VG, or a thin pool past the
-	// administrator's activation/thin_pool_autoextend_threshold.
+	// ErrNoSpace: not enough free extents in the VG, a thin pool past the
+	// administrator's activation/thin_pool_autoextend_threshold, or the
+	// VG's metadata area full (every LV and tag is in it; docs/install.md).
 	ErrNoSpace = toolerr.ErrNoSpace
 	// ErrInUse: the LV's device is open (a mount, tgtd, udev's probe) or the
 	// LV has dependents (see ErrHasDependents).
@@ -59,6 +60,10 @@ var stderrClasses = []struct {
 	{"insufficient free space", ErrNoSpace},   // "Volume group "vg" has insufficient free space (N extents): M required."
 	{"insufficient free extents", ErrNoSpace}, // older lvm2 wording
 	{"cannot create new thin volume", ErrNoSpace},
+	// "VG vg 300 metadata on /dev/sdb (522364 bytes) exceeds maximum
+	// metadata size (521472 bytes)": the PV's metadata area cannot hold
+	// another LV or tag; nothing was changed.
+	{"exceeds maximum metadata size", ErrNoSpace},
 	{"snapshot origin volumes can be resized only while inactive", ErrHasDependents},
 	{"dependent volume(s)", ErrHasDependents},
 	{"snapshots(s)?", ErrHasDependents},

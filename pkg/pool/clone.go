@@ -105,6 +105,13 @@ func (p *Pool) fill(ctx context.Context, req CreateRequest, src *source, id stri
 	if err != nil && !errors.Is(err, lvm.ErrNotFound) {
 		return err
 	}
+	if lv != nil {
+		if info := parseTags(lv.Tags); info.ours && !info.creating && !info.deleting && info.src == src.id {
+			// Filled by the job before this one, after the caller's
+			// report said "creating": copying again would only redo it.
+			return nil
+		}
+	}
 	thinClone := req.Provisioning == Thin && src.lv.PoolLV == p.cfg.ThinPool && p.cfg.ThinPool != ""
 	if lv != nil && !thinClone {
 		// A copy interrupted in an earlier process cannot be trusted to be

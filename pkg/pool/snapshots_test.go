@@ -307,10 +307,44 @@ func TestSnapshotCannotGoWhileARestoreReadsIt(t *testing.T) {
 		t.Fatalf("DeleteSnapshot during the restore = %v, want ErrInProgress", err)
 	}
 	close(block)
-	if _, err := e.pool.Create(e.ctx, req); err != nil {
+	r, err := e.pool.Create(e.ctx, req)
+	if err != nil {
 		t.Fatal(err)
 	}
+	// The job lets go of the source when its function returns, a moment
+	// after it wrote the volume's last tag: a retry that reads the VG in
+	// that moment finds the volume whole and returns before the job has
+	// ended, and a DeleteSnapshot then is still refused (retried by the CO).
+	waitUntil(t, func() bool { return !e.pool.jobs.busy(r.ID) })
 	if err := e.pool.DeleteSnapshot(e.ctx, s.ID); err != nil {
 		t.Fatalf("DeleteSnapshot after the restore: %v", err)
+	}
+}
+
+// A fill that finds its volume already filled (a retry whose report said
+// "creating" just before the job before it finished) does nothing: it used
+// to start the copy over in a volume that was complete.
+func TestFillOfACompleteVolumeCopiesNothing(t *testing.T) {
+	e := newEnv(t, true)
+	v := e.create(t, "src", 64*mib, Thick)
+	req := CreateRequest{Name: "clone", RequiredSize: 64 * mib, Provisioning: Thick, SourceVolume: v.ID}
+	c, err := e.pool.Create(e.ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies := len(e.wiper.copies)
+	src, err := e.pool.resolveSource(e.ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pool.fill(e.ctx, req, src, c.ID, c.Size); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.wiper.copies); n != copies {
+		t.Fatalf("a fill of the complete clone copied again (%d copies, want %d)", n, copies)
+	}
+	lv, err := e.lvm.GetLV(e.ctx, testVG, c.ID)
+	if err != nil || parseTags(lv.Tags).creating {
+		t.Fatalf("clone after the second fill: %+v, %v; want it complete", lv, err)
 	}
 }
