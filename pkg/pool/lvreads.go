@@ -27,9 +27,10 @@ import (
 // behind the writes.
 //
 // A read runs detached from the context of the call that queued it, and
-// calls wait for their read whatever their context says (the lvm runner
-// bounds its time): a call that gave up must not fail the others, and a
-// call whose deadline passed was never failed by its lvs alone before.
+// calls wait for their read whatever their context says: a call that gave
+// up must not fail the others that share its read, and the read ends
+// within the lvm runner's timeout. A call whose context has ended then
+// fails at its next command, as it did before.
 type sharedReads struct {
 	mu      sync.Mutex
 	next    *sharedRead // the read the next callers join; nil: none queued
