@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"k8s.io/klog/v2"
 
@@ -109,6 +110,11 @@ func (p *Pool) deleteAccount(ctx context.Context, st *tgtState, user string) err
 func accountsOf(st *tgtState, id string) []string {
 	var out []string
 	for user := range st.accounts {
+		// The cheap test first: called once per volume in a reconcile
+		// pass, parsing every account here made the pass quadratic.
+		if user != id && !strings.HasPrefix(user, id+".") {
+			continue
+		}
 		if v, _, ok := accountOf(user); ok && v == id {
 			out = append(out, user)
 		}

@@ -83,7 +83,7 @@ type env struct {
 	ctx    context.Context
 }
 
-func newEnv(t *testing.T, thin bool) *env {
+func newEnv(t testing.TB, thin bool) *env {
 	t.Helper()
 	l := lvmfake.New(testVG, 10*gib, 4*mib)
 	cfg := Config{VolumeGroup: testVG, Portal: "192.0.2.10:3260", IQNPrefix: testPrefix, CHAP: true, OverprovisionRatio: 1}
