@@ -95,12 +95,12 @@ func (b *bench) scaleSeeded(ctx context.Context, published []*lifecycle.Volume) 
 		if count != n {
 			return fmt.Errorf("ListVolumes lists %d volumes, want %d", count, n)
 		}
-		if contains(lists, n) {
+		if slices.Contains(lists, n) {
 			if err := b.list(ctx, n); err != nil {
 				return err
 			}
 		}
-		if contains(recs, n) {
+		if slices.Contains(recs, n) {
 			if err := b.reconcilePass(ctx, n, len(vols)); err != nil {
 				return err
 			}
@@ -134,15 +134,6 @@ func sortedUnion(a, b []int) []int {
 	out := slices.Concat(a, b)
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-func contains(s []int, n int) bool {
-	for _, x := range s {
-		if x == n {
-			return true
-		}
-	}
-	return false
 }
 
 // countVolumes counts what ListVolumes lists (untimed): the check that the

@@ -27,15 +27,9 @@ var loseControllerState = flag.String("lose-controller-state", "",
 // with its ACL and CHAP accounts, and returns it.
 func waitForAccounts(t *testing.T, ctx context.Context, iqn string) *tgt.Target {
 	t.Helper()
-	var now *tgt.Target
-	var err error
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if now, err = findTarget(ctx, iqn); err == nil && now != nil && len(now.InitiatorNames) > 0 && len(now.Accounts) > 0 {
-			return now
-		}
-	}
-	t.Fatalf("target %s not restored with its accounts within 90s (last: %+v, %v)", iqn, now, err)
-	return nil
+	return awaitTarget(t, ctx, iqn, 90*time.Second, "with its ACL and CHAP accounts", func(now *tgt.Target) bool {
+		return len(now.InitiatorNames) > 0 && len(now.Accounts) > 0
+	})
 }
 
 // checkNoClearCredentials: what ControllerPublishVolume hands out (and

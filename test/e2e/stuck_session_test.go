@@ -108,13 +108,22 @@ func tail(b []byte, n int) []byte {
 // target after a tgtd restart (a LUN and a bound initiator) and returns it.
 func awaitTargetRebuilt(t *testing.T, ctx context.Context, iqn string) *tgt.Target {
 	t.Helper()
+	return awaitTarget(t, ctx, iqn, 60*time.Second, "with a LUN and its initiator", func(now *tgt.Target) bool {
+		return len(now.LUNs) > 0 && len(now.InitiatorNames) > 0
+	})
+}
+
+// awaitTarget polls tgtd every 500 ms until iqn's target exists and ready
+// says it is whole, and returns it; within only bounds a hang.
+func awaitTarget(t *testing.T, ctx context.Context, iqn string, within time.Duration, what string, ready func(*tgt.Target) bool) *tgt.Target {
+	t.Helper()
 	var now *tgt.Target
 	var err error
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if now, err = findTarget(ctx, iqn); err == nil && now != nil && len(now.LUNs) > 0 && len(now.InitiatorNames) > 0 {
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if now, err = findTarget(ctx, iqn); err == nil && now != nil && ready(now) {
 			return now
 		}
 	}
-	t.Fatalf("target %s not restored within 60s (last %+v, error %v)", iqn, now, err)
+	t.Fatalf("target %s not restored %s within %v (last %+v, error %v)", iqn, what, within, now, err)
 	return nil
 }
