@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,5 +72,42 @@ func TestConcurrentCallsShareAFreshRead(t *testing.T) {
 	}
 	if fresh != 8 {
 		t.Fatalf("%d of the 8 calls made after the change saw it", fresh)
+	}
+}
+
+// An lvs that fails fails every call that shared it, and the next call
+// reads again instead of getting the failure kept.
+func TestASharedReadFailureReachesEveryCallerOnce(t *testing.T) {
+	var s sharedReads
+	var runs atomic.Int32
+	fail := make(chan struct{})
+	list := func(context.Context) ([]lvm.LV, error) {
+		if runs.Add(1) == 1 {
+			<-fail
+			return nil, errors.New("lvs: exit status 5")
+		}
+		return []lvm.LV{{Name: "v"}}, nil
+	}
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			_, _, err := s.read(context.Background(), list)
+			errs <- err
+		}()
+	}
+	waitUntil(t, func() bool { return runs.Load() >= 1 })
+	close(fail)
+	failed := 0
+	for range 3 {
+		if err := <-errs; err != nil {
+			failed++
+		}
+	}
+	if failed == 0 {
+		t.Fatal("no call saw the failed lvs")
+	}
+	lvs, _, err := s.read(context.Background(), list)
+	if err != nil || len(lvs) != 1 {
+		t.Fatalf("the read after the failure = %v, %v; want a fresh listing", lvs, err)
 	}
 }
