@@ -17,12 +17,16 @@ import (
 
 // fakeResizer records what it grew.
 type fakeResizer struct {
-	need  bool
-	calls [][2]string
-	err   error
+	need    bool
+	checked int // NeedResize calls
+	calls   [][2]string
+	err     error
 }
 
-func (r *fakeResizer) NeedResize(dev, mountPath string) (bool, error) { return r.need, nil }
+func (r *fakeResizer) NeedResize(dev, mountPath string) (bool, error) {
+	r.checked++
+	return r.need, nil
+}
 
 func (r *fakeResizer) Resize(dev, mountPath string) (bool, error) {
 	r.calls = append(r.calls, [2]string{dev, mountPath})
@@ -118,6 +122,27 @@ func TestNodeStageGrowsASmallerFilesystemToTheDevice(t *testing.T) {
 	n.stage(vol, dev, nodeFsCap("ext4"))
 	if len(r.calls) != 1 || r.calls[0] != [2]string{dev, n.stagingPath(vol)} {
 		t.Fatalf("resize calls = %v, want the staged filesystem grown", r.calls)
+	}
+}
+
+// A filesystem the stage has just made fills its device: no check for
+// growth, whose commands cost time on every first stage.
+func TestNodeStageDoesNotGrowAFilesystemItJustMade(t *testing.T) {
+	for _, fsType := range []string{"ext4", "xfs"} {
+		t.Run(fsType, func(t *testing.T) {
+			n := newNodeTest(t, nil)
+			r := &fakeResizer{need: true}
+			n.srv.svc.cfg.Resizer = r
+			dev := n.disks.add(t, nodeVolA, nodeVolA)
+			n.expectCommands(recordedExec(t, "blkid_unformatted", dev), recordedExec(t, "mkfs_"+fsType, dev))
+			if _, err := n.srv.NodeStageVolume(t.Context(), n.stageReq(nodeVolA, nodeFsCap(fsType))); err != nil {
+				t.Fatal(err)
+			}
+			n.expectCommands()
+			if r.checked != 0 || len(r.calls) != 0 {
+				t.Fatalf("a new filesystem was checked %d times and grown %v", r.checked, r.calls)
+			}
+		})
 	}
 }
 

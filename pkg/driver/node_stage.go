@@ -178,8 +178,12 @@ func (s *nodeService) mountFilesystem(id, dev, staging string, m *csi.VolumeCapa
 		// next to their source").
 		opts = append(opts, "nouuid")
 	}
-	if err := s.cfg.Mounter.FormatAndMountSensitiveWithFormatOptions(dev, staging, fsType, opts, nil, params.FormatOptions(fsType)); err != nil {
+	mounter, watch := watchFormat(s.cfg.Mounter)
+	if err := mounter.FormatAndMountSensitiveWithFormatOptions(dev, staging, fsType, opts, nil, params.FormatOptions(fsType)); err != nil {
 		return fmt.Errorf("formatting/mounting %s at %s: %w", dev, staging, err)
+	}
+	if watch.formatted.Load() {
+		return nil // a new filesystem fills its device
 	}
 	// A volume restored or cloned into a larger one carries its source's
 	// smaller filesystem: grow it to the device now.

@@ -3,6 +3,7 @@ package iscsi
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,20 +11,36 @@ import (
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner/runnertest"
 )
 
-// recordCalls are the recorded record set-up calls every Login starts with.
-func recordCalls(t *testing.T) []runnertest.Call {
-	return []runnertest.Call{
-		recorded(t, "node_new"),
-		recorded(t, "update_startup"),
-		recorded(t, "update_login_timeout"),
-		recorded(t, "update_login_retry"),
-		recorded(t, "update_replacement_timeout"),
+// recordCalls are the recorded calls that set a record up before a login:
+// the record, then one update with every setting, without or with CHAP.
+func recordCalls(t *testing.T, chap bool) []runnertest.Call {
+	update := "update_record_none"
+	if chap {
+		update = "update_record_chap"
+	}
+	return []runnertest.Call{recorded(t, "node_new"), recorded(t, update)}
+}
+
+// The recorded record after each update shows every setting Login makes:
+// iscsiadm applied all the pairs of the one update, not the first or the
+// last only.
+func TestOneUpdateWritesEverySetting(t *testing.T) {
+	for _, chap := range []*CHAP{nil, {User: recUser, Password: recPassword}} {
+		show := recorded(t, "show_record_none")
+		if chap != nil {
+			show = recorded(t, "show_record_chap")
+		}
+		lines := strings.Split(show.Stdout, "\n")
+		for _, s := range recordSettings(chap) {
+			if !slices.Contains(lines, s.name+" = "+s.value) {
+				t.Errorf("chap %v: the record after the update lacks %q", chap != nil, s.name+" = "+s.value)
+			}
+		}
 	}
 }
 
 func TestLoginWithoutCHAP(t *testing.T) {
-	calls := append(recordCalls(t),
-		recorded(t, "update_authmethod_none"),
+	calls := append(recordCalls(t, false),
 		succeeded(recorded(t, "login_no_iscsid")),
 	)
 	a := newTestIscsiadm(t, calls...)
@@ -33,10 +50,7 @@ func TestLoginWithoutCHAP(t *testing.T) {
 }
 
 func TestLoginWithCHAP(t *testing.T) {
-	calls := append(recordCalls(t),
-		recorded(t, "update_authmethod_chap"),
-		recorded(t, "update_username"),
-		recorded(t, "update_password"),
+	calls := append(recordCalls(t, true),
 		succeeded(recorded(t, "login_no_iscsid")),
 	)
 	a := newTestIscsiadm(t, calls...)
@@ -50,8 +64,7 @@ func TestLoginWithCHAP(t *testing.T) {
 // session is already there, which is what Login is for.
 func TestLoginAlreadyLoggedInIsSuccess(t *testing.T) {
 	login := recorded(t, "login_no_iscsid")
-	calls := append(recordCalls(t),
-		recorded(t, "update_authmethod_none"),
+	calls := append(recordCalls(t, false),
 		runnertest.Call{Argv: login.Argv, ExitCode: exitSessionExists},
 	)
 	a := newTestIscsiadm(t, calls...)
@@ -63,8 +76,7 @@ func TestLoginAlreadyLoggedInIsSuccess(t *testing.T) {
 // The login failure recorded on this host: no iscsid (the kernel has no
 // iSCSI support), exit 20.
 func TestLoginFailureIsClassified(t *testing.T) {
-	calls := append(recordCalls(t),
-		recorded(t, "update_authmethod_none"),
+	calls := append(recordCalls(t, false),
 		recorded(t, "login_no_iscsid"),
 	)
 	a := newTestIscsiadm(t, calls...)
@@ -86,10 +98,7 @@ func TestLoginFailureIsClassified(t *testing.T) {
 
 func TestLoginAuthFailureIsClassified(t *testing.T) {
 	login := recorded(t, "login_no_iscsid")
-	calls := append(recordCalls(t),
-		recorded(t, "update_authmethod_chap"),
-		recorded(t, "update_username"),
-		recorded(t, "update_password"),
+	calls := append(recordCalls(t, true),
 		// ISCSI_ERR_LOGIN_AUTH_FAILED; a real rejection cannot be
 		// recorded on a host that cannot log in.
 		runnertest.Call{Argv: login.Argv, ExitCode: exitAuthFailed},
@@ -104,11 +113,10 @@ func TestLoginAuthFailureIsClassified(t *testing.T) {
 // A CHAP update that fails (here because the record vanished under us:
 // the real "No records found") must not put the password in the error.
 func TestLoginCHAPFailureDoesNotLeakPassword(t *testing.T) {
-	calls := append(recordCalls(t),
-		recorded(t, "update_authmethod_chap"),
-		recorded(t, "update_username"),
-		withOutcome(recorded(t, "update_password"), recorded(t, "update_password_missing")),
-	)
+	calls := []runnertest.Call{
+		recorded(t, "node_new"),
+		withOutcome(recorded(t, "update_record_chap"), recorded(t, "update_record_missing")),
+	}
 	a := newTestIscsiadm(t, calls...)
 	err := a.Login(context.Background(), Target{Portal: recPortal, IQN: recIQN, LUN: 1, CHAP: &CHAP{User: recUser, Password: recPassword}})
 	if !errors.Is(err, ErrLoginFailed) || !errors.Is(err, ErrNotFound) {

@@ -159,14 +159,13 @@ func (b *bench) iscsiadm(iqn string, args ...string) []string {
 	return append([]string{"iscsiadm", "-m", "node", "-T", iqn, "-p", b.portal}, args...)
 }
 
-// floorLogin is the bare CHAP login: the node record, its three CHAP
-// settings, the login, then the wait for the disk's link.
+// floorLogin is the bare CHAP login: the node record, one update with its
+// three CHAP settings, the login, then the wait for the disk's link.
 func (b *bench) floorLogin(ctx context.Context, t floorTarget) (string, error) {
 	err := cmds(ctx, t.password,
 		b.iscsiadm(t.iqn, "-o", "new"),
-		b.iscsiadm(t.iqn, "-o", "update", "-n", "node.session.auth.authmethod", "-v", "CHAP"),
-		b.iscsiadm(t.iqn, "-o", "update", "-n", "node.session.auth.username", "-v", t.user),
-		b.iscsiadm(t.iqn, "-o", "update", "-n", "node.session.auth.password", "-v", t.password),
+		b.iscsiadm(t.iqn, "-o", "update", "-n", "node.session.auth.authmethod", "-v", "CHAP",
+			"-n", "node.session.auth.username", "-v", t.user, "-n", "node.session.auth.password", "-v", t.password),
 		b.iscsiadm(t.iqn, "--login"),
 	)
 	if err != nil {

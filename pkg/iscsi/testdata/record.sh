@@ -31,10 +31,6 @@ rec() {
 	echo "$name: exit $(cat "$out/$name.exit")"
 }
 
-update() {
-	rec "$1" iscsiadm -m node -T "$iqn" -p "$portal" -o update -n "$2" -v "$3"
-}
-
 cleanup() {
 	iscsiadm -m node -T "$iqn" -p "$portal" -o delete >/dev/null 2>&1
 }
@@ -47,17 +43,22 @@ rec node_new iscsiadm -m node -T "$iqn" -p "$portal" -o new
 rec node_new_again iscsiadm -m node -T "$iqn" -p "$portal" -o new
 rec login_no_iscsid iscsiadm -m node -T "$iqn" -p "$portal" --login
 
-update update_startup node.startup manual
-update update_login_timeout 'node.conn[0].timeo.login_timeout' 10
-update update_login_retry node.session.initial_login_retry_max 2
-update update_replacement_timeout node.session.timeo.replacement_timeout 120
-update update_authmethod_none node.session.auth.authmethod None
-update update_authmethod_chap node.session.auth.authmethod CHAP
-update update_username node.session.auth.username chap-user
-update update_password node.session.auth.password chap-secret-0123456789
+# Login writes its settings with one update of several -n/-v pairs, in
+# recordSettings' order; the show after each proves iscsiadm applied every
+# pair, not just the first or the last.
+settings=(-n node.startup -v manual
+	-n 'node.conn[0].timeo.login_timeout' -v 10
+	-n node.session.initial_login_retry_max -v 2
+	-n node.session.timeo.replacement_timeout -v 120)
+chap=(-n node.session.auth.authmethod -v CHAP
+	-n node.session.auth.username -v chap-user
+	-n node.session.auth.password -v chap-secret-0123456789)
+rec update_record_none iscsiadm -m node -T "$iqn" -p "$portal" -o update "${settings[@]}" -n node.session.auth.authmethod -v None
+rec show_record_none iscsiadm -m node -T "$iqn" -p "$portal"
+rec update_record_chap iscsiadm -m node -T "$iqn" -p "$portal" -o update "${settings[@]}" "${chap[@]}"
+rec show_record_chap iscsiadm -m node -T "$iqn" -p "$portal" --show
 rec update_bad_name iscsiadm -m node -T "$iqn" -p "$portal" -o update -n node.session.auth.no_such_field -v chap-secret-0123456789
-rec update_missing iscsiadm -m node -T "$missing" -p "$portal" -o update -n node.startup -v manual
-rec update_password_missing iscsiadm -m node -T "$missing" -p "$portal" -o update -n node.session.auth.password -v chap-secret-0123456789
+rec update_record_missing iscsiadm -m node -T "$missing" -p "$portal" -o update "${settings[@]}" "${chap[@]}"
 
 rec login_missing iscsiadm -m node -T "$missing" -p "$portal" --login
 rec rescan_missing iscsiadm -m session -r 1 --rescan
