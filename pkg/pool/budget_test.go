@@ -136,3 +136,23 @@ func TestCommandBudgetUnpublishAndDelete(t *testing.T) {
 	b.measure(t, "DeleteVolume", budget{lvmReads: 1, lvmChanges: 1},
 		func() error { return b.pool.Delete(b.ctx, v.ID) })
 }
+
+// A reconcile pass with nothing to repair: the vgs for the metrics and the
+// one lvs every decision comes from, the CHAP key's LV included (an
+// administrator's replacement mark is noticed in that listing, not in an
+// lvs of its own), and tgtd's state: the driver listing for targets and
+// LUNs, the target listing for ACLs and sessions, the driver listing
+// again (tgtread.go) and the accounts.
+func TestCommandBudgetReconcilePass(t *testing.T) {
+	b := newBudgetEnv(t, true)
+	for i, name := range []string{"pvc-a", "pvc-b", "pvc-c"} {
+		v := b.create(t, name, gib/4, Thin)
+		if i < 2 {
+			if _, err := b.pool.Publish(b.ctx, v.ID, nodeA, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b.measure(t, "a reconcile pass", budget{lvmReads: 2, tgtReads: 4},
+		func() error { return b.pool.Reconcile(b.ctx) })
+}

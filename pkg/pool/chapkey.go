@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"k8s.io/klog/v2"
@@ -56,12 +57,29 @@ func (p *Pool) chapKey(ctx context.Context) ([]byte, error) {
 	return key, nil
 }
 
-// rereadCHAPKey makes the next chapKey read the LV again: each reconcile
-// notices a key an administrator marked for replacement or removed.
-func (p *Pool) rereadCHAPKey() {
+// noticeCHAPKey reloads the cached key from the key LV as a reconcile
+// pass's listing shows it: each pass notices a key an administrator marked
+// for replacement or removed, without an lvs of its own (one lvs of a
+// large VG costs as much as the listing). A key not loaded yet waits for
+// its first use; a key LV gone or unreadable makes that use read it afresh
+// and report what is wrong.
+func (p *Pool) noticeCHAPKey(ctx context.Context, lvs []lvm.LV) {
 	p.keys.mu.Lock()
 	defer p.keys.mu.Unlock()
-	p.keys.stale = true
+	if p.keys.key == nil {
+		return
+	}
+	i := slices.IndexFunc(lvs, func(lv lvm.LV) bool { return lv.Name == keyLVName })
+	if i < 0 {
+		p.keys.stale = true
+		return
+	}
+	key, err := p.keyOf(ctx, &lvs[i])
+	if err != nil {
+		p.keys.stale = true
+		return
+	}
+	p.keys.key, p.keys.stale = key, false
 }
 
 func (p *Pool) loadKey(ctx context.Context) ([]byte, error) {
@@ -72,6 +90,12 @@ func (p *Pool) loadKey(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return p.keyOf(ctx, lv)
+}
+
+// keyOf reads the key of the key LV lv, writing a new one when lv is
+// marked creating.
+func (p *Pool) keyOf(ctx context.Context, lv *lvm.LV) ([]byte, error) {
 	info := parseTags(lv.Tags)
 	if !info.ours || info.kind != kindKey {
 		return nil, fmt.Errorf("an LV named %s exists that is not this driver's key LV (tags %v); rename it", keyLVName, lv.Tags)

@@ -74,10 +74,6 @@ func (p *Pool) reconcileExports(ctx context.Context) ([]unfinishedWork, error) {
 	var leftovers []leftover
 	var snapDeletes []string
 	exported := map[string]bool{}
-	if p.cfg.CHAP {
-		// Notice a key LV an administrator marked for replacement.
-		p.rereadCHAPKey()
-	}
 	// The volume group's size and free space, for the metrics: one vgs
 	// a pass instead of one a scrape.
 	p.recordVG(ctx)
@@ -88,6 +84,10 @@ func (p *Pool) reconcileExports(ctx context.Context) ([]unfinishedWork, error) {
 		var err error
 		if lvs, err = p.lvm.ListLVs(ctx, p.cfg.VolumeGroup); err != nil {
 			return fmt.Errorf("%w: listing LVs: %w", ErrUnavailable, err)
+		}
+		if p.cfg.CHAP {
+			// Notice a key LV an administrator marked for replacement.
+			p.noticeCHAPKey(ctx, lvs)
 		}
 		warnSharedInitiators(lvs)
 		changesBefore := p.stats.tgtChanges.Load()
