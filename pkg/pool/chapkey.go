@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 
 	"k8s.io/klog/v2"
@@ -57,24 +56,23 @@ func (p *Pool) chapKey(ctx context.Context) ([]byte, error) {
 	return key, nil
 }
 
-// noticeCHAPKey reloads the cached key from the key LV as a reconcile
-// pass's listing shows it: each pass notices a key an administrator marked
+// noticeCHAPKey reloads the cached key from keyLV as a reconcile pass's
+// listing shows it (nil: not there): each pass notices a key an administrator marked
 // for replacement or removed, without an lvs of its own (one lvs of a
 // large VG costs as much as the listing). A key not loaded yet waits for
 // its first use; a key LV gone or unreadable makes that use read it afresh
 // and report what is wrong.
-func (p *Pool) noticeCHAPKey(ctx context.Context, lvs []lvm.LV) {
+func (p *Pool) noticeCHAPKey(ctx context.Context, keyLV *lvm.LV) {
 	p.keys.mu.Lock()
 	defer p.keys.mu.Unlock()
 	if p.keys.key == nil {
 		return
 	}
-	i := slices.IndexFunc(lvs, func(lv lvm.LV) bool { return lv.Name == keyLVName })
-	if i < 0 {
+	if keyLV == nil {
 		p.keys.stale = true
 		return
 	}
-	key, err := p.keyOf(ctx, &lvs[i])
+	key, err := p.keyOf(ctx, keyLV)
 	if err != nil {
 		p.keys.stale = true
 		return

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"k8s.io/klog/v2"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
 )
 
 // Health is an adverse condition of a volume as the storage host sees it.
@@ -81,15 +83,11 @@ func healthOf(v Volume, thinPoolProblem string, targets map[string]Health) []Hea
 	return out
 }
 
-// warnThinPool logs the thin pool's condition when it is past the threshold
-// (called by the reconciler, so the warning repeats while it lasts).
-func (p *Pool) warnThinPool(ctx context.Context) {
-	problem, err := p.thinPoolProblem(ctx)
-	if err != nil {
-		klog.ErrorS(err, "Cannot read the thin pool's usage")
-		return
-	}
-	if problem != "" {
+// warnThinPool logs the thin pool's condition when it is past the
+// threshold (each reconcile pass does, from its listing, so the warning
+// repeats while it lasts).
+func (p *Pool) warnThinPool(pool *lvm.LV) {
+	if problem := p.thinPoolProblemAt(pool.DataPercent, pool.MetadataPercent); problem != "" {
 		klog.InfoS("WARNING: "+problem, "volumeGroup", p.cfg.VolumeGroup, "thinPool", p.cfg.ThinPool)
 	}
 }

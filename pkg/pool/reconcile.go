@@ -87,7 +87,7 @@ func (p *Pool) reconcileExports(ctx context.Context) ([]unfinishedWork, error) {
 		}
 		if p.cfg.CHAP {
 			// Notice a key LV an administrator marked for replacement.
-			p.noticeCHAPKey(ctx, lvs)
+			p.noticeCHAPKey(ctx, (&lvReport{lvs: lvs}).lv(keyLVName))
 		}
 		warnSharedInitiators(lvs)
 		changesBefore := p.stats.tgtChanges.Load()
@@ -155,6 +155,7 @@ func (p *Pool) reconcileExports(ctx context.Context) ([]unfinishedWork, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.warnAboutThinPool(&lvReport{lvs: lvs})
 	var work []unfinishedWork
 	// Scratch snapshots and half-filled clones no running job owns were left
 	// by a crash or an abandoned request: a retry starts over anyway. They
@@ -187,6 +188,23 @@ func (p *Pool) reconcileExports(ctx context.Context) ([]unfinishedWork, error) {
 	return work, errors.Join(errs...)
 }
 
+// warnAboutThinPool logs what is wrong with the thin pool as a pass's
+// listing shows it: nearly full, or not zeroing new blocks. From the
+// listing, after tgtd is healed: reads of their own were two lvs of the
+// whole VG ahead of every rebuild.
+func (p *Pool) warnAboutThinPool(listing *lvReport) {
+	if p.cfg.ThinPool == "" {
+		return
+	}
+	pool := listing.lv(p.cfg.ThinPool)
+	if pool == nil {
+		klog.ErrorS(nil, "The thin pool is not in the volume group", "volumeGroup", p.cfg.VolumeGroup, "thinPool", p.cfg.ThinPool)
+		return
+	}
+	p.warnThinPool(pool)
+	p.warnThinZeroing(pool)
+}
+
 // RunReconciler reconciles at start, every interval, and as soon as tgtd's
 // control socket is replaced (tgtd restarted and forgot every target), so
 // nodes' sessions find their targets again within their replacement
@@ -198,8 +216,6 @@ func (p *Pool) reconcileExports(ctx context.Context) ([]unfinishedWork, error) {
 // running.
 func (p *Pool) RunReconciler(ctx context.Context, socket string, interval time.Duration) {
 	reconcile := func(why string) {
-		p.warnThinPool(ctx)
-		p.warnThinZeroing(ctx)
 		start := time.Now()
 		work, err := p.reconcileExports(ctx)
 		started := 0

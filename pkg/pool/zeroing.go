@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"context"
 	"fmt"
 
 	"k8s.io/klog/v2"
@@ -41,15 +40,7 @@ func (p *Pool) thinZeroingRefusal(pool *lvm.LV) error {
 
 // warnThinZeroing logs a pool without zeroing at start-up and on every
 // reconcile, as a warning when accepted and as an error when refused.
-func (p *Pool) warnThinZeroing(ctx context.Context) {
-	if p.cfg.ThinPool == "" {
-		return
-	}
-	pool, err := p.lvm.GetLV(ctx, p.cfg.VolumeGroup, p.cfg.ThinPool)
-	if err != nil {
-		klog.ErrorS(err, "Cannot read the thin pool", "volumeGroup", p.cfg.VolumeGroup, "thinPool", p.cfg.ThinPool)
-		return
-	}
+func (p *Pool) warnThinZeroing(pool *lvm.LV) {
 	problem := p.thinZeroingProblem(pool)
 	switch {
 	case problem == "":

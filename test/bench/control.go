@@ -72,7 +72,7 @@ var controlFloorDoes = map[string]string{
 	"CreateVolume":                         "lvcreate -y --wipesignatures y -n ID -V 64MiB --thinpool POOL with the 3 tags",
 	"ControllerPublishVolume":              "lvchange --addtag <pub tag>; tgtadm new target, new logicalunit, update logicalunit (scsi_id, scsi_sn, thin_provisioning=0), new account, bind account, bind initiator-name",
 	"CreateVolume+ControllerPublishVolume": "the two floors above",
-	"NodeStageVolume":                      "iscsiadm -o new, one -o update (CHAP method, user, password), --login; wait for the by-path link; mkfs.ext4 -F -m0; mount -t ext4",
+	"NodeStageVolume":                      "iscsiadm -o new, one -o update (CHAP method, user, password), --login; wait for the disk as the driver does (by-path link or sysfs); mkfs.ext4 -F -m0; mount -t ext4",
 	"NodeUnstageVolume":                    "umount; iscsiadm --logout; iscsiadm -o delete",
 	"ControllerUnpublishVolume":            "lvchange --deltag <pub tag>; tgtadm delete target --force; tgtadm delete account",
 	"ControllerExpandVolume":               "lvextend -L 128MiB",

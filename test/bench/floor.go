@@ -11,7 +11,11 @@ import (
 	"strconv"
 	"time"
 
+	utilexec "k8s.io/utils/exec"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/iscsi"
 	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/pool"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
 )
 
 // The floors: the bare commands that do what a driver call does, run with
@@ -150,17 +154,16 @@ func (b *bench) floorUnpublish(ctx context.Context, t floorTarget) error {
 	return cmds(ctx, "", argvs...)
 }
 
-// byPath is the disk's udev link, as the node finds it.
-func (b *bench) byPath(iqn string) string {
-	return "/dev/disk/by-path/ip-" + b.portal + "-iscsi-" + iqn + "-lun-1"
-}
-
 func (b *bench) iscsiadm(iqn string, args ...string) []string {
 	return append([]string{"iscsiadm", "-m", "node", "-T", iqn, "-p", b.portal}, args...)
 }
 
 // floorLogin is the bare CHAP login: the node record, one update with its
-// three CHAP settings, the login, then the wait for the disk's link.
+// three CHAP settings, the login, then the wait for the disk. The disk is
+// looked for as the driver looks for it (pkg/iscsi's WaitForDevice: udev's
+// by-path link, or the session's disk in sysfs, which the kernel shows
+// before udev makes the link): a floor that waited for the link alone
+// would be slower than the driver by udev's lag.
 func (b *bench) floorLogin(ctx context.Context, t floorTarget) (string, error) {
 	err := cmds(ctx, t.password,
 		b.iscsiadm(t.iqn, "-o", "new"),
@@ -171,11 +174,8 @@ func (b *bench) floorLogin(ctx context.Context, t floorTarget) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dev := b.byPath(t.iqn)
-	return dev, waitFor(ctx, 60*time.Second, 20*time.Millisecond, func() bool {
-		_, err := os.Stat(dev)
-		return err == nil
-	})
+	disks := iscsi.NewDevices(runner.New(utilexec.New(), 30*time.Second), "/sys", "/dev")
+	return disks.WaitForDevice(ctx, iscsi.Target{Portal: b.portal, IQN: t.iqn, LUN: 1}, 60*time.Second)
 }
 
 // floorStage is NodeStageVolume's floor: login, mkfs.ext4 as mount-utils
