@@ -1,7 +1,10 @@
 package pool
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
+	"time"
 )
 
 // Command budgets: how many external commands each controller RPC runs on
@@ -155,4 +158,16 @@ func TestCommandBudgetReconcilePass(t *testing.T) {
 	}
 	b.measure(t, "a reconcile pass", budget{lvmReads: 2, tgtReads: 4},
 		func() error { return b.pool.Reconcile(b.ctx) })
+	// The reconciler's own passes (at start, on its timer, after a tgtd
+	// restart) read no more: the thin pool's warnings come from the
+	// pass's listing, not from reads of the pool ahead of the healing.
+	b.measure(t, "the reconciler's start-up pass", budget{lvmReads: 2, tgtReads: 4}, func() error {
+		runs := b.pool.Stats().ReconcileRuns
+		ctx, cancel := context.WithCancel(b.ctx)
+		stopped := make(chan struct{})
+		go func() { b.pool.RunReconciler(ctx, filepath.Join(t.TempDir(), "no-tgtd.sock"), time.Hour); close(stopped) }()
+		defer func() { cancel(); <-stopped }()
+		waitUntil(t, func() bool { return b.pool.Stats().ReconcileRuns > runs })
+		return nil
+	})
 }
