@@ -165,7 +165,10 @@ func TestCommandBudgetReconcilePass(t *testing.T) {
 		runs := b.pool.Stats().ReconcileRuns
 		ctx, cancel := context.WithCancel(b.ctx)
 		stopped := make(chan struct{})
-		go func() { b.pool.RunReconciler(ctx, filepath.Join(t.TempDir(), "no-tgtd.sock"), time.Hour); close(stopped) }()
+		go func() {
+			b.pool.RunReconciler(ctx, filepath.Join(t.TempDir(), "no-tgtd.sock"), time.Hour)
+			close(stopped)
+		}()
 		defer func() { cancel(); <-stopped }()
 		waitUntil(t, func() bool { return b.pool.Stats().ReconcileRuns > runs })
 		return nil
