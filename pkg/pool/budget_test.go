@@ -1,10 +1,8 @@
 package pool
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // Command budgets: how many external commands each controller RPC runs on
@@ -163,13 +161,7 @@ func TestCommandBudgetReconcilePass(t *testing.T) {
 	// pass's listing, not from reads of the pool ahead of the healing.
 	b.measure(t, "the reconciler's start-up pass", budget{lvmReads: 2, tgtReads: 4}, func() error {
 		runs := b.pool.Stats().ReconcileRuns
-		ctx, cancel := context.WithCancel(b.ctx)
-		stopped := make(chan struct{})
-		go func() {
-			b.pool.RunReconciler(ctx, filepath.Join(t.TempDir(), "no-tgtd.sock"), time.Hour)
-			close(stopped)
-		}()
-		defer func() { cancel(); <-stopped }()
+		defer startReconciler(b.pool, filepath.Join(t.TempDir(), "no-tgtd.sock"))()
 		waitUntil(t, func() bool { return b.pool.Stats().ReconcileRuns > runs })
 		return nil
 	})

@@ -237,10 +237,7 @@ func TestTgtdRestartIsHealedWhileALongWipeRuns(t *testing.T) {
 		return l
 	}
 	l := listen()
-	ctx, cancel := context.WithCancel(e.ctx)
-	stopped := make(chan struct{})
-	go func() { e.pool.RunReconciler(ctx, socket, time.Hour); close(stopped) }()
-	defer func() { cancel(); <-stopped }()
+	defer startReconciler(e.pool, socket)()
 	<-wipe.entered
 
 	// tgtd restarts: every target is gone and its socket is a new file.
@@ -253,6 +250,16 @@ func TestTgtdRestartIsHealedWhileALongWipeRuns(t *testing.T) {
 	if _, err := e.lvm.GetLV(e.ctx, testVG, doomed.ID); err != nil {
 		t.Fatalf("the volume being wiped: %v", err)
 	}
+}
+
+// startReconciler runs p's reconciler (an hour between timed passes) on
+// tgtd's socket path until the returned stop is called, which waits for
+// it to return.
+func startReconciler(p *Pool, socket string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { p.RunReconciler(ctx, socket, time.Hour); close(stopped) }()
+	return func() { cancel(); <-stopped }
 }
 
 // waitUntil polls cond; the deadline only bounds a hang, it is no speed
@@ -294,13 +301,7 @@ func TestReconcilerRemovesBothLeftoversOfAClone(t *testing.T) {
 		}
 	}
 	e.wiper.fail = nil
-	ctx, cancel := context.WithCancel(e.ctx)
-	stopped := make(chan struct{})
-	go func() {
-		e.pool.RunReconciler(ctx, filepath.Join(t.TempDir(), "no-tgtd.sock"), time.Hour)
-		close(stopped)
-	}()
-	defer func() { cancel(); <-stopped }()
+	defer startReconciler(e.pool, filepath.Join(t.TempDir(), "no-tgtd.sock"))()
 	waitUntil(t, func() bool {
 		_, errLV := e.lvm.GetLV(e.ctx, testVG, id)
 		_, errScratch := e.lvm.GetLV(e.ctx, testVG, scratchName(id))
