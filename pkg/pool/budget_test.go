@@ -2,6 +2,7 @@ package pool
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -156,6 +157,11 @@ func TestCommandBudgetReconcilePass(t *testing.T) {
 	}
 	b.measure(t, "a reconcile pass", budget{lvmReads: 2, tgtReads: 4},
 		func() error { return b.pool.Reconcile(b.ctx) })
+	// The metrics' vgs comes after the listing and the repairs made
+	// under it: after a tgtd restart, sessions wait for the rebuild only.
+	if got := b.lvmLog.commands; !slices.Equal(got, []string{"lvs", "vgs"}) {
+		t.Errorf("a reconcile pass read lvm in the order %v, want lvs then vgs", got)
+	}
 	// The reconciler's own passes (at start, on its timer, after a tgtd
 	// restart) read no more: the thin pool's warnings come from the
 	// pass's listing, not from reads of the pool ahead of the healing.

@@ -75,8 +75,9 @@ func (p *Pool) reconcileExports(ctx context.Context) ([]unfinishedWork, error) {
 	var snapDeletes []string
 	exported := map[string]bool{}
 	// The volume group's size and free space, for the metrics: one vgs
-	// a pass instead of one a scrape.
-	p.recordVG(ctx)
+	// a pass instead of one a scrape, read once tgtd is healed (after a
+	// tgtd restart, every session waits for the rebuild, not for this).
+	defer p.recordVG(ctx)
 	err := p.withTgt(ctx, func(st *tgtState) error {
 		// The tags are read under tgtMu: a publish that recorded its tag
 		// and is waiting for the lock is then either seen here or applies
