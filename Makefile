@@ -64,7 +64,7 @@ demo:
 
 # Benchmarks (docs/benchmarks.md): every figure against its floor, measured in
 # the real-kernel guest like `make e2e`; results in $(BENCH_OUTPUT)/bench.json.
-# `make bench` is the full run (about 55 minutes of guest time under software
+# `make bench` is the full run (about 40 minutes of guest time under software
 # emulation) and then writes its figures into docs/benchmarks.md as the
 # section $(BENCH_SECTION); `make bench-short` is the few-minute run CI makes,
 # which fails only when the harness breaks, never on a number. To iterate on
