@@ -90,6 +90,53 @@ func TestSnapshotWhileWritingRestoresConsistentData(t *testing.T) {
 	}
 }
 
+// A snapshot restored into a larger volume carries its source's smaller
+// filesystem; the stage grows it to the device (NodeStageVolume skips that
+// check only for a filesystem it has just made), with the data intact.
+func TestRestoreIntoALargerVolumeGrowsItsFilesystemAtStage(t *testing.T) {
+	d, ctx := connect(t)
+	v := create(t, d, ctx, lifecycle.MountCapability("ext4"), nil)
+	if err := d.Up(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	want := writeData(t, v.DataPath(), 1<<20)
+	var source unix.Statfs_t
+	if err := unix.Statfs(v.TargetPath, &source); err != nil {
+		t.Fatal(err)
+	}
+	snapID, err := d.Snapshot(ctx, t.Name()+"-snap", v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.DeleteSnapshot(context.Background(), snapID) })
+	const more = 128 << 20
+	r, err := d.CreateFrom(ctx, t.Name()+"-restored", v.Size+more, nil, lifecycle.MountCapability("ext4"), snapID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), volumeTimeout)
+		defer cancel()
+		d.Down(ctx, r)
+		d.Delete(ctx, r)
+	})
+	if err := d.Up(ctx, r); err != nil {
+		t.Fatalf("the restored filesystem does not stage: %v", err)
+	}
+	var restored unix.Statfs_t
+	if err := unix.Statfs(r.TargetPath, &restored); err != nil {
+		t.Fatal(err)
+	}
+	grownBy := int64(restored.Blocks*uint64(restored.Bsize)) - int64(source.Blocks*uint64(source.Bsize))
+	if grownBy < more*3/4 {
+		t.Fatalf("the restored filesystem is %d bytes larger than its source's, want about %d (volume %d bytes)", grownBy, more, r.Size)
+	}
+	if got := readData(t, r.DataPath(), len(want)); !bytes.Equal(got, want) {
+		t.Fatal("the data differs after the restore and the growth")
+	}
+	t.Logf("the restored filesystem grew by %d MiB at stage", grownBy>>20)
+}
+
 // A clone of a volume has the same bytes, for a thick block copy and a
 // thin one, and the source keeps working.
 func TestCloneHasTheSameBytes(t *testing.T) {
