@@ -57,11 +57,11 @@ func (p *Pool) chapKey(ctx context.Context) ([]byte, error) {
 }
 
 // noticeCHAPKey reloads the cached key from keyLV as a reconcile pass's
-// listing shows it (nil: not there): each pass notices a key an administrator marked
-// for replacement or removed, without an lvs of its own (one lvs of a
-// large VG costs as much as the listing). A key not loaded yet waits for
-// its first use; a key LV gone or unreadable makes that use read it afresh
-// and report what is wrong.
+// listing shows it (nil: not there): each pass notices a key an
+// administrator marked for replacement or removed, without an lvs of its
+// own (one lvs of a large VG costs as much as the listing). A key not
+// loaded yet waits for its first use; a key LV gone or unreadable makes
+// that use read it afresh and report what is wrong.
 func (p *Pool) noticeCHAPKey(ctx context.Context, keyLV *lvm.LV) {
 	p.keys.mu.Lock()
 	defer p.keys.mu.Unlock()
