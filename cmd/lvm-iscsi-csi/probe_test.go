@@ -111,8 +111,11 @@ func TestProbeAnswersWhileProvisioningHoldsEveryLVMSlot(t *testing.T) {
 	}
 	defer conn.Close()
 
-	// A burst of CreateVolume calls takes every slot, and more wait.
-	for i := range 2 * slots {
+	// A burst of CreateVolume calls takes every slot, and more wait. The
+	// calls are sent one at a time until each holds its slot: calls at
+	// once share a listing that has not started yet (pkg/pool/lvreads.go),
+	// so a burst sent at once may hold a single slot.
+	create := func(i int) {
 		go func() {
 			_, _ = csi.NewControllerClient(conn).CreateVolume(ctx, &csi.CreateVolumeRequest{
 				Name: "pvc-" + string(rune('a'+i)),
@@ -123,12 +126,16 @@ func TestProbeAnswersWhileProvisioningHoldsEveryLVMSlot(t *testing.T) {
 			}, grpc.WaitForReady(true)) // the server may not listen yet
 		}()
 	}
-	for range slots {
+	for i := range slots {
+		create(i)
 		select {
 		case <-host.held:
 		case <-time.After(10 * time.Second):
-			t.Fatal("the CreateVolume calls did not take the lvm slots")
+			t.Fatalf("CreateVolume call %d did not take an lvm slot", i+1)
 		}
+	}
+	for i := slots; i < 2*slots; i++ {
+		create(i)
 	}
 
 	// The liveness probe's budget in the chart is a few seconds.
