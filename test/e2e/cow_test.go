@@ -53,16 +53,7 @@ func TestThickSnapshotSurvivesAFullRewrite(t *testing.T) {
 	if attr == "" || attr[0] != 's' || (len(attr) > 4 && attr[4] == 'I') {
 		t.Fatalf("snapshot %s after the origin was rewritten: lv_attr %q, want a valid COW snapshot", snap, attr)
 	}
-	r, err := d.CreateFrom(ctx, t.Name()+"-restore", v.Size, thickParams, lifecycle.BlockCapability(), snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), volumeTimeout)
-		defer cancel()
-		d.Down(ctx, r)
-		d.Delete(ctx, r)
-	})
+	r := createFrom(t, d, ctx, t.Name()+"-restore", v.Size, thickParams, lifecycle.BlockCapability(), snap)
 	if err := d.Up(ctx, r); err != nil {
 		t.Fatal(err)
 	}

@@ -67,16 +67,7 @@ func TestSnapshotWhileWritingRestoresConsistentData(t *testing.T) {
 			t.Cleanup(func() { d.DeleteSnapshot(context.Background(), snapID) })
 			t.Logf("snapshot taken after %d busy writes", writes.Load())
 
-			r, err := d.CreateFrom(ctx, t.Name()+"-restored", v.Size, params, lifecycle.MountCapability("ext4"), snapID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), volumeTimeout)
-				defer cancel()
-				d.Down(ctx, r)
-				d.Delete(ctx, r)
-			})
+			r := createFrom(t, d, ctx, t.Name()+"-restored", v.Size, params, lifecycle.MountCapability("ext4"), snapID)
 			if r.Size < v.Size {
 				t.Fatalf("restored volume is %d bytes, smaller than its source's %d", r.Size, v.Size)
 			}
@@ -110,16 +101,7 @@ func TestRestoreIntoALargerVolumeGrowsItsFilesystemAtStage(t *testing.T) {
 	}
 	t.Cleanup(func() { d.DeleteSnapshot(context.Background(), snapID) })
 	const more = 128 << 20
-	r, err := d.CreateFrom(ctx, t.Name()+"-restored", v.Size+more, nil, lifecycle.MountCapability("ext4"), snapID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), volumeTimeout)
-		defer cancel()
-		d.Down(ctx, r)
-		d.Delete(ctx, r)
-	})
+	r := createFrom(t, d, ctx, t.Name()+"-restored", v.Size+more, nil, lifecycle.MountCapability("ext4"), snapID)
 	if err := d.Up(ctx, r); err != nil {
 		t.Fatalf("the restored filesystem does not stage: %v", err)
 	}
@@ -148,16 +130,7 @@ func TestCloneHasTheSameBytes(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := writeData(t, v.DataPath(), 8<<20)
-			c, err := d.CreateFrom(ctx, t.Name()+"-clone", v.Size+(32<<20), map[string]string{"provisioning": prov}, lifecycle.BlockCapability(), v.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), volumeTimeout)
-				defer cancel()
-				d.Down(ctx, c)
-				d.Delete(ctx, c)
-			})
+			c := createFrom(t, d, ctx, t.Name()+"-clone", v.Size+(32<<20), map[string]string{"provisioning": prov}, lifecycle.BlockCapability(), v.ID)
 			if err := d.Up(ctx, c); err != nil {
 				t.Fatal(err)
 			}

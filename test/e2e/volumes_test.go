@@ -56,6 +56,23 @@ func connect(t *testing.T) (*lifecycle.Driver, context.Context) {
 }
 
 // create makes a volume and removes it at the end of the test whatever
+// createFrom creates a volume from source (a snapshot or volume id), which
+// must succeed, and takes it down and deletes it when the test ends.
+func createFrom(t *testing.T, d *lifecycle.Driver, ctx context.Context, name string, size int64, params map[string]string, c *csi.VolumeCapability, source string) *lifecycle.Volume {
+	t.Helper()
+	v, err := d.CreateFrom(ctx, name, size, params, c, source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), volumeTimeout)
+		defer cancel()
+		d.Down(ctx, v)
+		d.Delete(ctx, v)
+	})
+	return v
+}
+
 // happened (best effort: Down, then Delete).
 func create(t *testing.T, d *lifecycle.Driver, ctx context.Context, c *csi.VolumeCapability, params map[string]string) *lifecycle.Volume {
 	t.Helper()
