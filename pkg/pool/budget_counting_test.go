@@ -232,6 +232,11 @@ func (c *countingTgtadm) CloseConnection(ctx context.Context, tid, sid, cid int)
 	return c.t.CloseConnection(ctx, tid, sid, cid)
 }
 
+func (c *countingTgtadm) SetTargetState(ctx context.Context, tid int, state string) error {
+	c.log.changed("update target state")
+	return c.t.SetTargetState(ctx, tid, state)
+}
+
 // SetTargetParams is one tgtadm update per key.
 func (c *countingTgtadm) SetTargetParams(ctx context.Context, tid int, params []tgt.TargetParam) error {
 	for _, p := range params {

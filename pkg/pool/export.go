@@ -91,6 +91,8 @@ func (p *Pool) syncTarget(ctx context.Context, st *tgtState, lv *lvm.LV, nodes [
 		if t, err = p.createTarget(ctx, st, iqn); err != nil {
 			return err
 		}
+	} else if err := p.readyTarget(ctx, t); err != nil {
+		return err
 	}
 	if err := p.syncLUN(ctx, st, t, lv, prov); err != nil {
 		return err
@@ -151,7 +153,7 @@ func (p *Pool) syncLUN(ctx context.Context, st *tgtState, t *tgt.Target, lv *lvm
 				if err := p.guard(ctx, st, t, iqn, true); err != nil {
 					return err
 				}
-				if err := p.tgt.RefreshLUN(ctx, t.TID, lunNumber, path); err != nil {
+				if err := p.refreshLUN(ctx, st, t, path); err != nil {
 					return fmt.Errorf("refreshing the size of %s: %w", t.IQN, err)
 				}
 				klog.InfoS("Refreshed LUN size", "iqn", t.IQN, "from", l.Size, "to", lv.Size)

@@ -224,6 +224,9 @@ func (c countingTgt) BindAccount(ctx context.Context, tid int, user string) erro
 func (c countingTgt) CloseConnection(ctx context.Context, tid, sid, cid int) error {
 	return c.count(c.Interface.CloseConnection(ctx, tid, sid, cid))
 }
+func (c countingTgt) SetTargetState(ctx context.Context, tid int, state string) error {
+	return c.count(c.Interface.SetTargetState(ctx, tid, state))
+}
 func (c countingTgt) SetTargetParams(ctx context.Context, tid int, params []tgt.TargetParam) error {
 	return c.count(c.Interface.SetTargetParams(ctx, tid, params))
 }

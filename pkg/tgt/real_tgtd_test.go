@@ -300,3 +300,49 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestRealTgtdOfflineTargetKeepsItsInitiatorOut checks what a LUN refresh
+// relies on (pkg/pool refresh.go): a target set offline lists as such,
+// refuses the login of an initiator whose connection was closed although
+// it stays bound, and lets it back in once ready again.
+func TestRealTgtdOfflineTargetKeepsItsInitiatorOut(t *testing.T) {
+	d := startRealTgtd(t)
+	perf, err := exec.LookPath("iscsi-perf")
+	if err != nil {
+		t.Skip("iscsi-perf (Debian package libiscsi-bin) is not installed: no userspace initiator to log in with")
+	}
+	tg := d.client()
+	ctx := context.Background()
+	const (
+		iqn  = "iqn.2026-11.io.csi.lvm-iscsi:vol-offline"
+		node = "iqn.1993-08.org.debian:01:node-o"
+	)
+	must(t, "CreateTarget", tg.CreateTarget(ctx, 1, iqn))
+	must(t, "AddLUN", tg.AddLUN(ctx, 1, 1, backingFile(t, 8<<20), LUNParams{SCSIID: "vol-offline", SCSISN: "vol-offline"}))
+	must(t, "BindInitiator", tg.BindInitiator(ctx, 1, node))
+	initiator := exec.Command(perf, "-i", node, "-t", "60", "iscsi://"+d.portal+"/"+iqn+"/1")
+	must(t, "start iscsi-perf", initiator.Start())
+	t.Cleanup(func() {
+		_ = initiator.Process.Kill()
+		_ = initiator.Wait()
+	})
+	waitFor(t, "the initiator's session", func() bool { return len(findTarget(t, tg, 1).Sessions) == 1 })
+
+	must(t, "SetTargetState offline", tg.SetTargetState(ctx, 1, StateOffline))
+	if got := findTarget(t, tg, 1).State; got != StateOffline {
+		t.Fatalf("state after SetTargetState offline = %q", got)
+	}
+	s := findTarget(t, tg, 1).Sessions[0]
+	must(t, "CloseConnection", tg.CloseConnection(ctx, 1, s.SID, s.Connections[0].CID))
+	waitFor(t, "the session to go", func() bool { return len(findTarget(t, tg, 1).Sessions) == 0 })
+	// iscsi-perf logs in again at once and keeps trying.
+	time.Sleep(2 * time.Second)
+	if s := findTarget(t, tg, 1).Sessions; len(s) != 0 {
+		t.Fatalf("a bound initiator logged in to an offline target: %+v", s)
+	}
+	must(t, "SetTargetState ready", tg.SetTargetState(ctx, 1, StateReady))
+	waitFor(t, "the initiator to log in again", func() bool { return len(findTarget(t, tg, 1).Sessions) == 1 })
+	if got := findTarget(t, tg, 1).State; got != StateReady {
+		t.Errorf("state after SetTargetState ready = %q", got)
+	}
+}

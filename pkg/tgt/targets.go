@@ -30,6 +30,29 @@ func (t *Tgt) DeleteTarget(ctx context.Context, tid int) error {
 	return err
 }
 
+// Target states tgtd knows (SetTargetState, Target.State).
+const (
+	StateReady   = "ready"
+	StateOffline = "offline"
+)
+
+// SetTargetState sets target tid ready or offline. An offline target
+// refuses logins (a retryable target error, so initiators try again) and
+// drops the commands of sessions still connected, which only a closed
+// connection makes the initiator send again: callers take a target offline
+// to close its connections and keep them closed.
+func (t *Tgt) SetTargetState(ctx context.Context, tid int, state string) error {
+	op := fmt.Sprintf("set target %d %s", tid, state)
+	if err := checkTID(op, tid); err != nil {
+		return err
+	}
+	if state != StateReady && state != StateOffline {
+		return invalid(op, "state %q is neither %s nor %s", state, StateReady, StateOffline)
+	}
+	_, err := t.run(ctx, op, "update", "target", "--tid", itoa(tid), "--name", "state", "--value", state)
+	return err
+}
+
 // BindInitiator lets the initiator named initiatorIQN log in to target tid.
 func (t *Tgt) BindInitiator(ctx context.Context, tid int, initiatorIQN string) error {
 	return t.initiatorACL(ctx, "bind", tid, initiatorIQN)

@@ -76,6 +76,10 @@ func TestCommands(t *testing.T) {
 			tgtadm("--op", "update", "--mode", "logicalunit", "--tid", "3", "--lun", "1", "--params", "online=0"),
 			tgtadm("--op", "update", "--mode", "logicalunit", "--tid", "3", "--lun", "1", "--params", "path="+lvPath),
 		}},
+		{"SetTargetState offline", func(tg *Tgt) error { return tg.SetTargetState(ctx, 3, StateOffline) },
+			[][]string{tgtadm("--op", "update", "--mode", "target", "--tid", "3", "--name", "state", "--value", "offline")}},
+		{"SetTargetState ready", func(tg *Tgt) error { return tg.SetTargetState(ctx, 3, StateReady) },
+			[][]string{tgtadm("--op", "update", "--mode", "target", "--tid", "3", "--name", "state", "--value", "ready")}},
 		{"BindInitiator", func(tg *Tgt) error { return tg.BindInitiator(ctx, 3, nodeIQN) },
 			[][]string{tgtadm("--op", "bind", "--mode", "target", "--tid", "3", "--initiator-name", nodeIQN)}},
 		{"UnbindInitiator", func(tg *Tgt) error { return tg.UnbindInitiator(ctx, 3, nodeIQN) },
@@ -260,6 +264,8 @@ func TestInvalidArgumentsRunNothing(t *testing.T) {
 		"refresh lun 0":        func(tg *Tgt) error { return tg.RefreshLUN(ctx, 1, 0, lvPath) },
 		"negative session":     func(tg *Tgt) error { return tg.CloseConnection(ctx, 1, -1, 0) },
 		"close on tid 0":       func(tg *Tgt) error { return tg.CloseConnection(ctx, 0, 1, 0) },
+		"unknown state":        func(tg *Tgt) error { return tg.SetTargetState(ctx, 1, "running") },
+		"state of tid 0":       func(tg *Tgt) error { return tg.SetTargetState(ctx, 0, StateOffline) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := call(newTestTgt(t)); !errors.Is(err, ErrInvalid) {

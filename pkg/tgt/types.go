@@ -6,7 +6,7 @@ import "context"
 type Target struct {
 	TID   int
 	IQN   string
-	State string // tgtd's target state: "ready" or "offline"
+	State string // tgtd's target state: StateReady or StateOffline
 	// LUNs excludes LUN 0, the controller LUN tgt adds to every target.
 	LUNs []LUN
 	// ACLs are initiator addresses allowed in (-I): "ALL", an IP address or
@@ -106,6 +106,9 @@ type Interface interface {
 	DeleteAccount(ctx context.Context, user string) error
 	BindAccount(ctx context.Context, tid int, user string) error
 	CloseConnection(ctx context.Context, tid, sid, cid int) error
+	// SetTargetState sets a target StateReady or StateOffline (refusing
+	// logins).
+	SetTargetState(ctx context.Context, tid int, state string) error
 	// SetTargetParams sets iSCSI login keys of a target (target_params.go);
 	// tgtd lists them only per target, never in ListTargets.
 	SetTargetParams(ctx context.Context, tid int, params []TargetParam) error

@@ -163,7 +163,7 @@ func (f *Fake) CreateTarget(ctx context.Context, tid int, iqn string) error {
 			return fail(op, tgt.ErrExists)
 		}
 	}
-	f.targets[tid] = &tgt.Target{TID: tid, IQN: iqn, State: "ready"}
+	f.targets[tid] = &tgt.Target{TID: tid, IQN: iqn, State: tgt.StateReady}
 	return nil
 }
 

@@ -188,6 +188,25 @@ func TestLoginFollowsACLsAndCHAP(t *testing.T) {
 	}
 }
 
+func TestOfflineTargetRefusesLogins(t *testing.T) {
+	f := New()
+	must(t, f.CreateTarget(ctx, 1, iqnA))
+	must(t, f.BindInitiator(ctx, 1, nodeA))
+	must(t, f.SetTargetState(ctx, 1, tgt.StateOffline))
+	if got := listOne(t, f).State; got != tgt.StateOffline {
+		t.Errorf("State = %q after SetTargetState offline", got)
+	}
+	if _, err := f.Login(1, nodeA, "10.0.0.5", "", ""); !errors.Is(err, ErrLoginRefused) {
+		t.Errorf("login to an offline target: err = %v, want ErrLoginRefused", err)
+	}
+	wantErr(t, "unknown state", f.SetTargetState(ctx, 1, "busy"), tgt.ErrInvalid)
+	wantErr(t, "missing target", f.SetTargetState(ctx, 2, tgt.StateReady), tgt.ErrNotFound)
+	must(t, f.SetTargetState(ctx, 1, tgt.StateReady))
+	if _, err := f.Login(1, nodeA, "10.0.0.5", "", ""); err != nil {
+		t.Errorf("login once ready again: %v", err)
+	}
+}
+
 func TestCloseConnection(t *testing.T) {
 	f := New()
 	must(t, f.CreateTarget(ctx, 1, iqnA))

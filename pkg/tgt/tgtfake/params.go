@@ -42,3 +42,22 @@ func (f *Fake) TargetParams(tid int) map[string]string {
 	defer f.mu.Unlock()
 	return maps.Clone(f.params[tid])
 }
+
+// SetTargetState sets a target ready or offline; Login refuses an offline
+// target, as tgtd does.
+func (f *Fake) SetTargetState(ctx context.Context, tid int, state string) error {
+	defer f.mu.Unlock()
+	if err := f.begin("SetTargetState"); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("set target %d %s", tid, state)
+	if state != tgt.StateReady && state != tgt.StateOffline {
+		return fail(op, tgt.ErrInvalid)
+	}
+	t, err := f.target(op, tid)
+	if err != nil {
+		return err
+	}
+	t.State = state
+	return nil
+}

@@ -14,15 +14,18 @@ import (
 // not match.
 var ErrLoginRefused = errors.New("tgtfake: login refused")
 
-// Login logs an initiator in to target tid the way tgtd admits it: its IQN
-// must be bound, and when incoming accounts are bound, user and password
-// must be one of them. It returns the new session's id.
+// Login logs an initiator in to target tid the way tgtd admits it: the
+// target must be ready, its IQN bound, and when incoming accounts are
+// bound, user and password must be one of them. It returns the new session's id.
 func (f *Fake) Login(tid int, initiatorIQN, ip, user, password string) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	t, err := f.target("login", tid)
 	if err != nil {
 		return 0, err
+	}
+	if t.State == tgt.StateOffline {
+		return 0, fmt.Errorf("%w: target %d is offline", ErrLoginRefused, tid)
 	}
 	if !slices.Contains(t.InitiatorNames, initiatorIQN) {
 		return 0, fmt.Errorf("%w: initiator %s is not allowed on target %d", ErrLoginRefused, initiatorIQN, tid)
