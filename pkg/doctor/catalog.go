@@ -38,6 +38,8 @@ var catalog = map[string]string{
 		"with a login failure, or running pods see I/O errors once the session's replacement timeout passes",
 	"target-lun": "the LUN behind the target is not the volume's LV (backing store or serial differ): the node refuses the disk " +
 		"(FailedPrecondition: wrong serial) and the pod stays ContainerCreating (FAQ 3.7: a disk that is not the one asked for)",
+	"target-offline": "the target is offline, which the controller sets only while it refreshes a grown volume's size: tgtd " +
+		"refuses its nodes' logins, pods see their I/O stall and fail once the session's replacement timeout passes",
 	"target-acl": "the target's initiator ACL differs from the publications: a published node cannot log in, or a node the " +
 		"volume was taken from can still write to it",
 	"target-chap": "CHAP is on but the target has no account bound: tgtd then lets the bound initiators in without CHAP",

@@ -20,6 +20,7 @@ var driftIDs = []struct {
 	{"stray-account", []pool.DriftKind{pool.DriftStrayAccount}, "no CHAP account of this driver without a published volume"},
 	{"target-missing", []pool.DriftKind{pool.DriftMissingTarget}, "every published volume has its target"},
 	{"target-lun", []pool.DriftKind{pool.DriftLUN}, "every target's LUN 1 is its volume's LV with the volume id as serial"},
+	{"target-offline", []pool.DriftKind{pool.DriftTargetOffline}, "every published volume's target is ready"},
 	{"target-acl", []pool.DriftKind{pool.DriftACLMissing, pool.DriftACLExtra, pool.DriftAddressACL}, "every target admits exactly its published initiators"},
 	{"target-chap", []pool.DriftKind{pool.DriftNoCHAP}, "every published target has a CHAP account bound (or CHAP is off)"},
 	{"unfinished-lv", []pool.DriftKind{pool.DriftUnfinished}, "no delete, clone or expansion left unfinished"},
@@ -115,6 +116,10 @@ func (h *host) driftFinding(id string, d pool.Drift) Finding {
 		f.Command = h.tgtadm("--op", "delete", "--mode", "account", "--user", d.Account)
 	case pool.DriftMissingTarget, pool.DriftLUN, pool.DriftNoCHAP:
 		f.Severity = Error
+	case pool.DriftTargetOffline:
+		f.Severity = Error
+		f.Fix = reconcileFix + "; by hand:"
+		f.Command = h.tgtadm("--op", "update", "--mode", "target", "--tid", tid, "--name", "state", "--value", "ready")
 	case pool.DriftACLMissing:
 		f.Severity = Error
 		f.Fix = reconcileFix + "; by hand:"

@@ -133,7 +133,7 @@ func TestHealthyStorageHostIsAllOK(t *testing.T) {
 	}
 	for _, id := range []string{"vg", "vg-free", "thin-pool", "thin-pool-data", "thin-pool-metadata", "thin-pool-zeroing", "kernel-modules",
 		"tgtd-socket", "tgtd", "portal", "lvm-filter", "lvm-filter-host", "stray-target", "stray-account", "target-missing",
-		"target-lun", "target-acl", "target-chap", "unfinished-lv", "malformed-tags", "shared-initiator"} {
+		"target-lun", "target-offline", "target-acl", "target-chap", "unfinished-lv", "malformed-tags", "shared-initiator"} {
 		if !slices.Contains(ids, id) {
 			t.Errorf("no %s finding in a healthy run (%v)", id, ids)
 		}
@@ -297,6 +297,14 @@ func TestTargetDrift(t *testing.T) {
 	e := newHostEnv(t)
 	ctx := context.Background()
 	id, tg := e.publish(t, "pvc-drift")
+	expect(t, e.checks(), "target-offline", OK)
+	if err := e.tgt.SetTargetState(ctx, tg.TID, tgt.StateOffline); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, e.checks(), "target-offline", Error, "offline", "--value ready")
+	if err := e.tgt.SetTargetState(ctx, tg.TID, tgt.StateReady); err != nil {
+		t.Fatal(err)
+	}
 	expect(t, e.checks(), "target-acl", OK)
 	if err := e.tgt.UnbindInitiator(ctx, tg.TID, nodeA.Initiator); err != nil {
 		t.Fatal(err)

@@ -66,8 +66,9 @@ type NodeServer struct {
 type nodeService struct {
 	cfg     NodeConfig
 	records stageRecords
-	// rescanTimeout bounds NodeExpandVolume's wait for the new size.
-	rescanTimeout time.Duration
+	// rescanTimeout bounds NodeExpandVolume's wait for the new size, and
+	// rescanEvery spaces its rescans (node_expand.go).
+	rescanTimeout, rescanEvery time.Duration
 	// probeMount checks that a mounted filesystem answers, and takes
 	// writes when writable (probeFilesystem); probeTimeout bounds it.
 	probeMount   func(path string, writable bool) error
@@ -80,6 +81,7 @@ func NewNodeServer(cfg NodeConfig) *NodeServer {
 		cfg:           cfg,
 		records:       stageRecords{dir: filepath.Join(cfg.StateDir, "staged")},
 		rescanTimeout: rescanTimeout,
+		rescanEvery:   rescanEvery,
 		probeMount:    probeFilesystem,
 		probeTimeout:  probeTimeout,
 	}}

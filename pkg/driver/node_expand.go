@@ -16,6 +16,14 @@ import (
 // after a rescan of the session.
 const rescanTimeout = 30 * time.Second
 
+// rescanEvery is how often the wait rescans again while the disk is
+// smaller than asked: a rescan while the session reconnects reads nothing
+// new, and the controller closes the session's connection to refresh the
+// LUN's size (pkg/pool refresh.go), so the first rescan may come while the
+// node logs in again. The kernel does not rescan by itself: tgtd reports
+// no capacity change.
+const rescanEvery = 2 * time.Second
+
 // NodeExpandVolume makes the node see a volume the controller grew, while
 // it stays mounted and in use: rescan that volume's iSCSI session only (the
 // disk's capacity is read again; the session and the disk stay), then grow
@@ -64,7 +72,7 @@ func (s *nodeService) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandV
 	if err := s.cfg.Disks.VerifySerial(dev, id); err != nil {
 		return nil, err
 	}
-	size, err := s.waitForSize(ctx, dev, uint64(req.GetCapacityRange().GetRequiredBytes()))
+	size, err := s.waitForSize(ctx, sid, dev, uint64(req.GetCapacityRange().GetRequiredBytes()))
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +86,12 @@ func (s *nodeService) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandV
 	return &csi.NodeExpandVolumeResponse{CapacityBytes: int64(size)}, nil
 }
 
-// waitForSize polls the disk's size until it reaches want (0: any).
-func (s *nodeService) waitForSize(ctx context.Context, dev string, want uint64) (uint64, error) {
+// waitForSize polls the disk's size until it reaches want (0: any),
+// rescanning session sid again every s.rescanEvery meanwhile.
+func (s *nodeService) waitForSize(ctx context.Context, sid int, dev string, want uint64) (uint64, error) {
 	deadline := time.Now().Add(s.rescanTimeout)
+	lastRescan := time.Now()
+	var rescanErr error
 	for {
 		size, err := s.cfg.Disks.Size(dev)
 		if err != nil {
@@ -90,12 +101,21 @@ func (s *nodeService) waitForSize(ctx context.Context, dev string, want uint64) 
 			return size, nil
 		}
 		if time.Now().After(deadline) {
-			return 0, fail(errRescanIncomplete, "%s is %d bytes after a rescan, %d expected; the target may not have been refreshed yet", dev, size, want)
+			if rescanErr != nil {
+				return 0, fail(errRescanIncomplete, "%s is %d bytes after rescans, %d expected; the last rescan failed: %v", dev, size, want, rescanErr)
+			}
+			return 0, fail(errRescanIncomplete, "%s is %d bytes after rescans, %d expected; the target may not have been refreshed yet", dev, size, want)
 		}
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-time.After(500 * time.Millisecond):
+		}
+		if time.Since(lastRescan) >= s.rescanEvery {
+			lastRescan = time.Now()
+			if rescanErr = s.cfg.Initiator.Rescan(ctx, sid); rescanErr != nil {
+				klog.V(2).InfoS("Rescan while waiting for the new size failed; trying again", "sessionID", sid, "err", rescanErr)
+			}
 		}
 	}
 }

@@ -65,6 +65,33 @@ func TestNodeExpandVolumeRescansAndGrowsTheFilesystem(t *testing.T) {
 	}
 }
 
+// A rescan that reads nothing new (it came while the session reconnected
+// after the controller refreshed the LUN) is followed by more until the
+// disk shows the size.
+func TestNodeExpandVolumeRescansAgainUntilTheDiskGrows(t *testing.T) {
+	n := newNodeTest(t, nil)
+	n.srv.svc.cfg.Resizer = &fakeResizer{}
+	n.srv.svc.rescanEvery = time.Millisecond
+	vol := pool.VolumeID("expand-me")
+	dev := n.disks.add(t, vol, vol)
+	n.stage(vol, dev, nodeFsCap("ext4"))
+	target := n.targetPath(vol)
+	if err := os.MkdirAll(target, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	n.disks.grownAfter = 2
+	resp, err := n.srv.NodeExpandVolume(t.Context(), expandReq(vol, target, 1<<30, nodeFsCap("ext4")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetCapacityBytes() != 1<<30 {
+		t.Fatalf("capacity = %d, want 1 GiB", resp.GetCapacityBytes())
+	}
+	if got := len(n.ini.Rescans()); got != 3 {
+		t.Fatalf("%d rescans, want 3: two that read nothing, then one that read the new size", got)
+	}
+}
+
 func TestNodeExpandVolumeBlockOnlyRescans(t *testing.T) {
 	n := newNodeTest(t, nil)
 	r := &fakeResizer{}

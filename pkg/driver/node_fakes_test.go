@@ -56,6 +56,10 @@ type fakeDisks struct {
 	mu       sync.Mutex
 	byIQN    map[string]*fakeDisk
 	removals []fakeRemoval
+	// grownAfter is how many rescans a disk reports 512 MiB for before its
+	// 1 GiB (0: 1 GiB from the start): the rescans that came while the
+	// session was reconnecting after a LUN refresh.
+	grownAfter int
 }
 
 type fakeDisk struct {
@@ -166,6 +170,9 @@ func (d *fakeDisks) Size(dev string) (uint64, error) {
 	defer d.mu.Unlock()
 	if d.find(dev) == nil {
 		return 0, fmt.Errorf("%w: %s", iscsi.ErrDeviceNotFound, dev)
+	}
+	if len(d.ini.Rescans()) <= d.grownAfter {
+		return 512 << 20, nil
 	}
 	return 1 << 30, nil
 }

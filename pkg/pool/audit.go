@@ -28,6 +28,10 @@ const (
 	// DriftLUN: LUN 1 of a volume's target is missing or is not the LV
 	// (backing store, SCSI serial or id), or advertises thin provisioning.
 	DriftLUN DriftKind = "LUN"
+	// DriftTargetOffline: a published volume's target is offline, as a
+	// size refresh sets it for a moment (refresh.go); one that stays
+	// refuses every login of its nodes.
+	DriftTargetOffline DriftKind = "TargetOffline"
 	// DriftACLMissing: a published initiator is not bound to the target.
 	DriftACLMissing DriftKind = "ACLMissing"
 	// DriftACLExtra: an initiator that is not published is bound.
@@ -179,6 +183,11 @@ func auditTarget(cfg AuditConfig, lv *lvm.LV, nodes []Node, t *tgt.Target, iqn s
 	case lun.ThinProvisioning:
 		d := base
 		d.Kind, d.Detail = DriftLUN, fmt.Sprintf("LUN %d of %s advertises thin_provisioning, whose UNMAP fails on an LV", lunNumber, t.IQN)
+		out = append(out, d)
+	}
+	if t.State == tgt.StateOffline {
+		d := base
+		d.Kind, d.Detail = DriftTargetOffline, fmt.Sprintf("target %s is offline (a size refresh that did not finish): its nodes cannot log in", t.IQN)
 		out = append(out, d)
 	}
 	want := map[string]bool{}

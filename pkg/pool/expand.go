@@ -12,8 +12,9 @@ import (
 
 // Expand grows a volume to at least required bytes (rounded up to whole
 // extents, within limit) and returns its new size. It works while the
-// volume is in use: the LV grows, then tgtd re-reads the LUN's size without
-// dropping the LUN or any session (tgt.RefreshLUN); the node's rescan and
+// volume is in use: the LV grows, then tgtd re-reads the LUN's size with
+// nothing of the target in flight, the node's connections closed for that
+// moment and its session kept (refresh.go); the node's rescan and
 // filesystem resize follow in NodeExpandVolume. A crash between the two
 // steps is healed by Reconcile, which refreshes any LUN smaller than its
 // LV. A thick volume's new space is zeroed before tgtd shows it (grow.go);

@@ -41,9 +41,12 @@ func (t *Tgt) DeleteLUN(ctx context.Context, tid, lun int) error {
 // RefreshLUN makes tgtd re-read the size of a LUN's backing store after it
 // grew (lvextend). tgt has no resize operation: it records a LUN's size when
 // the backing store is opened, and reopening it (a path update) is only
-// allowed while the LUN is marked offline. For a non-removable disk the
-// offline flag does not stop I/O, and the LUN, its serial and the sessions
-// stay, so initiators only need a rescan to see the new capacity.
+// allowed while the LUN is marked offline. The LUN, its serial and the
+// sessions stay, so initiators only need a rescan to see the new capacity.
+// For a non-removable disk the offline flag does not stop I/O, though, and
+// tgtd's I/O threads read the descriptor the reopen replaces without a
+// lock: callers make sure no command of the target is in flight (pkg/pool
+// refresh.go).
 func (t *Tgt) RefreshLUN(ctx context.Context, tid, lun int, backingStore string) error {
 	op := fmt.Sprintf("refresh lun %d of target %d", lun, tid)
 	if err := firstError(checkTID(op, tid), checkLUN(op, lun), checkBackingStore(op, backingStore)); err != nil {

@@ -96,7 +96,8 @@ type Interface interface {
 	AddLUN(ctx context.Context, tid, lun int, backingStore string, p LUNParams) error
 	DeleteLUN(ctx context.Context, tid, lun int) error
 	// RefreshLUN re-reads the backing store's size (after it grew) without
-	// removing the LUN or touching sessions.
+	// removing the LUN or touching sessions; nothing of the target may be
+	// in flight (luns.go).
 	RefreshLUN(ctx context.Context, tid, lun int, backingStore string) error
 	BindInitiator(ctx context.Context, tid int, initiatorIQN string) error
 	UnbindInitiator(ctx context.Context, tid int, initiatorIQN string) error

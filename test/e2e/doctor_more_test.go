@@ -234,6 +234,24 @@ func TestDoctorMoreChecks(t *testing.T) {
 		restartControllerUntilOK(t, "target-lun")
 	})
 
+	// A published target left offline, as a controller that died during a
+	// size refresh leaves it: its nodes cannot log in, an error; the
+	// controller's start-up sets it ready.
+	t.Run("target left offline", func(t *testing.T) {
+		if *restartController == "" {
+			t.Fatal("-restart-controller is required")
+		}
+		v, target := publishedTarget(t, d, ctx)
+		iqn := v.PublishContext["iqn"]
+		run(t, "tgtadm", "--lld", "iscsi", "-C", port, "--op", "update", "--mode", "target", "--tid", strconv.Itoa(target.TID),
+			"--name", "state", "--value", "offline")
+		r := doctor(t, "controller")
+		if f := r.naming(t, "target-offline", iqn); f.Severity != "error" {
+			t.Errorf("target-offline %s, want error", f.Severity)
+		}
+		restartControllerUntilOK(t, "target-offline")
+	})
+
 	// The volume group the controller is given is gone (FAQ 3.1: the disk
 	// of the volume group missing): an error whose fix is vgcreate; the
 	// fix, run, clears it. Then its thin pool, the same way. A volume group
