@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -58,8 +59,11 @@ func (p *Pool) refreshLUN(ctx context.Context, st *tgtState, t *tgt.Target, path
 			return
 		}
 		t.State = tgt.StateReady
+		// Its nodes log in again from now on: a later step of this call
+		// that needs its sessions reads them anew (ensureSessions).
+		delete(st.sessionsOf, t.TID)
 	}()
-	if err := p.drainTarget(ctx, st, t); err != nil {
+	if err := p.drainTarget(ctx, t); err != nil {
 		return err
 	}
 	return p.tgt.RefreshLUN(ctx, t.TID, lunNumber, path)
@@ -69,7 +73,7 @@ func (p *Pool) refreshLUN(ctx context.Context, st *tgtState, t *tgt.Target, path
 // tgtd has released them all, that is until their commands have finished,
 // for up to lunDrainTimeout. A session tgtd lists later (a login that had
 // passed the state check before t went offline) is closed in its turn.
-func (p *Pool) drainTarget(ctx context.Context, st *tgtState, t *tgt.Target) error {
+func (p *Pool) drainTarget(ctx context.Context, t *tgt.Target) error {
 	deadline := time.Now().Add(lunDrainTimeout)
 	closed := map[[2]int]bool{} // session and connection ids
 	for wait := 20 * time.Millisecond; ; wait = min(2*wait, drainPoll) {
@@ -79,19 +83,21 @@ func (p *Pool) drainTarget(ctx context.Context, st *tgtState, t *tgt.Target) err
 		}
 		t.Sessions = sessions
 		if len(sessions) == 0 {
-			st.knowSessions(t.TID)
 			return nil
 		}
+		open := tgt.Target{TID: t.TID, IQN: t.IQN}
 		for _, s := range sessions {
+			s.Connections = slices.DeleteFunc(slices.Clone(s.Connections), func(c tgt.Connection) bool { return closed[[2]int{s.SID, c.CID}] })
+			if len(s.Connections) > 0 {
+				open.Sessions = append(open.Sessions, s)
+			}
+		}
+		if err := p.closeSessions(ctx, &open, ""); err != nil {
+			return err
+		}
+		for _, s := range open.Sessions {
 			for _, c := range s.Connections {
-				if closed[[2]int{s.SID, c.CID}] {
-					continue
-				}
-				if err := p.tgt.CloseConnection(ctx, t.TID, s.SID, c.CID); err != nil && !errors.Is(err, tgt.ErrNotFound) {
-					return fmt.Errorf("closing connection %d of session %d on %s to refresh its size: %w", c.CID, s.SID, t.IQN, err)
-				}
 				closed[[2]int{s.SID, c.CID}] = true
-				klog.V(2).InfoS("Closed a connection to refresh the LUN's size; the initiator logs in again", "iqn", t.IQN, "initiator", s.Initiator, "sid", s.SID, "cid", c.CID)
 			}
 		}
 		if time.Now().Add(wait).After(deadline) {
