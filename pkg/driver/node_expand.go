@@ -114,7 +114,7 @@ func (s *nodeService) waitForSize(ctx context.Context, sid int, dev string, want
 		if time.Since(lastRescan) >= s.rescanEvery {
 			lastRescan = time.Now()
 			if rescanErr = s.cfg.Initiator.Rescan(ctx, sid); rescanErr != nil {
-				klog.V(2).InfoS("Rescan while waiting for the new size failed; trying again", "sessionID", sid, "err", rescanErr)
+				klog.V(2).InfoS("Rescan while waiting for the new size failed; trying again", "device", dev, "err", rescanErr)
 			}
 		}
 	}
