@@ -38,17 +38,25 @@ func expandReq(id, path string, size int64, c *csi.VolumeCapability) *csi.NodeEx
 		CapacityRange: &csi.CapacityRange{RequiredBytes: size}}
 }
 
-func TestNodeExpandVolumeRescansAndGrowsTheFilesystem(t *testing.T) {
-	n := newNodeTest(t, nil)
-	r := &fakeResizer{}
+// stagedExt4 is a node with volume "expand-me" staged as ext4 on disk dev
+// and published at target, and r its filesystem resizer.
+func stagedExt4(t *testing.T) (n *nodeTest, r *fakeResizer, vol, dev, target string) {
+	t.Helper()
+	n = newNodeTest(t, nil)
+	r = &fakeResizer{}
 	n.srv.svc.cfg.Resizer = r
-	vol := pool.VolumeID("expand-me")
-	dev := n.disks.add(t, vol, vol)
+	vol = pool.VolumeID("expand-me")
+	dev = n.disks.add(t, vol, vol)
 	n.stage(vol, dev, nodeFsCap("ext4"))
-	target := n.targetPath(vol)
+	target = n.targetPath(vol)
 	if err := os.MkdirAll(target, 0o750); err != nil {
 		t.Fatal(err)
 	}
+	return n, r, vol, dev, target
+}
+
+func TestNodeExpandVolumeRescansAndGrowsTheFilesystem(t *testing.T) {
+	n, r, vol, dev, target := stagedExt4(t)
 	resp, err := n.srv.NodeExpandVolume(t.Context(), expandReq(vol, target, 512<<20, nodeFsCap("ext4")))
 	if err != nil {
 		t.Fatal(err)
@@ -69,16 +77,8 @@ func TestNodeExpandVolumeRescansAndGrowsTheFilesystem(t *testing.T) {
 // after the controller refreshed the LUN) is followed by more until the
 // disk shows the size.
 func TestNodeExpandVolumeRescansAgainUntilTheDiskGrows(t *testing.T) {
-	n := newNodeTest(t, nil)
-	n.srv.svc.cfg.Resizer = &fakeResizer{}
+	n, _, vol, _, target := stagedExt4(t)
 	n.srv.svc.rescanEvery = time.Millisecond
-	vol := pool.VolumeID("expand-me")
-	dev := n.disks.add(t, vol, vol)
-	n.stage(vol, dev, nodeFsCap("ext4"))
-	target := n.targetPath(vol)
-	if err := os.MkdirAll(target, 0o750); err != nil {
-		t.Fatal(err)
-	}
 	n.disks.grownAfter = 2
 	resp, err := n.srv.NodeExpandVolume(t.Context(), expandReq(vol, target, 1<<30, nodeFsCap("ext4")))
 	if err != nil {

@@ -244,27 +244,9 @@ func TestRealTgtdTargetsLUNsAndAccess(t *testing.T) {
 // initiator (the host may lack iscsi_tcp) and checks the controller's unpublish
 // sequence: unbind, close the connection, and the initiator stays out.
 func TestRealTgtdFencesALoggedInInitiator(t *testing.T) {
-	d := startRealTgtd(t)
-	perf, err := exec.LookPath("iscsi-perf")
-	if err != nil {
-		t.Skip("iscsi-perf (Debian package libiscsi-bin) is not installed: no userspace initiator to log in with")
-	}
-	tg := d.client()
+	const node = "iqn.1993-08.org.debian:01:node-f"
+	tg := targetWithInitiator(t, "vol-fence", node)
 	ctx := context.Background()
-	const (
-		iqn  = "iqn.2026-11.io.csi.lvm-iscsi:vol-fence"
-		node = "iqn.1993-08.org.debian:01:node-f"
-	)
-	must(t, "CreateTarget", tg.CreateTarget(ctx, 1, iqn))
-	must(t, "AddLUN", tg.AddLUN(ctx, 1, 1, backingFile(t, 8<<20), LUNParams{SCSIID: "vol-fence", SCSISN: "vol-fence"}))
-	must(t, "BindInitiator", tg.BindInitiator(ctx, 1, node))
-
-	initiator := exec.Command(perf, "-i", node, "-t", "60", "iscsi://"+d.portal+"/"+iqn+"/1")
-	must(t, "start iscsi-perf", initiator.Start())
-	t.Cleanup(func() {
-		_ = initiator.Process.Kill()
-		_ = initiator.Wait()
-	})
 
 	var session Session
 	waitFor(t, "the initiator's session", func() bool {
@@ -290,6 +272,32 @@ func TestRealTgtdFencesALoggedInInitiator(t *testing.T) {
 	must(t, "DeleteTarget", tg.DeleteTarget(ctx, 1))
 }
 
+// targetWithInitiator starts tgtd with target 1, named after volume vol
+// and its LUN 1 serial vol, and libiscsi's userspace initiator (the host
+// may lack iscsi_tcp) logging in to it as node, which is bound, until the
+// test ends. It skips the test without iscsi-perf.
+func targetWithInitiator(t *testing.T, vol, node string) *Tgt {
+	t.Helper()
+	d := startRealTgtd(t)
+	perf, err := exec.LookPath("iscsi-perf")
+	if err != nil {
+		t.Skip("iscsi-perf (Debian package libiscsi-bin) is not installed: no userspace initiator to log in with")
+	}
+	tg := d.client()
+	ctx := context.Background()
+	iqn := "iqn.2026-11.io.csi.lvm-iscsi:" + vol
+	must(t, "CreateTarget", tg.CreateTarget(ctx, 1, iqn))
+	must(t, "AddLUN", tg.AddLUN(ctx, 1, 1, backingFile(t, 8<<20), LUNParams{SCSIID: vol, SCSISN: vol}))
+	must(t, "BindInitiator", tg.BindInitiator(ctx, 1, node))
+	initiator := exec.Command(perf, "-i", node, "-t", "60", "iscsi://"+d.portal+"/"+iqn+"/1")
+	must(t, "start iscsi-perf", initiator.Start())
+	t.Cleanup(func() {
+		_ = initiator.Process.Kill()
+		_ = initiator.Wait()
+	})
+	return tg
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -306,26 +314,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // refuses the login of an initiator whose connection was closed although
 // it stays bound, and lets it back in once ready again.
 func TestRealTgtdOfflineTargetKeepsItsInitiatorOut(t *testing.T) {
-	d := startRealTgtd(t)
-	perf, err := exec.LookPath("iscsi-perf")
-	if err != nil {
-		t.Skip("iscsi-perf (Debian package libiscsi-bin) is not installed: no userspace initiator to log in with")
-	}
-	tg := d.client()
+	tg := targetWithInitiator(t, "vol-offline", "iqn.1993-08.org.debian:01:node-o")
 	ctx := context.Background()
-	const (
-		iqn  = "iqn.2026-11.io.csi.lvm-iscsi:vol-offline"
-		node = "iqn.1993-08.org.debian:01:node-o"
-	)
-	must(t, "CreateTarget", tg.CreateTarget(ctx, 1, iqn))
-	must(t, "AddLUN", tg.AddLUN(ctx, 1, 1, backingFile(t, 8<<20), LUNParams{SCSIID: "vol-offline", SCSISN: "vol-offline"}))
-	must(t, "BindInitiator", tg.BindInitiator(ctx, 1, node))
-	initiator := exec.Command(perf, "-i", node, "-t", "60", "iscsi://"+d.portal+"/"+iqn+"/1")
-	must(t, "start iscsi-perf", initiator.Start())
-	t.Cleanup(func() {
-		_ = initiator.Process.Kill()
-		_ = initiator.Wait()
-	})
 	waitFor(t, "the initiator's session", func() bool { return len(findTarget(t, tg, 1).Sessions) == 1 })
 
 	must(t, "SetTargetState offline", tg.SetTargetState(ctx, 1, StateOffline))

@@ -220,36 +220,14 @@ func TestDoctorMoreChecks(t *testing.T) {
 	// that is not the volume's (the wrong-disk check refuses it), an error;
 	// the controller's start-up puts the right LUN back.
 	t.Run("LUN serial changed", func(t *testing.T) {
-		if *restartController == "" {
-			t.Fatal("-restart-controller is required")
-		}
-		v, target := publishedTarget(t, d, ctx)
-		iqn := v.PublishContext["iqn"]
-		run(t, "tgtadm", "--lld", "iscsi", "-C", port, "--op", "update", "--mode", "logicalunit", "--tid", strconv.Itoa(target.TID),
-			"--lun", "1", "--params", "scsi_sn=doctor-wrong")
-		r := doctor(t, "controller")
-		if f := r.naming(t, "target-lun", iqn); f.Severity != "error" {
-			t.Errorf("target-lun %s, want error", f.Severity)
-		}
-		restartControllerUntilOK(t, "target-lun")
+		targetChangedByHand(t, d, ctx, "target-lun", "--op", "update", "--mode", "logicalunit", "--lun", "1", "--params", "scsi_sn=doctor-wrong")
 	})
 
 	// A published target left offline, as a controller that died during a
 	// size refresh leaves it: its nodes cannot log in, an error; the
 	// controller's start-up sets it ready.
 	t.Run("target left offline", func(t *testing.T) {
-		if *restartController == "" {
-			t.Fatal("-restart-controller is required")
-		}
-		v, target := publishedTarget(t, d, ctx)
-		iqn := v.PublishContext["iqn"]
-		run(t, "tgtadm", "--lld", "iscsi", "-C", port, "--op", "update", "--mode", "target", "--tid", strconv.Itoa(target.TID),
-			"--name", "state", "--value", "offline")
-		r := doctor(t, "controller")
-		if f := r.naming(t, "target-offline", iqn); f.Severity != "error" {
-			t.Errorf("target-offline %s, want error", f.Severity)
-		}
-		restartControllerUntilOK(t, "target-offline")
+		targetChangedByHand(t, d, ctx, "target-offline", "--op", "update", "--mode", "target", "--name", "state", "--value", "offline")
 	})
 
 	// The volume group the controller is given is gone (FAQ 3.1: the disk
@@ -368,3 +346,22 @@ func restartControllerUntilOK(t *testing.T, id string) {
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// targetChangedByHand runs tgtadm with args on the target of a published
+// volume (its --tid added), expects doctor's finding id as an error naming
+// it, and the restarted controller's reconcile to clear it.
+func targetChangedByHand(t *testing.T, d *lifecycle.Driver, ctx context.Context, id string, args ...string) {
+	t.Helper()
+	if *restartController == "" {
+		t.Fatal("-restart-controller is required")
+	}
+	v, target := publishedTarget(t, d, ctx)
+	iqn := v.PublishContext["iqn"]
+	port := strconv.Itoa(*tgtControlPort)
+	run(t, append([]string{"tgtadm", "--lld", "iscsi", "-C", port, "--tid", strconv.Itoa(target.TID)}, args...)...)
+	r := doctor(t, "controller")
+	if f := r.naming(t, id, iqn); f.Severity != "error" {
+		t.Errorf("%s %s, want error", id, f.Severity)
+	}
+	restartControllerUntilOK(t, id)
+}
