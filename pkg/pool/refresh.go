@@ -35,6 +35,14 @@ import (
 // between leaves it offline, which the next syncTarget (every reconcile pass,
 // and the next publish or expansion) undoes. The node sees a pause of one
 // login; its I/O resumes on the same session.
+//
+// One window is left: tgtd checks the state on a login's first PDU, and
+// lists the session only once the login completes. A login that began
+// before the target went offline and completes between the last empty
+// listing and the refresh (two tgtadm calls apart) could have a command in
+// flight then. It takes a node logging in to the volume at the moment it
+// is expanded, which a mounted volume's node does only to recover its
+// session.
 
 // drainPoll bounds the wait between two readings of a draining target's
 // sessions.
