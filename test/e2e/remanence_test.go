@@ -297,11 +297,7 @@ func TestRemanenceCloneScratch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), volumeTimeout)
-		defer cancel()
-		d.Delete(ctx, c)
-	})
+	removeAtEnd(t, d, c)
 	t.Logf("%d writes to the source while it was cloned", writes.Load())
 	if lvExists("tmp-" + c.ID) {
 		t.Fatal("the scratch snapshot is still there after the clone")

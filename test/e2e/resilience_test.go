@@ -269,16 +269,7 @@ func TestCloneStagedNextToItsSource(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := writeData(t, src.DataPath(), 1<<20)
-			clone, err := d.CreateFrom(ctx, t.Name()+"-clone", src.Size, params, c, src.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), volumeTimeout)
-				defer cancel()
-				d.Down(ctx, clone)
-				d.Delete(ctx, clone)
-			})
+			clone := createFrom(t, d, ctx, t.Name()+"-clone", src.Size, params, c, src.ID)
 			if err := d.Up(ctx, clone); err != nil {
 				t.Fatalf("staging the clone next to its source: %v", err)
 			}

@@ -56,30 +56,32 @@ func connect(t *testing.T) (*lifecycle.Driver, context.Context) {
 }
 
 // create makes a volume and removes it at the end of the test whatever
-// createFrom creates a volume from source (a snapshot or volume id), which
-// must succeed, and takes it down and deletes it when the test ends.
-func createFrom(t *testing.T, d *lifecycle.Driver, ctx context.Context, name string, size int64, params map[string]string, c *csi.VolumeCapability, source string) *lifecycle.Volume {
-	t.Helper()
-	v, err := d.CreateFrom(ctx, name, size, params, c, source)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), volumeTimeout)
-		defer cancel()
-		d.Down(ctx, v)
-		d.Delete(ctx, v)
-	})
-	return v
-}
-
-// happened (best effort: Down, then Delete).
+// happened (removeAtEnd).
 func create(t *testing.T, d *lifecycle.Driver, ctx context.Context, c *csi.VolumeCapability, params map[string]string) *lifecycle.Volume {
 	t.Helper()
 	v, err := d.Create(ctx, t.Name()+"-"+fmt.Sprint(time.Now().UnixNano()), 64<<20, params, c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	removeAtEnd(t, d, v)
+	return v
+}
+
+// createFrom creates a volume from source (a snapshot or volume id), which
+// must succeed, and removes it at the end of the test (removeAtEnd).
+func createFrom(t *testing.T, d *lifecycle.Driver, ctx context.Context, name string, size int64, params map[string]string, c *csi.VolumeCapability, source string) *lifecycle.Volume {
+	t.Helper()
+	v, err := d.CreateFrom(ctx, name, size, params, c, source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	removeAtEnd(t, d, v)
+	return v
+}
+
+// removeAtEnd takes v down and deletes it when the test ends; a delete that
+// fails is an error of the test (the volume would be left behind).
+func removeAtEnd(t *testing.T, d *lifecycle.Driver, v *lifecycle.Volume) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), volumeTimeout)
 		defer cancel()
@@ -88,7 +90,6 @@ func create(t *testing.T, d *lifecycle.Driver, ctx context.Context, c *csi.Volum
 			t.Errorf("cleanup: %v", err)
 		}
 	})
-	return v
 }
 
 func run(t *testing.T, argv ...string) string {
