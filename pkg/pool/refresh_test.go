@@ -160,3 +160,22 @@ func TestReconcileSetsReadyATargetARefreshLeftOffline(t *testing.T) {
 		t.Fatalf("the node's login after the reconcile pass: %v", err)
 	}
 }
+
+// tgtd restarting during the drain loses the target: the expansion fails,
+// and the reconcile pass that a restart triggers rebuilds the target ready,
+// with the LUN at the grown size.
+func TestTgtdRestartDuringTheDrainIsHealed(t *testing.T) {
+	e := newEnv(t, true)
+	id, _, _ := publishedAndLoggedIn(t, e)
+	e.tgt.BeforeNext("TargetSessions", e.tgt.Restart)
+	if _, err := e.pool.Expand(e.ctx, id, 100*mib, 0); err == nil {
+		t.Fatal("Expand succeeded although tgtd lost the target during the drain")
+	}
+	if err := e.pool.Reconcile(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := e.target(t, id)
+	if now == nil || now.State != tgt.StateReady || now.LUNs[0].Size != 100*mib {
+		t.Fatalf("after the reconcile pass: %+v; want the target ready with a 100 MiB LUN", now)
+	}
+}
