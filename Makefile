@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 BIN := bin
 
-.PHONY: all build image check test integration fuzz e2e e2e-killpoints k8s-e2e k8s-e2e-full packaging demo bench bench-short bench-datapath bench-doc lint generate clean
+.PHONY: all build image check test integration fuzz e2e e2e-killpoints k8s-e2e k8s-e2e-full packaging demo bench bench-short bench-datapath bench-doc lvm-read-costs lint generate clean
 
 all: build
 
@@ -92,6 +92,14 @@ bench-short:
 # (about 10 minutes of guest time); $(BENCH_OUTPUT)/sweep.json and sweep.md.
 bench-datapath:
 	$(BENCH_ENV) E2E_BENCH_SWEEP=datapath E2E_OUTPUT=$(BENCH_OUTPUT)-datapath test/e2e/run.sh
+
+# What one lvs costs the controller, and what the two ways around it would cost
+# (docs/benchmarks.md, "What removing the two lvs would take"): hack/lvm-read-costs
+# in the real-kernel guest, on a scratch loop-file VG; about 2 minutes.
+lvm-read-costs:
+	mkdir -p $(BIN) $(BENCH_OUTPUT)-lvm
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/lvm-read-costs ./hack/lvm-read-costs
+	test/e2e/vm.sh $(BENCH_OUTPUT)-lvm $(abspath $(BIN))/lvm-read-costs -out $(abspath $(BENCH_OUTPUT))-lvm/lvm-read-costs.md
 
 # docs/benchmarks.md's section $(BENCH_SECTION) from $(BENCH_OUTPUT)/bench.json, and its
 # charts in docs/benchmarks/.

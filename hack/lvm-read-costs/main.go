@@ -1,0 +1,360 @@
+// lvm-read-costs measures what the controller's one lvs per call costs and
+// what the two ways of avoiding it would cost instead (docs/benchmarks.md,
+// "What removing the lvs would take"). It runs as root on a machine with
+// device-mapper (the real-kernel guest: make lvm-read-costs), makes its own
+// loop-file volume group with a thin pool, and prints one Markdown report:
+//
+//   - the start of an lvm process alone (lvm version), and an lvs of the VG
+//     with the driver's arguments;
+//   - the same lvs typed into one resident lvm shell (the mode lvmdbusd
+//     uses), per command;
+//   - how many metadata commits each of the driver's lvm changes makes,
+//     read twice: vgs -o vg_seqno, and this program reading the committed
+//     metadata's seqno straight from the PV (label, metadata area header,
+//     start of the text), which is what a cache of the VG would check before
+//     trusting itself;
+//   - what that direct read costs.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// The driver's report arguments and its default --config (pkg/lvm).
+const (
+	lvFields  = "lv_name,vg_name,lv_uuid,lv_size,lv_attr,lv_tags,pool_lv,origin,data_percent,metadata_percent,lv_path"
+	lvmConfig = `devices { global_filter = [ "r|^/dev/disk/by-path/.*-iscsi-.*|" ] }`
+)
+
+func main() {
+	out := flag.String("out", "", "write the report here as well as to stdout")
+	dir := flag.String("dir", os.TempDir(), "directory for the loop file")
+	vg := flag.String("vg", "lrc", "name of the scratch volume group")
+	lvs := flag.Int("lvs", 20, "thin LVs in the VG before measuring")
+	reps := flag.Int("n", 5, "repetitions of each timed command")
+	flag.Parse()
+	ctx := context.Background()
+	m := &measure{vg: *vg, reps: *reps}
+	if err := m.setUp(ctx, *dir, *lvs); err != nil {
+		fmt.Fprintln(os.Stderr, "lvm-read-costs:", err)
+		os.Exit(1)
+	}
+	defer m.tearDown(ctx)
+	report, err := m.run(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lvm-read-costs:", err)
+		os.Exit(1)
+	}
+	fmt.Print(report)
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "lvm-read-costs:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+type measure struct {
+	vg, file, pv string
+	reps         int
+}
+
+func run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+func (m *measure) lvm(tool string, args ...string) []string {
+	return append([]string{tool, "--config", lvmConfig}, args...)
+}
+
+func (m *measure) setUp(ctx context.Context, dir string, n int) error {
+	m.file = filepath.Join(dir, "lvm-read-costs.img")
+	if err := os.WriteFile(m.file, nil, 0o600); err != nil {
+		return err
+	}
+	if err := os.Truncate(m.file, 4<<30); err != nil {
+		return err
+	}
+	out, err := run(ctx, "losetup", "-f", "--show", m.file)
+	if err != nil {
+		return err
+	}
+	m.pv = strings.TrimSpace(string(out))
+	steps := [][]string{
+		m.lvm("vgcreate", "-y", m.vg, m.pv),
+		m.lvm("lvcreate", "-y", "-L", "2g", "-T", m.vg+"/pool"),
+	}
+	for i := 0; i < n; i++ {
+		steps = append(steps, m.lvm("lvcreate", "-y", "-V", "64m", "-T", m.vg+"/pool", "-n", fmt.Sprintf("v%03d", i), "--addtag", "lic.v1"))
+	}
+	for _, s := range steps {
+		if _, err := run(ctx, s[0], s[1:]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *measure) tearDown(ctx context.Context) {
+	_, _ = run(ctx, "vgremove", "-y", "-f", m.vg)
+	_, _ = run(ctx, "losetup", "-d", m.pv)
+	_ = os.Remove(m.file)
+}
+
+// timed runs argv reps times and returns the median duration.
+func (m *measure) timed(ctx context.Context, argv []string) (time.Duration, error) {
+	var ds []time.Duration
+	for i := 0; i < m.reps; i++ {
+		t0 := time.Now()
+		if _, err := run(ctx, argv[0], argv[1:]...); err != nil {
+			return 0, err
+		}
+		ds = append(ds, time.Since(t0))
+	}
+	return median(ds), nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+// shell runs lines in one lvm shell (stdin a pipe) and returns how long
+// the whole session took, once each line has printed a row with want in it
+// (the shell's exit status does not say whether its commands worked).
+func shell(ctx context.Context, lines []string, want string) (time.Duration, error) {
+	cmd := exec.CommandContext(ctx, "lvm")
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	t0 := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("lvm shell: %w: %s", err, stderr.String())
+	}
+	took := time.Since(t0)
+	if got := strings.Count(stdout.String(), want); got != len(lines) {
+		return 0, fmt.Errorf("lvm shell: %d of %d commands printed %q; stderr: %s", got, len(lines), want, stderr.String())
+	}
+	return took, nil
+}
+
+func (m *measure) run(ctx context.Context) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## lvm-read-costs\n\nVG %s on %s, a thin pool and its thin LVs; median of %d.\n\n", m.vg, m.pv, m.reps)
+	start, err := m.timed(ctx, []string{"lvm", "version"})
+	if err != nil {
+		return "", err
+	}
+	report := m.lvm("lvs", "--reportformat", "json", "--units", "b", "--nosuffix", "-o", lvFields, m.vg)
+	lvs, err := m.timed(ctx, report)
+	if err != nil {
+		return "", err
+	}
+	// The shell parses its own command line: --config's value quoted.
+	line := fmt.Sprintf("lvs --config '%s' --units b --nosuffix -o %s %s", lvmConfig, lvFields, m.vg)
+	want := "/dev/" + m.vg + "/v000" // the first LV's path, in every listing
+	var empty, full []time.Duration
+	for i := 0; i < m.reps; i++ {
+		e, err := shell(ctx, nil, want)
+		if err != nil {
+			return "", err
+		}
+		f, err := shell(ctx, slices.Repeat([]string{line}, 5), want)
+		if err != nil {
+			return "", err
+		}
+		empty, full = append(empty, e), append(full, f)
+	}
+	perShell := (median(full) - median(empty)) / 5
+	fmt.Fprintf(&b, "| what | time |\n| --- | ---: |\n")
+	fmt.Fprintf(&b, "| `lvm version` (an lvm process starting and stopping) | %s |\n", ms(start))
+	fmt.Fprintf(&b, "| `lvs` of the VG, the driver's arguments | %s |\n", ms(lvs))
+	fmt.Fprintf(&b, "| an lvm shell starting and stopping | %s |\n", ms(median(empty)))
+	fmt.Fprintf(&b, "| `lvs` typed into a resident lvm shell, per command (5 in one shell) | %s |\n", ms(perShell))
+
+	var probes []time.Duration
+	for i := 0; i < 100; i++ {
+		t0 := time.Now()
+		if _, err := readSeqno(m.pv); err != nil {
+			return "", err
+		}
+		probes = append(probes, time.Since(t0))
+	}
+	fmt.Fprintf(&b, "| the committed metadata's seqno read from the PV, in process (median of 100) | %s |\n\n", ms(median(probes)))
+
+	commits, err := m.commits(ctx)
+	if err != nil {
+		return "", err
+	}
+	b.WriteString(commits)
+	return b.String(), nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// commits runs each of the driver's kinds of lvm change once and reports
+// how far each moved the VG's seqno, read by vgs and from the disk.
+func (m *measure) commits(ctx context.Context) (string, error) {
+	vg := m.vg
+	steps := []struct {
+		what string
+		argv []string
+	}{
+		{"CreateVolume, thin: lvcreate -V --thinpool with tags", m.lvm("lvcreate", "-y", "--wipesignatures", "y", "-n", "a1", "-V", "64m", "--thinpool", "pool", "--addtag", "lic.v1", vg)},
+		{"ControllerPublishVolume: lvchange --addtag", m.lvm("lvchange", "--addtag", "lic.pub=x", vg+"/a1")},
+		{"ControllerUnpublishVolume: lvchange --deltag", m.lvm("lvchange", "--deltag", "lic.pub=x", vg+"/a1")},
+		{"lvchange -an", m.lvm("lvchange", "-an", vg+"/a1")},
+		{"lvchange -ay", m.lvm("lvchange", "-ay", vg+"/a1")},
+		{"CreateSnapshot: lvcreate -s", m.lvm("lvcreate", "-y", "-n", "s1", "-s", vg+"/a1", "--addtag", "lic.v1")},
+		{"clone: lvcreate -s --setactivationskip n", m.lvm("lvcreate", "-y", "-n", "c1", "-s", vg+"/a1", "--setactivationskip", "n", "--addtag", "lic.v1")},
+		{"ControllerExpandVolume: lvextend", m.lvm("lvextend", "-L", "128m", vg+"/a1")},
+		{"DeleteVolume, thin: lvremove", m.lvm("lvremove", "-y", vg+"/c1")},
+		{"CreateVolume, thick: lvcreate -L -Zy", m.lvm("lvcreate", "-y", "--wipesignatures", "y", "-Zy", "-n", "t1", "-L", "64m", vg)},
+	}
+	var b strings.Builder
+	b.WriteString("| lvm change | commits (vgs) | commits (read from the PV) |\n| --- | ---: | ---: |\n")
+	for _, s := range steps {
+		v0, d0, err := m.seqnos(ctx)
+		if err != nil {
+			return "", err
+		}
+		if _, err := run(ctx, s.argv[0], s.argv[1:]...); err != nil {
+			return "", err
+		}
+		v1, d1, err := m.seqnos(ctx)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d |\n", s.what, v1-v0, d1-d0)
+	}
+	return b.String(), nil
+}
+
+// seqnos reads the VG's seqno through vgs and from the PV.
+func (m *measure) seqnos(ctx context.Context) (viaVGs, fromDisk uint64, err error) {
+	out, err := run(ctx, "vgs", "--config", lvmConfig, "--noheadings", "-o", "vg_seqno", m.vg)
+	if err != nil {
+		return 0, 0, err
+	}
+	if viaVGs, err = strconv.ParseUint(strings.TrimSpace(string(out)), 10, 64); err != nil {
+		return 0, 0, err
+	}
+	fromDisk, err = readSeqno(m.pv)
+	return viaVGs, fromDisk, err
+}
+
+// On-disk layout of an LVM2 PV (lvm2's lib/format_text/layout.h and
+// lib/label/label.h): a label in one of the first four sectors, its PV
+// header listing data areas then metadata areas (each list ended by a zero
+// entry), and at each metadata area's start a 512-byte header whose first
+// raw location is the committed metadata text, a circular buffer after the
+// header.
+const (
+	sector        = 512
+	mdaHeaderSize = 512
+	labelID       = "LABELONE"
+	mdaMagic      = " LVM2 x[5A%r0N*>"
+)
+
+var seqnoRE = regexp.MustCompile(`\nseqno = ([0-9]+)\n`)
+
+// readSeqno returns the seqno of the committed metadata in pv's first
+// metadata area, read with O_DIRECT (lvm writes with it; nothing cached).
+func readSeqno(pv string) (uint64, error) {
+	f, err := os.OpenFile(pv, os.O_RDONLY|syscall.O_DIRECT, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	head, err := readAligned(f, 0, 4*sector)
+	if err != nil {
+		return 0, err
+	}
+	var label []byte
+	for s := 0; s < 4; s++ {
+		if string(head[s*sector:s*sector+8]) == labelID {
+			label = head[s*sector : (s+1)*sector]
+			break
+		}
+	}
+	if label == nil {
+		return 0, errors.New("no LVM2 label")
+	}
+	pvh := label[binary.LittleEndian.Uint32(label[20:24]):]
+	p := 32 + 8 // PV uuid, device size
+	for binary.LittleEndian.Uint64(pvh[p:]) != 0 {
+		p += 16 // data areas
+	}
+	p += 16
+	mdaStart := binary.LittleEndian.Uint64(pvh[p:])
+	if mdaStart == 0 {
+		return 0, errors.New("no metadata area on this PV")
+	}
+	hdr, err := readAligned(f, int64(mdaStart), mdaHeaderSize)
+	if err != nil {
+		return 0, err
+	}
+	if string(hdr[4:20]) != mdaMagic {
+		return 0, errors.New("bad metadata area magic")
+	}
+	mdaSize := binary.LittleEndian.Uint64(hdr[32:40])
+	textOff := binary.LittleEndian.Uint64(hdr[40:48])
+	textSize := binary.LittleEndian.Uint64(hdr[48:56])
+	n := min(textSize, 1024) // seqno is in the text's first lines
+	text, err := readAligned(f, int64(mdaStart+textOff), int(min(n, mdaSize-textOff)))
+	if err != nil {
+		return 0, err
+	}
+	if wrapped := n - uint64(len(text)); wrapped > 0 {
+		rest, err := readAligned(f, int64(mdaStart+mdaHeaderSize), int(wrapped))
+		if err != nil {
+			return 0, err
+		}
+		text = append(text, rest...)
+	}
+	match := seqnoRE.FindSubmatch(text)
+	if match == nil {
+		return 0, errors.New("no seqno at the start of the metadata text")
+	}
+	return strconv.ParseUint(string(match[1]), 10, 64)
+}
+
+// readAligned reads n bytes at off through an O_DIRECT descriptor, which
+// wants the offset, length and buffer aligned to the block size.
+func readAligned(f *os.File, off int64, n int) ([]byte, error) {
+	const align = 4096
+	start := off &^ (align - 1)
+	length := (int(off-start) + n + align - 1) &^ (align - 1)
+	buf := make([]byte, length+align)
+	shift := (align - int(uintptr(unsafe.Pointer(&buf[0]))&(align-1))) & (align - 1)
+	buf = buf[shift : shift+length]
+	if _, err := f.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return buf[off-start : off-start+int64(n)], nil
+}
