@@ -264,8 +264,14 @@ func (m *measure) seqnos(ctx context.Context) (viaVGs, fromDisk uint64, err erro
 	if viaVGs, err = strconv.ParseUint(strings.TrimSpace(string(out)), 10, 64); err != nil {
 		return 0, 0, err
 	}
-	fromDisk, err = readSeqno(m.pv)
-	return viaVGs, fromDisk, err
+	if fromDisk, err = readSeqno(m.pv); err != nil {
+		return 0, 0, err
+	}
+	if fromDisk != viaVGs {
+		// The direct read is only worth measuring if it reads what lvm does.
+		return 0, 0, fmt.Errorf("seqno %d read from %s, %d by vgs", fromDisk, m.pv, viaVGs)
+	}
+	return viaVGs, fromDisk, nil
 }
 
 // On-disk layout of an LVM2 PV (lvm2's lib/format_text/layout.h and
