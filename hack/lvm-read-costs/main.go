@@ -311,12 +311,19 @@ func readSeqno(pv string) (uint64, error) {
 	if label == nil {
 		return 0, errors.New("no LVM2 label")
 	}
-	pvh := label[binary.LittleEndian.Uint32(label[20:24]):]
+	off := binary.LittleEndian.Uint32(label[20:24])
+	if off < 32 || off >= sector {
+		return 0, fmt.Errorf("PV header at %d of the label", off)
+	}
+	pvh := label[off:]
 	p := 32 + 8 // PV uuid, device size
-	for binary.LittleEndian.Uint64(pvh[p:]) != 0 {
+	for p+16 <= len(pvh) && binary.LittleEndian.Uint64(pvh[p:]) != 0 {
 		p += 16 // data areas
 	}
 	p += 16
+	if p+16 > len(pvh) {
+		return 0, errors.New("PV header without a metadata area list")
+	}
 	mdaStart := binary.LittleEndian.Uint64(pvh[p:])
 	if mdaStart == 0 {
 		return 0, errors.New("no metadata area on this PV")
