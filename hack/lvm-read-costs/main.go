@@ -49,30 +49,36 @@ func main() {
 	lvs := flag.Int("lvs", 20, "thin LVs in the VG before measuring")
 	reps := flag.Int("n", 5, "repetitions of each timed command")
 	flag.Parse()
+	if *lvs < 1 || *reps < 1 {
+		fmt.Fprintln(os.Stderr, "lvm-read-costs: -lvs and -n must be at least 1")
+		os.Exit(2)
+	}
 	ctx := context.Background()
 	m := &measure{vg: *vg, reps: *reps}
-	if err := m.setUp(ctx, *dir, *lvs); err != nil {
-		fmt.Fprintln(os.Stderr, "lvm-read-costs:", err)
-		os.Exit(1)
+	report, err := m.setUpAndRun(ctx, *dir, *lvs)
+	if err == nil && *out != "" {
+		err = os.WriteFile(*out, []byte(report), 0o644)
 	}
-	defer m.tearDown(ctx)
-	report, err := m.run(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lvm-read-costs:", err)
 		os.Exit(1)
 	}
 	fmt.Print(report)
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, "lvm-read-costs:", err)
-			os.Exit(1)
-		}
+}
+
+// setUpAndRun measures on a scratch VG, which it removes whatever happens.
+func (m *measure) setUpAndRun(ctx context.Context, dir string, lvs int) (string, error) {
+	defer m.tearDown(ctx)
+	if err := m.setUp(ctx, dir, lvs); err != nil {
+		return "", err
 	}
+	return m.run(ctx)
 }
 
 type measure struct {
 	vg, file, pv string
 	reps         int
+	madeVG       bool // the VG is this program's: an existing one of the name is never removed
 }
 
 func run(ctx context.Context, name string, args ...string) ([]byte, error) {
@@ -92,11 +98,17 @@ func (m *measure) lvm(tool string, args ...string) []string {
 }
 
 func (m *measure) setUp(ctx context.Context, dir string, n int) error {
-	m.file = filepath.Join(dir, "lvm-read-costs.img")
-	if err := os.WriteFile(m.file, nil, 0o600); err != nil {
+	path := filepath.Join(dir, "lvm-read-costs.img")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) // never someone else's file
+	if err != nil {
 		return err
 	}
-	if err := os.Truncate(m.file, 4<<30); err != nil {
+	m.file = path
+	err = f.Truncate(4 << 30)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
 	out, err := run(ctx, "losetup", "-f", "--show", m.file)
@@ -104,10 +116,12 @@ func (m *measure) setUp(ctx context.Context, dir string, n int) error {
 		return err
 	}
 	m.pv = strings.TrimSpace(string(out))
-	steps := [][]string{
-		m.lvm("vgcreate", "-y", m.vg, m.pv),
-		m.lvm("lvcreate", "-y", "-L", "2g", "-T", m.vg+"/pool"),
+	vgcreate := m.lvm("vgcreate", "-y", m.vg, m.pv)
+	if _, err := run(ctx, vgcreate[0], vgcreate[1:]...); err != nil {
+		return err
 	}
+	m.madeVG = true
+	steps := [][]string{m.lvm("lvcreate", "-y", "-L", "2g", "-T", m.vg+"/pool")}
 	for i := 0; i < n; i++ {
 		steps = append(steps, m.lvm("lvcreate", "-y", "-V", "64m", "-T", m.vg+"/pool", "-n", fmt.Sprintf("v%03d", i), "--addtag", "lic.v1"))
 	}
@@ -120,9 +134,15 @@ func (m *measure) setUp(ctx context.Context, dir string, n int) error {
 }
 
 func (m *measure) tearDown(ctx context.Context) {
-	_, _ = run(ctx, "vgremove", "-y", "-f", m.vg)
-	_, _ = run(ctx, "losetup", "-d", m.pv)
-	_ = os.Remove(m.file)
+	if m.madeVG {
+		_, _ = run(ctx, "vgremove", "-y", "-f", m.vg)
+	}
+	if m.pv != "" {
+		_, _ = run(ctx, "losetup", "-d", m.pv)
+	}
+	if m.file != "" {
+		_ = os.Remove(m.file)
+	}
 }
 
 // timed runs argv reps times and returns the median duration.
