@@ -1,6 +1,6 @@
 // lvm-read-costs measures what the controller's one lvs per call costs and
 // what the two ways of avoiding it would cost instead (docs/benchmarks.md,
-// "What removing the lvs would take"). It runs as root on a machine with
+// "What removing the two lvs would take"). It runs as root on a machine with
 // device-mapper (the real-kernel guest: make lvm-read-costs), makes its own
 // loop-file volume group with a thin pool, and prints one Markdown report:
 //
