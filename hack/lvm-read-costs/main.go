@@ -34,13 +34,25 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	utilexec "k8s.io/utils/exec"
+
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/driver"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/lvm"
+	"github.com/lvm-iscsi-csi/lvm-iscsi-csi/pkg/runner"
 )
 
-// The driver's report arguments and its default --config (pkg/lvm).
-const (
-	lvFields  = "lv_name,vg_name,lv_uuid,lv_size,lv_attr,lv_tags,pool_lv,origin,data_percent,metadata_percent,lv_path"
-	lvmConfig = `devices { global_filter = [ "r|^/dev/disk/by-path/.*-iscsi-.*|" ] }`
-)
+// recordingExec runs commands as utilexec does and keeps the last command
+// line, so that the lvm shell is typed exactly the lvs pkg/lvm runs.
+type recordingExec struct {
+	utilexec.Interface
+	last []string
+}
+
+func (e *recordingExec) CommandContext(ctx context.Context, cmd string, args ...string) utilexec.Cmd {
+	e.last = append([]string{cmd}, args...)
+	return e.Interface.CommandContext(ctx, cmd, args...)
+}
 
 func main() {
 	out := flag.String("out", "", "write the report here as well as to stdout")
@@ -54,7 +66,11 @@ func main() {
 		os.Exit(2)
 	}
 	ctx := context.Background()
-	m := &measure{vg: *vg, reps: *reps}
+	rec := &recordingExec{Interface: utilexec.New()}
+	r := runner.New(rec, 0)
+	m := &measure{vg: *vg, reps: *reps, rec: rec, r: r,
+		// The driver's lvm: its report, its default --lvm-global-filter.
+		lvm: lvm.New(r, 1, lvm.WithGlobalFilter(driver.DefaultLVMGlobalFilter))}
 	report, err := m.setUpAndRun(ctx, *dir, *lvs)
 	if err == nil && *out != "" {
 		err = os.WriteFile(*out, []byte(report), 0o644)
@@ -72,29 +88,22 @@ func (m *measure) setUpAndRun(ctx context.Context, dir string, lvs int) (string,
 	if err := m.setUp(ctx, dir, lvs); err != nil {
 		return "", err
 	}
-	return m.run(ctx)
+	return m.measure(ctx)
 }
 
 type measure struct {
 	vg, file, pv string
 	reps         int
 	madeVG       bool // the VG is this program's: an existing one of the name is never removed
+	rec          *recordingExec
+	r            *runner.Runner
+	lvm          *lvm.LVM
 }
 
-func run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return out, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
-}
-
-func (m *measure) lvm(tool string, args ...string) []string {
-	return append([]string{tool, "--config", lvmConfig}, args...)
+// run runs one command line; the scratch VG's own commands need no
+// --config, as nothing but its loop device is there to scan.
+func (m *measure) run(ctx context.Context, argv ...string) ([]byte, error) {
+	return m.r.Run(ctx, argv[0], argv[1:]...)
 }
 
 func (m *measure) setUp(ctx context.Context, dir string, n int) error {
@@ -111,22 +120,21 @@ func (m *measure) setUp(ctx context.Context, dir string, n int) error {
 	if err != nil {
 		return err
 	}
-	out, err := run(ctx, "losetup", "-f", "--show", m.file)
+	out, err := m.run(ctx, "losetup", "-f", "--show", m.file)
 	if err != nil {
 		return err
 	}
 	m.pv = strings.TrimSpace(string(out))
-	vgcreate := m.lvm("vgcreate", "-y", m.vg, m.pv)
-	if _, err := run(ctx, vgcreate[0], vgcreate[1:]...); err != nil {
+	if _, err := m.run(ctx, "vgcreate", "-y", m.vg, m.pv); err != nil {
 		return err
 	}
 	m.madeVG = true
-	steps := [][]string{m.lvm("lvcreate", "-y", "-L", "2g", "-T", m.vg+"/pool")}
+	steps := [][]string{{"lvcreate", "-y", "-L", "2g", "-T", m.vg + "/pool"}}
 	for i := 0; i < n; i++ {
-		steps = append(steps, m.lvm("lvcreate", "-y", "-V", "64m", "-T", m.vg+"/pool", "-n", fmt.Sprintf("v%03d", i), "--addtag", "lic.v1"))
+		steps = append(steps, []string{"lvcreate", "-y", "-V", "64m", "-T", m.vg + "/pool", "-n", fmt.Sprintf("v%03d", i), "--addtag", "lic.v1"})
 	}
 	for _, s := range steps {
-		if _, err := run(ctx, s[0], s[1:]...); err != nil {
+		if _, err := m.run(ctx, s...); err != nil {
 			return err
 		}
 	}
@@ -135,22 +143,22 @@ func (m *measure) setUp(ctx context.Context, dir string, n int) error {
 
 func (m *measure) tearDown(ctx context.Context) {
 	if m.madeVG {
-		_, _ = run(ctx, "vgremove", "-y", "-f", m.vg)
+		_, _ = m.run(ctx, "vgremove", "-y", "-f", m.vg)
 	}
 	if m.pv != "" {
-		_, _ = run(ctx, "losetup", "-d", m.pv)
+		_, _ = m.run(ctx, "losetup", "-d", m.pv)
 	}
 	if m.file != "" {
 		_ = os.Remove(m.file)
 	}
 }
 
-// timed runs argv reps times and returns the median duration.
-func (m *measure) timed(ctx context.Context, argv []string) (time.Duration, error) {
+// timed runs call reps times and returns the median duration.
+func (m *measure) timed(call func() error) (time.Duration, error) {
 	var ds []time.Duration
 	for i := 0; i < m.reps; i++ {
 		t0 := time.Now()
-		if _, err := run(ctx, argv[0], argv[1:]...); err != nil {
+		if err := call(); err != nil {
 			return 0, err
 		}
 		ds = append(ds, time.Since(t0))
@@ -183,20 +191,21 @@ func shell(ctx context.Context, lines []string, want string) (time.Duration, err
 	return took, nil
 }
 
-func (m *measure) run(ctx context.Context) (string, error) {
+func (m *measure) measure(ctx context.Context) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## lvm-read-costs\n\nVG %s on %s, a thin pool and its thin LVs; median of %d.\n\n", m.vg, m.pv, m.reps)
-	start, err := m.timed(ctx, []string{"lvm", "version"})
+	start, err := m.timed(func() error { _, err := m.run(ctx, "lvm", "version"); return err })
 	if err != nil {
 		return "", err
 	}
-	report := m.lvm("lvs", "--reportformat", "json", "--units", "b", "--nosuffix", "-o", lvFields, m.vg)
-	lvs, err := m.timed(ctx, report)
+	lvs, err := m.timed(func() error { _, err := m.lvm.ListLVs(ctx, m.vg); return err })
 	if err != nil {
 		return "", err
 	}
-	// The shell parses its own command line: --config's value quoted.
-	line := fmt.Sprintf("lvs --config '%s' --units b --nosuffix -o %s %s", lvmConfig, lvFields, m.vg)
+	line, err := shellLine(m.rec.last)
+	if err != nil {
+		return "", err
+	}
 	want := "/dev/" + m.vg + "/v000" // the first LV's path, in every listing
 	var empty, full []time.Duration
 	for i := 0; i < m.reps; i++ {
@@ -235,6 +244,28 @@ func (m *measure) run(ctx context.Context) (string, error) {
 	return b.String(), nil
 }
 
+// shellLine is argv as the lvm shell reads a line: words split at blanks,
+// so an argument with blanks (--config's value) goes in single quotes.
+// The report format is the shell's, set when it starts: --reportformat is
+// left out.
+func shellLine(argv []string) (string, error) {
+	var words []string
+	for i := 0; i < len(argv); i++ {
+		a := argv[i]
+		switch {
+		case a == "--reportformat":
+			i++
+			continue
+		case strings.Contains(a, "'"):
+			return "", fmt.Errorf("argument %q cannot be quoted for the lvm shell", a)
+		case strings.ContainsAny(a, " \t"):
+			a = "'" + a + "'"
+		}
+		words = append(words, a)
+	}
+	return strings.Join(words, " "), nil
+}
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
 // commits runs each of the driver's kinds of lvm change once and reports
@@ -245,16 +276,16 @@ func (m *measure) commits(ctx context.Context) (string, error) {
 		what string
 		argv []string
 	}{
-		{"CreateVolume, thin: lvcreate -V --thinpool with tags", m.lvm("lvcreate", "-y", "--wipesignatures", "y", "-n", "a1", "-V", "64m", "--thinpool", "pool", "--addtag", "lic.v1", vg)},
-		{"ControllerPublishVolume: lvchange --addtag", m.lvm("lvchange", "--addtag", "lic.pub=x", vg+"/a1")},
-		{"ControllerUnpublishVolume: lvchange --deltag", m.lvm("lvchange", "--deltag", "lic.pub=x", vg+"/a1")},
-		{"lvchange -an", m.lvm("lvchange", "-an", vg+"/a1")},
-		{"lvchange -ay", m.lvm("lvchange", "-ay", vg+"/a1")},
-		{"CreateSnapshot: lvcreate -s", m.lvm("lvcreate", "-y", "-n", "s1", "-s", vg+"/a1", "--addtag", "lic.v1")},
-		{"clone: lvcreate -s --setactivationskip n", m.lvm("lvcreate", "-y", "-n", "c1", "-s", vg+"/a1", "--setactivationskip", "n", "--addtag", "lic.v1")},
-		{"ControllerExpandVolume: lvextend", m.lvm("lvextend", "-L", "128m", vg+"/a1")},
-		{"DeleteVolume, thin: lvremove", m.lvm("lvremove", "-y", vg+"/c1")},
-		{"CreateVolume, thick: lvcreate -L -Zy", m.lvm("lvcreate", "-y", "--wipesignatures", "y", "-Zy", "-n", "t1", "-L", "64m", vg)},
+		{"CreateVolume, thin: lvcreate -V --thinpool with tags", []string{"lvcreate", "-y", "--wipesignatures", "y", "-n", "a1", "-V", "64m", "--thinpool", "pool", "--addtag", "lic.v1", vg}},
+		{"ControllerPublishVolume: lvchange --addtag", []string{"lvchange", "--addtag", "lic.pub=x", vg + "/a1"}},
+		{"ControllerUnpublishVolume: lvchange --deltag", []string{"lvchange", "--deltag", "lic.pub=x", vg + "/a1"}},
+		{"lvchange -an", []string{"lvchange", "-an", vg + "/a1"}},
+		{"lvchange -ay", []string{"lvchange", "-ay", vg + "/a1"}},
+		{"CreateSnapshot: lvcreate -s", []string{"lvcreate", "-y", "-n", "s1", "-s", vg + "/a1", "--addtag", "lic.v1"}},
+		{"clone: lvcreate -s --setactivationskip n", []string{"lvcreate", "-y", "-n", "c1", "-s", vg + "/a1", "--setactivationskip", "n", "--addtag", "lic.v1"}},
+		{"ControllerExpandVolume: lvextend", []string{"lvextend", "-L", "128m", vg + "/a1"}},
+		{"DeleteVolume, thin: lvremove", []string{"lvremove", "-y", vg + "/c1"}},
+		{"CreateVolume, thick: lvcreate -L -Zy", []string{"lvcreate", "-y", "--wipesignatures", "y", "-Zy", "-n", "t1", "-L", "64m", vg}},
 	}
 	var b strings.Builder
 	b.WriteString("| lvm change | commits (vgs) | commits (read from the PV) |\n| --- | ---: | ---: |\n")
@@ -263,7 +294,7 @@ func (m *measure) commits(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if _, err := run(ctx, s.argv[0], s.argv[1:]...); err != nil {
+		if _, err := m.run(ctx, s.argv...); err != nil {
 			return "", err
 		}
 		v1, d1, err := m.seqnos(ctx)
@@ -277,7 +308,7 @@ func (m *measure) commits(ctx context.Context) (string, error) {
 
 // seqnos reads the VG's seqno through vgs and from the PV.
 func (m *measure) seqnos(ctx context.Context) (viaVGs, fromDisk uint64, err error) {
-	out, err := run(ctx, "vgs", "--config", lvmConfig, "--noheadings", "-o", "vg_seqno", m.vg)
+	out, err := m.run(ctx, "vgs", "--noheadings", "-o", "vg_seqno", m.vg)
 	if err != nil {
 		return 0, 0, err
 	}
